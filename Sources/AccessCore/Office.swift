@@ -1,0 +1,7 @@
+/// A place users and projects belong to; shared offices make PUBLIC projects
+/// visible (R14). Names are unique in the account, case-insensitively (R13).
+public struct Office: Hashable, Sendable {
+    public var id: OfficeID
+    public var account: AccountID
+    public var name: String
+}

@@ -1,0 +1,16 @@
+public enum OutboxMessageKind: String, CaseIterable, Hashable, Sendable {
+    case activationEmail = "activation_email"
+}
+
+/// A message for a person, waiting for the mailer to send and acknowledge it (R20).
+public struct OutboxMessage: Hashable, Sendable {
+    public var id: OutboxMessageID
+    public var kind: OutboxMessageKind
+    /// The address to write to.
+    public var to: String
+    public var user: UserID
+    /// The activation token itself: the mailer puts it in the link it sends.
+    public var token: String
+    public var queuedAt: Timestamp
+    public var expiresAt: Timestamp
+}

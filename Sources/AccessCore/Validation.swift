@@ -1,0 +1,60 @@
+/// The input rules shared by every command: names and emails (domain.md, "Things").
+enum Validation {
+    static let maximumNameLength = 200
+    static let maximumEmailLength = 254
+
+    /// A name: trimmed, non-empty, at most 200 characters, no control characters.
+    static func name(_ raw: String, field: String) throws(AccessError) -> String {
+        let trimmed = trim(raw)
+        guard !trimmed.isEmpty else {
+            throw .invalidArgument("\(field) must not be empty")
+        }
+        guard trimmed.count <= maximumNameLength else {
+            throw .invalidArgument("\(field) is \(trimmed.count) characters long; the limit is \(maximumNameLength)")
+        }
+        guard !containsControlCharacter(trimmed) else {
+            throw .invalidArgument("\(field) must not contain control characters")
+        }
+        return trimmed
+    }
+
+    /// An email address as given (trimmed); compared through `EmailKey`.
+    static func email(_ raw: String, field: String = "email") throws(AccessError) -> String {
+        let trimmed = trim(raw)
+        guard !trimmed.isEmpty else { throw .invalidArgument("\(field) must not be empty") }
+        guard trimmed.utf8.count <= maximumEmailLength else {
+            throw .invalidArgument("\(field) is longer than \(maximumEmailLength) bytes")
+        }
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+            !parts[1].hasSuffix("."),
+            !trimmed.unicodeScalars.contains(where: { $0.properties.isWhitespace }),
+            !containsControlCharacter(trimmed)
+        else {
+            throw .invalidArgument("\(field) '\(trimmed)' is not an email address like name@example.com")
+        }
+        return trimmed
+    }
+
+    /// Optional free text (billing fields): trimmed, at most 200 characters, no control characters.
+    static func optionalText(_ raw: String?, field: String) throws(AccessError) -> String? {
+        guard let raw else { return nil }
+        let trimmed = trim(raw)
+        if trimmed.isEmpty { return nil }
+        return try name(trimmed, field: field)
+    }
+
+    static func trim(_ raw: String) -> String {
+        var view = Substring(raw)
+        while let first = view.first, first.isWhitespace { view.removeFirst() }
+        while let last = view.last, last.isWhitespace { view.removeLast() }
+        return String(view)
+    }
+
+    static func containsControlCharacter(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    /// The case-insensitive form used for uniqueness and search.
+    static func foldCase(_ text: String) -> String { text.lowercased() }
+}
