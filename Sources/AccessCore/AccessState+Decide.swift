@@ -145,8 +145,8 @@ struct Decider<R: RandomNumberGenerator> {
     ) throws(AccessError) -> (user: User, grant: AccessGrant) {
         let user = try actingUser()
         _ = try self.account(account)
-        let result = state.evaluate(user: user, account: account, permission: permission, resource: resource)
-        guard result.allowed, let grant = state.grant(of: user, in: account) else {
+        let (result, grant) = state.decision(user: user, account: account, permission: permission, resource: resource)
+        guard result.allowed, let grant else {
             throw .permissionDenied(result.reason, rule: result.deniedBy)
         }
         return (user, grant)

@@ -24,17 +24,76 @@ public struct CheckResult: Hashable, Sendable {
     public var allowed: Bool
     /// Through what it is allowed (or through what the user reached the account, when a rule denied).
     public var path: AccessPath?
-    /// A sentence for people.
-    public var reason: String
     /// The rule that denied it.
-    public var deniedBy: Rule?
+    public var deniedBy: Rule? { denial?.rule }
+    /// Why it was denied; nil when allowed.
+    public var denial: Denial?
 
-    static func allow(_ path: AccessPath, _ reason: String) -> CheckResult {
-        CheckResult(allowed: true, path: path, reason: reason, deniedBy: nil)
+    /// A sentence for people, built only when asked for (checks are the hot path).
+    public var reason: String {
+        guard let denial else { return "allowed by \(path.map(String.init(describing:)) ?? "administrator")" }
+        return denial.description
     }
 
-    static func deny(_ rule: Rule, _ reason: String, path: AccessPath? = nil) -> CheckResult {
-        CheckResult(allowed: false, path: path, reason: reason, deniedBy: rule)
+    static func allow(_ path: AccessPath) -> CheckResult {
+        CheckResult(allowed: true, path: path, denial: nil)
+    }
+
+    static func deny(_ denial: Denial, path: AccessPath? = nil) -> CheckResult {
+        CheckResult(allowed: false, path: path, denial: denial)
+    }
+}
+
+/// Why a check failed, with the rule that decided (R19).
+public enum Denial: Hashable, Sendable, CustomStringConvertible {
+    /// R7: the user is PENDING or DEACTIVATED.
+    case inactiveUser(UserID, UserStatus)
+    /// R19: no home role, share or client link in the account.
+    case noAccessPath(UserID, AccountID)
+    /// R18: an approved client link, but the agency user lacks MANAGE_CLIENTS.
+    case lacksManageClients(UserID, agency: AccountID, client: AccountID)
+    /// The path does not give the permission (the rule of the permission, R16 for shares, R18 for client links).
+    case permissionNotGiven(AccessPath, Permission, AccountID)
+    /// R14.
+    case projectNotVisible(UserID, ProjectID)
+    /// R16: a share that does not list the product.
+    case productNotShared(AccessPath, ProductID)
+    /// R16: account-wide MANAGE_PRODUCTS through a share of chosen products.
+    case shareNotAccountWide(AccessPath)
+
+    public var rule: Rule {
+        switch self {
+        case .inactiveUser: .r7
+        case .noAccessPath: .r19
+        case .lacksManageClients: .r18
+        case .permissionNotGiven(let path, let permission, _):
+            switch path {
+            case .homeRole: permission.governingRule
+            case .share: .r16
+            case .clientLink: .r18
+            }
+        case .projectNotVisible: .r14
+        case .productNotShared, .shareNotAccountWide: .r16
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .inactiveUser(let user, let status):
+            "user \(user) is \(status.rawValue), and only ACTIVE users act"
+        case .noAccessPath(let user, let account):
+            "user \(user) has no role, share or client link in account \(account)"
+        case .lacksManageClients(let user, let agency, let client):
+            "user \(user) lacks MANAGE_CLIENTS in agency \(agency), so cannot act in client \(client)"
+        case .permissionNotGiven(let path, let permission, let account):
+            "\(path) does not give \(permission) in account \(account)"
+        case .projectNotVisible(let user, let project):
+            "user \(user) does not see project \(project)"
+        case .productNotShared(let path, let product):
+            "\(path) does not cover product \(product)"
+        case .shareNotAccountWide(let path):
+            "\(path) covers chosen products only, not the whole account"
+        }
     }
 }
 
@@ -75,40 +134,44 @@ extension AccessState {
     /// The decision itself, for existing things; `decide` uses it too, so that
     /// a write is allowed exactly when Check says so.
     func evaluate(user: User, account: AccountID, permission: Permission, resource: CheckResource?) -> CheckResult {
+        decision(user: user, account: account, permission: permission, resource: resource).result
+    }
+
+    /// `evaluate`, with the grant it found (nil when the user reaches the account by no path).
+    func decision(
+        user: User, account: AccountID, permission: Permission, resource: CheckResource?
+    ) -> (result: CheckResult, grant: AccessGrant?) {
+        let grant = user.status == .active ? grant(of: user, in: account) : nil
+        return (judge(user: user, grant: grant, account: account, permission: permission, resource: resource), grant)
+    }
+
+    private func judge(
+        user: User, grant: AccessGrant?, account: AccountID, permission: Permission, resource: CheckResource?
+    ) -> CheckResult {
         // R7: only an ACTIVE user acts, through any path.
-        guard user.status == .active else {
-            return .deny(.r7, "user \(user.id) is \(user.status.rawValue), and only ACTIVE users act")
-        }
-        guard let grant = grant(of: user, in: account) else {
+        guard user.status == .active else { return .deny(.inactiveUser(user.id, user.status)) }
+        guard let grant else {
             if let link = clientLinks[ClientLinkKey(agency: user.account, client: account)], link.status == .approved {
-                return .deny(
-                    .r18, "user \(user.id) lacks MANAGE_CLIENTS in agency \(user.account), so cannot act in client \(account)")
+                return .deny(.lacksManageClients(user.id, agency: user.account, client: account))
             }
-            return .deny(.r19, "user \(user.id) has no role, share or client link in account \(account)")
+            return .deny(.noAccessPath(user.id, account))
         }
         guard grant.holds(permission) else {
-            let rule: Rule = switch grant.path {
-                case .homeRole: permission.governingRule
-                case .share: .r16
-                case .clientLink: .r18
-            }
-            return .deny(rule, "\(grant.path) does not give \(permission) in account \(account)", path: grant.path)
+            return .deny(.permissionNotGiven(grant.path, permission, account), path: grant.path)
         }
         switch resource {
         case .project(let id):
             guard sees(projects[id]!, user: user, grant: grant) else {
-                return .deny(.r14, "user \(user.id) does not see project \(id)", path: grant.path)
+                return .deny(.projectNotVisible(user.id, id), path: grant.path)
             }
         case .product(let id):
-            guard grant.productScope.covers(id) else {
-                return .deny(.r16, "\(grant.path) does not cover product \(id)", path: grant.path)
-            }
+            guard grant.productScope.covers(id) else { return .deny(.productNotShared(grant.path, id), path: grant.path) }
         case nil:
             // Account-wide MANAGE_PRODUCTS (creating one) needs a scope of every current and new product.
             if permission == .manageProducts, grant.productScope != .allCurrentAndNew {
-                return .deny(.r16, "\(grant.path) covers chosen products only, not the whole account", path: grant.path)
+                return .deny(.shareNotAccountWide(grant.path), path: grant.path)
             }
         }
-        return .allow(grant.path, "allowed by \(grant.path)")
+        return .allow(grant.path)
     }
 }

@@ -94,8 +94,8 @@ extension AccessState {
             let role = roles[user.role]!
             let permissions = role.isAccountOwner ? Permissions.all : role.permissions.union(user.extraPermissions)
             if !permissions.isSuperset(of: query.permissions) { continue }
-            if !search.isEmpty && !Validation.foldCase(user.displayName).contains(search)
-                && !Validation.foldCase(user.email).contains(search)
+            if !search.isEmpty && !Validation.contains(Validation.foldCase(user.displayName), search)
+                && !Validation.contains(Validation.foldCase(user.email), search)
             {
                 continue
             }

@@ -55,6 +55,30 @@ enum Validation {
         text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
+    /// Whether `text` contains `needle` (both already case-folded), comparing
+    /// UTF-8 bytes: no allocation, unlike the generic searcher.
+    static func contains(_ text: String, _ needle: String) -> Bool {
+        var text = text
+        var needle = needle
+        return text.withUTF8 { haystack in
+            needle.withUTF8 { pattern in
+                guard !pattern.isEmpty else { return true }
+                guard pattern.count <= haystack.count else { return false }
+                let first = pattern[0]
+                var start = 0
+                while start + pattern.count <= haystack.count {
+                    if haystack[start] == first {
+                        var matched = 1
+                        while matched < pattern.count && haystack[start + matched] == pattern[matched] { matched += 1 }
+                        if matched == pattern.count { return true }
+                    }
+                    start += 1
+                }
+                return false
+            }
+        }
+    }
+
     /// The case-insensitive form used for uniqueness and search.
     static func foldCase(_ text: String) -> String { text.lowercased() }
 }
