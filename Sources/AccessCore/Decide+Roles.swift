@@ -15,7 +15,7 @@ extension Decider {
     /// R4, R10, R2 (a VIEWER role turning FULL needs a license per user who holds it), R6.
     mutating func editRole(_ request: EditRole) throws(AccessError) {
         guard let old = state.roles[request.role] else { throw .notFound("no role \(request.role)") }
-        let (actor, _) = try authorize(.editAccountSettings, in: old.account)
+        let (actor, grant) = try authorize(.editAccountSettings, in: old.account)
         guard !old.isAccountOwner else {
             throw .failedPrecondition("the Account Owner role cannot be edited; create another role instead", rule: .r4)
         }
@@ -29,7 +29,9 @@ extension Decider {
         }
         if let access = request.access { new.access = access }
         if let permissions = request.permissions { new.permissions = permissions }
-        if actor.role == old.id && (new.access != old.access || new.permissions != old.permissions) {
+        // R6: the role you hold, at home or as an agency user through a client link (R18).
+        let holdsRole = actor.role == old.id || grant.path == .clientLink(agency: actor.account, role: old.id)
+        if holdsRole && (new.access != old.access || new.permissions != old.permissions) {
             throw .permissionDenied(
                 "no user can change their own permissions, and you hold role \(old.name); ask another user with EDIT_ACCOUNT_SETTINGS",
                 rule: .r6)

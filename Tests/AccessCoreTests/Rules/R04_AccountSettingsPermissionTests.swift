@@ -183,6 +183,6 @@ import Testing
         #expect(error?.message.contains("another role") == true)
         // Another account may use the same name.
         let (beta, betaOwner) = try fixture.world.createAccount("Beta")
-        try fixture.world.createRole("Editors", access: .full, permissions: [], in: beta, as: betaOwner)
+        _ = try fixture.world.createRole("Editors", access: .full, permissions: [], in: beta, as: betaOwner)
     }
 }

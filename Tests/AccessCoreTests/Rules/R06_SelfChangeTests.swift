@@ -150,6 +150,41 @@ import Testing
             as: .user(editor), .permissionDenied, rule: .r6)
     }
 
+    @Test func R6_anAgencyUserCannotEditTheClientRoleTheyActWith() throws {
+        var world = World()
+        let (client, clientOwner) = try world.createAccount("Client")
+        let (agency, agencyOwner) = try world.createAccount("Agency", kind: .agency)
+        let agent = try world.addActiveUser(
+            to: agency, email: "agent@agency.example.com", extraPermissions: Permissions([.manageClients]),
+            as: agencyOwner)
+        let agencyAdmins = try world.createRole(
+            "Agency Admins", access: .full, permissions: Permissions([.editAccountSettings, .viewProjects]), in: client,
+            as: clientOwner)
+        try world.run(.addClient(agency: agency, client: client), as: .user(agencyOwner))
+        try world.run(.requestClientAccess(agency: agency, client: client), as: .user(agencyOwner))
+        try world.run(.approveClientAccess(client: client, agency: agency, role: agencyAdmins), as: .user(clientOwner))
+        #expect(try world.check(agent, client, .editAccountSettings).allowed)
+        #expect(try !world.check(agent, client, .shareAccess).allowed)
+
+        // In the client, the agent holds that role: widening it widens their own permissions.
+        world.reject(
+            .editRole(
+                EditRole(role: agencyAdmins, permissions: Permissions([.editAccountSettings, .viewProjects, .shareAccess]))),
+            as: .user(agent), .permissionDenied, rule: .r6)
+        #expect(try !world.check(agent, client, .shareAccess).allowed)
+        // Its name is not a permission; other roles of the client are account settings as usual.
+        try world.run(.editRole(EditRole(role: agencyAdmins, name: "Agency")), as: .user(agent))
+        try world.run(
+            .editRole(EditRole(role: world.role(.viewer, of: client), permissions: Permissions([.viewBilling]))),
+            as: .user(agent))
+        // The client's own users may change it.
+        try world.run(
+            .editRole(
+                EditRole(role: agencyAdmins, permissions: Permissions([.editAccountSettings, .viewProjects, .shareAccess]))),
+            as: .user(clientOwner))
+        #expect(try world.check(agent, client, .shareAccess).allowed)
+    }
+
     @Test func R6_othersChangeYourRole() throws {
         var world = World()
         let (acme, owner) = try world.createAccount()

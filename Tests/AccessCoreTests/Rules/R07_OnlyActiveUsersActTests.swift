@@ -126,7 +126,7 @@ import Testing
         try Self.expectDenied(world, user, in: acme, [.manageProjects])
         try world.run(.activateUser(token: world.activationToken(of: user)!), as: .anonymous)
         #expect(try world.check(user, acme, .manageProjects).allowed)
-        try world.createProject("Site", in: acme, as: user)
+        _ = try world.createProject("Site", in: acme, as: user)
     }
 
     @Test func R7_aDeactivatedGranteeIsDeniedThroughTheShare() throws {

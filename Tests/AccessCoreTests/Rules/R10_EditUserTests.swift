@@ -171,7 +171,7 @@ import Testing
             .editRole(EditRole(role: f.editors, access: .viewer, permissions: Permissions([.viewProjects]))), as: .user(f.owner))
         #expect(f.world.state.roles[f.editors]?.access == .viewer)
         // The same permissions are fine on a FULL role.
-        try f.world.createRole("Full", access: .full, permissions: .all, in: f.acme, as: f.owner)
+        _ = try f.world.createRole("Full", access: .full, permissions: .all, in: f.acme, as: f.owner)
     }
 
     @Test func R10_usersWithAViewerRoleCarryOnlyViewProjectsAndViewBilling() throws {
