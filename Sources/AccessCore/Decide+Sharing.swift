@@ -7,6 +7,10 @@ extension Decider {
         let owner = try account(request.owner)
         let email = try Validation.email(request.granteeEmail, field: "grantee email")
         if case .products(let list) = request.scope {
+            guard !list.isEmpty || request.billing else {
+                throw .invalidArgument(
+                    "the share gives nothing: choose products, all current and new products, or billing", rule: .r16)
+            }
             for id in list.sorted() {
                 guard let product = state.products[id] else { throw .notFound("no product \(id)") }
                 guard product.account == owner.id else {

@@ -227,6 +227,15 @@ import Testing
         #expect(f.world.reject(f.command("not an email"), as: .user(f.owner), .invalidArgument)?.rule == nil)
     }
 
+    @Test func R16_aShareThatGivesNothingIsInvalidArgument() throws {
+        var f = try Fixture()
+        f.world.reject(f.command(f.granteeEmail, scope: .products([])), as: .user(f.owner), .invalidArgument, rule: .r16)
+        // Billing alone is something to share.
+        _ = try f.share(.products([]), billing: true)
+        #expect(try f.check(.viewBilling).allowed)
+        #expect(try !f.check(.manageProducts, .product(f.first)).allowed)
+    }
+
     @Test func R16_listedProductsMustExistInTheOwnerAccount() throws {
         var f = try Fixture()
         let foreign = try f.world.createProduct("Beta's", in: f.beta, as: f.betaOwner)
