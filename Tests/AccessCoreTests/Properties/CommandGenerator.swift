@@ -63,12 +63,14 @@ struct GeneratedCommand: CustomStringConvertible {
 
 /// The ids of one state, sorted. Hash order differs from process to process,
 /// so every random pick goes through these lists to stay the same on every run.
-struct Catalog {
+struct StateCatalog {
     var accounts: [AccountID] = []
     var users: [UserID] = []
     var usersOf: [AccountID: [UserID]] = [:]
     var activeUsersOf: [AccountID: [UserID]] = [:]
     var activeOwnersOf: [AccountID: [UserID]] = [:]
+    /// ACTIVE users who hold EDIT_ACCOUNT_SETTINGS at home without being Account Owner.
+    var activeSettingsEditorsOf: [AccountID: [UserID]] = [:]
     /// Users who may reach an account from outside: grantees of its shares and users of its agencies.
     var outsidersOf: [AccountID: [UserID]] = [:]
     var roles: [RoleID] = []
@@ -91,9 +93,13 @@ struct Catalog {
         for id in users {
             let user = state.users[id]!
             usersOf[user.account, default: []].append(id)
-            if user.status == .active {
+            if user.status == .active, let role = state.roles[user.role] {
                 activeUsersOf[user.account, default: []].append(id)
-                if state.roles[user.role]?.builtIn == .accountOwner { activeOwnersOf[user.account, default: []].append(id) }
+                if role.builtIn == .accountOwner {
+                    activeOwnersOf[user.account, default: []].append(id)
+                } else if role.permissions.union(user.extraPermissions).contains(.editAccountSettings) {
+                    activeSettingsEditorsOf[user.account, default: []].append(id)
+                }
             }
         }
         roles = state.roles.keys.sorted()
@@ -127,7 +133,7 @@ struct CommandGenerator {
     /// Every activation token ever queued, so that used and replaced ones are tried again.
     private var tokens: [String] = []
     private var state = AccessState()
-    private var catalog = Catalog()
+    private var catalog = StateCatalog()
 
     init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
 
@@ -140,13 +146,13 @@ struct CommandGenerator {
 
     mutating func next(in state: AccessState) -> GeneratedCommand {
         self.state = state
-        catalog = Catalog(state)
+        catalog = StateCatalog(state)
         return make(pickKind())
     }
 
     // MARK: - Pools
 
-    static let emails = (1...20).map { "user\($0)@example.com" } + ["ada@example.com", "bob@example.org"]
+    static let emails = (1...28).map { "user\($0)@example.com" } + ["ada@example.com", "bob@example.org"]
     static let badEmails = ["", "   ", "not-an-email", "a@b", "two@@example.com", "sp ace@example.com"]
     static let badNames = ["", "   ", String(repeating: "x", count: 201), "tab\tname", "bell\u{07}"]
     static let accountNames = ["Acme", "Globex", "Initech", "Umbrella", "  Stark  ", "Wayne"]
@@ -214,7 +220,8 @@ struct CommandGenerator {
 
     private mutating func extraPermissions() -> Permissions {
         let r = roll(100)
-        if r < 55 { return [] }
+        if r < 45 { return [] }
+        if r < 60 { return Permissions(.editAccountSettings) }
         if r < 80 { return permissions(percent: 12) }
         return viewerPermissions()
     }
@@ -242,14 +249,15 @@ struct CommandGenerator {
     /// a user id that does not exist.
     private mutating func actor(in account: AccountID?) -> Principal {
         let r = roll(100)
-        if r < 4 { return .administrator }
-        if r < 7 { return .anonymous }
-        if r < 10 { return .user(neverMinted()) }
-        if r < 22, let user = pick(catalog.users) { return .user(user) }
+        if r < 3 { return .administrator }
+        if r < 5 { return .anonymous }
+        if r < 7 { return .user(neverMinted()) }
+        if r < 16, let user = pick(catalog.users) { return .user(user) }
         if let account {
-            if r < 36, let user = pick(catalog.outsidersOf[account] ?? []) { return .user(user) }
+            if r < 28, let user = pick(catalog.outsidersOf[account] ?? []) { return .user(user) }
             let s = roll(100)
-            if s < 50, let user = pick(catalog.activeOwnersOf[account] ?? []) { return .user(user) }
+            if s < 55, let user = pick(catalog.activeOwnersOf[account] ?? []) { return .user(user) }
+            if s < 70, let user = pick(catalog.activeSettingsEditorsOf[account] ?? []) { return .user(user) }
             if s < 90, let user = pick(catalog.activeUsersOf[account] ?? []) { return .user(user) }
             if let user = pick(catalog.usersOf[account] ?? []) { return .user(user) }
         }
@@ -266,15 +274,15 @@ struct CommandGenerator {
 
     private func weight(_ kind: CommandKind) -> Int {
         switch kind {
-        case .createAccount: catalog.accounts.count < 3 ? 60 : (catalog.accounts.count < 8 ? 3 : 1)
+        case .createAccount: catalog.accounts.count < 4 ? 60 : 1
         case .setLicenseCount: 4
         case .renameAccount, .updateBilling: 2
-        case .addUser: 14
+        case .addUser: 16
         case .editUser: 9
         case .deactivateUser: 5
         case .reactivateUser: 4
         case .resendActivation: 3
-        case .activateUser: 9
+        case .activateUser: catalog.users.contains { state.users[$0]!.status == .pending } ? 9 : 2
         case .createRole, .editRole: 4
         case .deleteRole: 2
         case .createOffice: 4
@@ -285,13 +293,19 @@ struct CommandGenerator {
         case .createProduct: 5
         case .renameProduct, .deleteProduct: 2
         case .shareAccess: 8
-        case .removeShare, .retireShare: 2
+        case .removeShare, .retireShare: catalog.shares.isEmpty ? 1 : 3
         case .addClient: 5
-        case .requestClientAccess, .approveClientAccess: 4
-        case .denyClientAccess, .revokeClientAccess: 2
+        case .requestClientAccess: linkCount([.none, .denied]) > 0 ? 6 : 1
+        case .approveClientAccess: linkCount([.pending]) > 0 ? 7 : 1
+        case .denyClientAccess: linkCount([.pending]) > 0 ? 3 : 1
+        case .revokeClientAccess: linkCount([.approved]) > 0 ? 3 : 1
         case .removeClient: 1
         case .acknowledgeOutbox: 3
         }
+    }
+
+    private func linkCount(_ statuses: Set<AccessRequestStatus>) -> Int {
+        catalog.links.count { statuses.contains(state.clientLinks[$0]!.status) }
     }
 
     private mutating func pickKind() -> CommandKind {
@@ -309,14 +323,14 @@ struct CommandGenerator {
         case .createAccount:
             let request = CreateAccount(
                 name: name(Self.accountNames), kind: pick([.standard, .standard, .agency, .partner])!,
-                region: chance(75) ? .global : .eu, fullAccessLicenses: chance(4) ? 0 : 1 + roll(3), billing: billing(),
+                region: chance(60) ? .global : .eu, fullAccessLicenses: chance(4) ? 0 : 1 + roll(3), billing: billing(),
                 ownerEmail: email(), ownerFirstName: name(Self.firstNames), ownerLastName: name(Self.lastNames))
             return GeneratedCommand(command: .createAccount(request), principal: administrator(or: nil))
 
         case .setLicenseCount:
             let account = account()
             let inUse = state.licensesInUse(account)
-            let count = chance(8) ? 0 : max(0, inUse - 1 + roll(4))
+            let count = chance(8) ? 0 : max(0, inUse - 1 + roll(5))
             return GeneratedCommand(command: .setLicenseCount(account: account, count: count), principal: administrator(or: account))
 
         case .renameAccount:
@@ -332,25 +346,29 @@ struct CommandGenerator {
             let account = account()
             let request = AddUser(
                 account: account, email: email(), firstName: name(Self.firstNames), lastName: name(Self.lastNames),
-                role: id(catalog.rolesOf[account] ?? [], catalog.roles), extraPermissions: extraPermissions(),
+                role: id(catalog.rolesOf[account] ?? [], catalog.roles, preferredPercent: 88), extraPermissions: extraPermissions(),
                 offices: offices(of: account))
             return GeneratedCommand(command: .addUser(request), principal: actor(in: account))
 
         case .editUser:
-            let target: UserID = id(catalog.users, catalog.users, preferredPercent: 92)
+            let aimsAtOwner = chance(25)
+            let target = aimsAtOwner ? activeOwner() : id(catalog.users, catalog.users, preferredPercent: 92)
             let account = state.users[target]?.account
             var request = EditUser(user: target)
             if chance(35) { request.firstName = name(Self.firstNames) }
             if chance(25) { request.lastName = name(Self.lastNames) }
             if chance(25) { request.email = email() }
             if chance(30), let account { request.offices = offices(of: account) }
-            if chance(45) { request.role = id(account.flatMap { catalog.rolesOf[$0] } ?? [], catalog.roles) }
+            if chance(aimsAtOwner ? 80 : 45) { request.role = id(account.flatMap { catalog.rolesOf[$0] } ?? [], catalog.roles) }
             if chance(30) { request.extraPermissions = extraPermissions() }
-            return GeneratedCommand(command: .editUser(request), principal: chance(15) ? .user(target) : actor(in: account))
+            let principal = aimsAtOwner ? ownerMover(in: account) : chance(15) ? .user(target) : actor(in: account)
+            return GeneratedCommand(command: .editUser(request), principal: principal)
 
         case .deactivateUser:
-            let target = user(preferring: { $0 != .deactivated })
-            let principal = chance(5) ? .user(target) : actor(in: state.users[target]?.account)
+            let aimsAtOwner = chance(25)
+            let target = aimsAtOwner ? activeOwner() : user(preferring: { $0 != .deactivated })
+            let account = state.users[target]?.account
+            let principal = aimsAtOwner ? ownerMover(in: account) : chance(5) ? .user(target) : actor(in: account)
             return GeneratedCommand(command: .deactivateUser(target), principal: principal)
 
         case .reactivateUser:
@@ -373,7 +391,8 @@ struct CommandGenerator {
                 principal: actor(in: account))
 
         case .editRole:
-            let role: RoleID = id(catalog.roles, catalog.roles, preferredPercent: 92)
+            let editable = catalog.roles.filter { state.roles[$0]!.builtIn != .accountOwner }
+            let role: RoleID = id(editable, catalog.roles, preferredPercent: 80)
             var request = EditRole(role: role)
             if chance(30) { request.name = name(Self.roleNames) }
             if chance(35) { request.access = chance(50) ? .full : .viewer }
@@ -446,10 +465,17 @@ struct CommandGenerator {
             let owner = account()
             let r = roll(100)
             let others = catalog.users.filter { state.users[$0]!.account != owner }
+            let fitting = others.filter { id in
+                let user = state.users[id]!
+                let home = state.accounts[user.account]!
+                return user.status == .active && home.kind == .standard && home.region == state.accounts[owner]?.region
+            }
             let granteeEmail: String
-            if r < 65, let user = pick(others) {
+            if r < 55, let user = pick(fitting) {
                 granteeEmail = email(of: user)
-            } else if r < 80, let user = pick(catalog.usersOf[owner] ?? []) {
+            } else if r < 75, let user = pick(others) {
+                granteeEmail = email(of: user)
+            } else if r < 85, let user = pick(catalog.usersOf[owner] ?? []) {
                 granteeEmail = email(of: user)
             } else {
                 granteeEmail = email()
@@ -479,7 +505,9 @@ struct CommandGenerator {
             let agencies = catalog.accounts.filter { state.accounts[$0]!.kind != .standard }
             let standards = catalog.accounts.filter { state.accounts[$0]!.kind == .standard }
             let agency = id(agencies, catalog.accounts, preferredPercent: 80)
-            let client = id(standards, catalog.accounts, preferredPercent: 85)
+            let region = state.accounts[agency]?.region
+            let fitting = standards.filter { state.accounts[$0]!.region == region }
+            let client = chance(75) ? id(fitting, catalog.accounts) : id(standards, catalog.accounts, preferredPercent: 85)
             return GeneratedCommand(command: .addClient(agency: agency, client: client), principal: actor(in: agency))
 
         case .requestClientAccess:
@@ -519,6 +547,21 @@ struct CommandGenerator {
         }
     }
 
+    /// An ACTIVE Account Owner of some account, often the last one (R5), mostly
+    /// of an account where someone else may deactivate or demote them.
+    private mutating func activeOwner() -> UserID {
+        let contested = catalog.accounts.filter { catalog.activeSettingsEditorsOf[$0] != nil }
+        if chance(75), let account = pick(contested), let owner = pick(catalog.activeOwnersOf[account] ?? []) { return owner }
+        return id(catalog.accounts.flatMap { catalog.activeOwnersOf[$0] ?? [] }, catalog.users, preferredPercent: 95)
+    }
+
+    /// Who deactivates or demotes an Account Owner: mostly a non-owner who may
+    /// (so that the last owner is at stake, R5), else anyone.
+    private mutating func ownerMover(in account: AccountID?) -> Principal {
+        if let account, chance(85), let user = pick(catalog.activeSettingsEditorsOf[account] ?? []) { return .user(user) }
+        return actor(in: account)
+    }
+
     /// A user, mostly one whose status fits, else any, else one never minted.
     private mutating func user(preferring fits: (UserStatus) -> Bool) -> UserID {
         let fitting = catalog.users.filter { fits(state.users[$0]!.status) }
@@ -534,11 +577,21 @@ struct CommandGenerator {
         return ClientLinkKey(agency: account(), client: account())
     }
 
+    /// The token of `message` if it is the newest one queued for a PENDING user.
+    private func newestToken(_ message: OutboxMessageID) -> String? {
+        let message = state.outbox[message]!
+        guard state.users[message.user]?.status == .pending,
+            !state.outbox.values.contains(where: { $0.user == message.user && $0.id > message.id })
+        else { return nil }
+        return message.token
+    }
+
     /// An activation token: from an unacknowledged message (valid, replaced or
     /// expired), any ever queued (often used), padded, random, or empty.
     private mutating func token() -> String {
         let r = roll(100)
-        if r < 50, let id = pick(catalog.outbox) { return state.outbox[id]!.token }
+        if r < 45, let token = pick(catalog.outbox.compactMap(newestToken)) { return token }
+        if r < 60, let id = pick(catalog.outbox) { return state.outbox[id]!.token }
         if r < 72, let token = pick(tokens) { return token }
         if r < 78, let token = pick(tokens) { return " \(token)\n" }
         if r < 95 { return (0..<4).map { _ in String(rng.next(), radix: 16) }.joined() }
