@@ -1,4 +1,4 @@
-public import HashTreeCollections
+import HashTreeCollections
 
 /// Everything accessd knows, as one value.
 ///
@@ -11,18 +11,18 @@ public import HashTreeCollections
 /// is the only source of events: replaying any history on `AccessState()`
 /// gives exactly the same value.
 public struct AccessState: Hashable, Sendable {
-    public internal(set) var accounts: TreeDictionary<AccountID, Account> = [:]
-    public internal(set) var users: TreeDictionary<UserID, User> = [:]
-    public internal(set) var roles: TreeDictionary<RoleID, Role> = [:]
-    public internal(set) var offices: TreeDictionary<OfficeID, Office> = [:]
-    public internal(set) var projects: TreeDictionary<ProjectID, Project> = [:]
-    public internal(set) var products: TreeDictionary<ProductID, Product> = [:]
-    public internal(set) var shares: TreeDictionary<ShareID, Share> = [:]
-    public internal(set) var clientLinks: TreeDictionary<ClientLinkKey, ClientLink> = [:]
+    public internal(set) var accounts = Table<AccountID, Account>()
+    public internal(set) var users = Table<UserID, User>()
+    public internal(set) var roles = Table<RoleID, Role>()
+    public internal(set) var offices = Table<OfficeID, Office>()
+    public internal(set) var projects = Table<ProjectID, Project>()
+    public internal(set) var products = Table<ProductID, Product>()
+    public internal(set) var shares = Table<ShareID, Share>()
+    public internal(set) var clientLinks = Table<ClientLinkKey, ClientLink>()
     /// Pending activations by token hash; the tokens themselves are never kept (R8).
-    public internal(set) var activations: TreeDictionary<TokenHash, PendingActivation> = [:]
+    public internal(set) var activations = Table<TokenHash, PendingActivation>()
     /// Messages for people not yet acknowledged by the mailer (R20).
-    public internal(set) var outbox: TreeDictionary<OutboxMessageID, OutboxMessage> = [:]
+    public internal(set) var outbox = Table<OutboxMessageID, OutboxMessage>()
     /// The sequence number the next event will carry (R20: gapless, from 1).
     public internal(set) var nextSeq: UInt64 = 1
 

@@ -28,7 +28,7 @@ enum Validation {
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
             !parts[1].hasSuffix("."),
-            !trimmed.unicodeScalars.contains(where: { $0.properties.isWhitespace }),
+            !containsWhitespace(trimmed),
             !containsControlCharacter(trimmed)
         else {
             throw .invalidArgument("\(field) '\(trimmed)' is not an email address like name@example.com")
@@ -52,7 +52,13 @@ enum Validation {
     }
 
     static func containsControlCharacter(_ text: String) -> Bool {
-        text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.contains { $0 < 0x20 || $0 == 0x7F } }
+        return text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+
+    static func containsWhitespace(_ text: String) -> Bool {
+        if text.utf8.allSatisfy({ $0 < 0x80 }) { return text.utf8.contains { $0 == 0x20 || (0x09...0x0D).contains($0) } }
+        return text.unicodeScalars.contains { $0.properties.isWhitespace }
     }
 
     /// Whether `text` contains `needle` (both already case-folded), comparing

@@ -155,10 +155,12 @@ struct Population {
     static func build(users: Int, accounts: Int, withBigAccount: Bool) -> Population {
         var population = Population()
         let bigUsers = withBigAccount ? 1000 : 0
-        let perAccount = max(1, (users - bigUsers) / accounts)
+        // Exactly `users` users: the remainder goes one each to the first accounts.
+        let (perAccount, remainder) = (max(1, users - bigUsers)).quotientAndRemainder(dividingBy: accounts)
         for index in 0..<accounts {
-            let (account, owner) = population.addAccount(index: index, licenses: perAccount + 5)
-            population.addUsers(perAccount - 1, to: account, owner: owner, prefix: "a\(index)-")
+            let size = max(1, perAccount + (index < remainder ? 1 : 0))
+            let (account, owner) = population.addAccount(index: index, licenses: size + 5)
+            population.addUsers(size - 1, to: account, owner: owner, prefix: "a\(index)-")
         }
         if withBigAccount {
             let (account, owner) = population.addAccount(index: accounts, licenses: 1100)
@@ -204,6 +206,13 @@ func measure(_ population: inout Population) -> [String: Double] {
         (ids[Int(rng.next() % UInt64(ids.count))], accountList[Int(rng.next() % UInt64(accountList.count))])
     }
     var sink = 0
+    // A baseline in the same process: a plain Dictionary lookup of the same users.
+    var plain: [UserID: User] = [:]
+    for (id, user) in state.users { plain[id] = user }
+    figures["baseline_dictionary_lookup"] = nanosecondsPerCall(count: 100_000) { i in
+        if plain[sample[i % sample.count].0] != nil { sink += 1 }
+    }
+    plain = [:]
     figures["check_home_account"] = nanosecondsPerCall(count: 100_000) { i in
         let (user, _) = sample[i % sample.count]
         let home = state.users[user]!.account
@@ -244,6 +253,11 @@ func measure(_ population: inout Population) -> [String: Double] {
     for name in figures.keys.sorted() {
         let unit = name.contains("1000_writes") ? "ns_total" : "ns_per_call"
         report(name, [("users", "\(users)"), (unit, format(figures[name]!, 0))])
+    }
+    for name in ["check_home_account", "check_other_account", "get_user"] {
+        report(
+            "vs_baseline", [("users", "\(users)"), ("figure", name),
+            ("ratio_vs_dictionary_lookup", format(figures[name]! / figures["baseline_dictionary_lookup"]!, 2))])
     }
     report(
         "copy_overhead", [("users", "\(users)"), ("ratio_copy_then_writes_vs_writes", format(figures["copy_then_1000_writes"]! / figures["1000_writes_no_copy"]!, 2))])
