@@ -12,11 +12,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "AccessCore", targets: ["AccessCore"]),
+        .library(name: "AccessWire", targets: ["AccessWire"]),
+        .library(name: "AccessServer", targets: ["AccessServer"]),
+        .library(name: "AccessClient", targets: ["AccessClient"]),
+        .executable(name: "accessd", targets: ["accessd"]),
         .executable(name: "accessd-core-bench", targets: ["AccessCoreBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
     ],
     targets: [
         // The domain core: every rule of spec/domain.md as a pure state machine.
@@ -25,6 +33,64 @@ let package = Package(
             name: "AccessCore",
             dependencies: [
                 .product(name: "HashTreeCollections", package: "swift-collections")
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The wire: the code generated from proto/ (scripts/generate-protos.sh) and the frame codec.
+        .target(
+            name: "AccessWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The daemon's parts: mapping between the wire types and the domain, method routing.
+        .target(
+            name: "AccessServer",
+            dependencies: [
+                "AccessCore",
+                "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The running daemon: the actor that owns the state, the Unix socket listener, connections.
+        .target(
+            name: "AccessDaemon",
+            dependencies: [
+                "AccessCore",
+                "AccessWire",
+                "AccessServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The async Swift client: one connection, many calls in flight, streams as AsyncSequence.
+        .target(
+            name: "AccessClient",
+            dependencies: [
+                "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The daemon executable: configuration, logging bootstrap, signals.
+        .executableTarget(
+            name: "accessd",
+            dependencies: [
+                "AccessDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
@@ -40,6 +106,41 @@ let package = Package(
                 "AccessCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AccessWireTests",
+            dependencies: [
+                "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AccessClientTests",
+            dependencies: [
+                "AccessClient",
+                "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AccessDaemonTests",
+            dependencies: [
+                "AccessDaemon",
+                "AccessWire",
+                "AccessCore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AccessServerTests",
+            dependencies: ["AccessServer", "AccessCore", "AccessWire"],
             swiftSettings: strictSwift
         ),
     ]

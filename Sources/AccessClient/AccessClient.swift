@@ -1,0 +1,309 @@
+public import NIOCore
+public import NIOPosix
+public import SwiftProtobuf
+import AccessWire
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// An async client of accessd over one Unix socket connection that carries
+/// many calls at once (spec/protocol.md).
+///
+/// Each call gets the next id (1, 2, 3, ...); replies are matched by id in
+/// whatever order they come. A non-OK reply throws `CallError`. Cancelling the
+/// task of a call, or the consumer of a stream, sends a Cancel for its id.
+///
+/// After a GoAway from the daemon no new call starts (they throw UNAVAILABLE)
+/// while the calls in flight still get their replies. When the connection
+/// ends, by `close()` or by the daemon, every call in flight and every later
+/// one throws UNAVAILABLE; a Response with id 0 (an error about the
+/// connection) fails every call in flight with its own code and message.
+public final class AccessClient: Sendable {
+    /// Where the connection stands.
+    public enum ConnectionState: Hashable, Sendable {
+        /// Calls can start.
+        case ready
+        /// The daemon sent a GoAway: calls in flight are answered, new ones throw UNAVAILABLE.
+        case goingAway(reason: String)
+        /// The connection is over; new calls throw this error.
+        case closed(CallError)
+    }
+
+    /// The protocol's default maximum frame length: 4 MiB.
+    public static let defaultMaximumFrameLength = 4 * 1024 * 1024
+
+    private let channel: any Channel
+    private let calls: CallTable
+    private let maximumFrameLength: Int
+
+    private init(channel: any Channel, calls: CallTable, maximumFrameLength: Int) {
+        self.channel = channel
+        self.calls = calls
+        self.maximumFrameLength = maximumFrameLength
+    }
+
+    deinit {
+        channel.close(promise: nil)
+    }
+
+    /// Connects to the daemon's socket.
+    ///
+    /// - Parameters:
+    ///   - socketPath: The path of the daemon's Unix domain socket.
+    ///   - eventLoopGroup: Where the connection's I/O runs.
+    ///   - maximumFrameLength: The longest frame sent or accepted. A request
+    ///     whose frame would be longer fails with RESOURCE_EXHAUSTED without
+    ///     being sent (the daemon would close the connection for it).
+    /// - Throws: `CallError` UNAVAILABLE when the socket cannot be reached.
+    public static func connect(
+        socketPath: String,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maximumFrameLength: Int = AccessClient.defaultMaximumFrameLength
+    ) async throws -> AccessClient {
+        let calls = CallTable()
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoopGroup)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameLength: maximumFrameLength)))
+                        try sync.addHandler(ResponseHandler(calls: calls))
+                    }
+                }
+                .connect(unixDomainSocketPath: socketPath)
+                .get()
+        } catch {
+            throw CallError(
+                code: CallError.Code.unavailable,
+                message: "cannot connect to the daemon at \(socketPath): \(error)")
+        }
+        return AccessClient(channel: channel, calls: calls, maximumFrameLength: maximumFrameLength)
+    }
+
+    /// Where the connection stands.
+    public var connectionState: ConnectionState { calls.phase }
+
+    /// How many calls and streams are in flight.
+    public var callsInFlight: Int { calls.inFlight }
+
+    /// Closes the connection. Every call in flight, and every later one,
+    /// throws UNAVAILABLE. Closing twice does nothing more.
+    public func close() async {
+        let error = CallError(code: CallError.Code.unavailable, message: "the client was closed")
+        calls.fail(pending: error, new: error)
+        try? await channel.close()
+    }
+
+    // MARK: Unary calls
+
+    /// Calls `method` (its full path, for example
+    /// "/accessd.v1.UserService/AddUser") with an encoded request.
+    ///
+    /// - Parameters:
+    ///   - payload: The method's request message, encoded.
+    ///   - actor: The id or email of the user the call acts for; empty for
+    ///     administrator calls and token calls such as activation.
+    ///   - timeoutMilliseconds: The deadline the daemon enforces, from receipt; 0 = none.
+    ///   - metadata: Free-form metadata, for example a trace id.
+    ///   - minRevision: Reads: answered only once the daemon's state has
+    ///     reached this revision (the `revision` of an earlier reply).
+    ///   - dryRun: Writes: validated and answered as if applied; nothing changes.
+    ///   - idempotencyKey: Writes: the same key from the same actor within 24
+    ///     hours returns the first reply instead of applying the write again.
+    /// - Returns: The reply's payload and revision.
+    /// - Throws: `CallError` with the daemon's code and message when the reply
+    ///   is not OK, or UNAVAILABLE when the connection is closed or going away;
+    ///   `CancellationError` when the task is cancelled (a Cancel is sent).
+    public func call(
+        _ method: String,
+        payload: [UInt8],
+        actor: String = "",
+        timeoutMilliseconds: UInt32 = 0,
+        metadata: [String: String] = [:],
+        minRevision: UInt64 = 0,
+        dryRun: Bool = false,
+        idempotencyKey: String = ""
+    ) async throws -> Reply {
+        let id = try calls.reserveUnary()
+        let frame: ByteBuffer
+        do {
+            frame = try encode(
+                request(
+                    id: id, method: method, payload: payload, actor: actor,
+                    timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, minRevision: minRevision,
+                    dryRun: dryRun, idempotencyKey: idempotencyKey))
+        } catch {
+            calls.release(id)
+            throw error
+        }
+        let calls = self.calls
+        let channel = self.channel
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reply, any Error>) in
+                guard calls.install(id, continuation) else { return }
+                Self.write(frame, for: id, on: channel, calls: calls)
+                if calls.markSent(id) {
+                    Self.sendCancel(id, on: channel)
+                }
+            }
+        } onCancel: {
+            if calls.cancelUnary(id) {
+                Self.sendCancel(id, on: channel)
+            }
+        }
+    }
+
+    /// Calls `method` with a request message and decodes its reply as `type`.
+    ///
+    /// Use `call(_:payload:...)` and `Reply.decode(as:)` to see the reply's revision as well.
+    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String,
+        _ request: Request,
+        as type: Response.Type = Response.self,
+        actor: String = "",
+        timeoutMilliseconds: UInt32 = 0,
+        metadata: [String: String] = [:],
+        minRevision: UInt64 = 0,
+        dryRun: Bool = false,
+        idempotencyKey: String = ""
+    ) async throws -> Response {
+        let reply = try await call(
+            method, payload: try Self.serialize(request), actor: actor, timeoutMilliseconds: timeoutMilliseconds,
+            metadata: metadata, minRevision: minRevision, dryRun: dryRun, idempotencyKey: idempotencyKey)
+        return try reply.decode(as: type)
+    }
+
+    // MARK: Server-streaming calls
+
+    /// Calls a server-streaming `method`: every message the daemon sends with
+    /// `more` set is an element; the final one ends the sequence (OK: it
+    /// finishes; otherwise it throws `CallError`).
+    ///
+    /// Cancelling the consuming task, or dropping the sequence before its end,
+    /// sends a Cancel for the call. The elements are buffered without bound
+    /// until consumed.
+    public func stream(
+        _ method: String,
+        payload: [UInt8],
+        actor: String = "",
+        timeoutMilliseconds: UInt32 = 0,
+        metadata: [String: String] = [:],
+        minRevision: UInt64 = 0
+    ) -> AsyncThrowingStream<Reply, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<Reply, any Error>.makeStream()
+        let id: UInt64
+        do {
+            id = try calls.registerStream(continuation)
+        } catch {
+            continuation.finish(throwing: error)
+            return stream
+        }
+        let frame: ByteBuffer
+        do {
+            frame = try encode(
+                request(
+                    id: id, method: method, payload: payload, actor: actor,
+                    timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, minRevision: minRevision,
+                    dryRun: false, idempotencyKey: ""))
+        } catch {
+            calls.fail(id, with: error)
+            return stream
+        }
+        // The closure keeps the client (so its connection) alive as long as the stream.
+        continuation.onTermination = { [self] termination in
+            if case .cancelled = termination, calls.streamTerminated(id) {
+                Self.sendCancel(id, on: channel)
+            }
+        }
+        Self.write(frame, for: id, on: channel, calls: calls)
+        return stream
+    }
+
+    /// Calls a server-streaming `method` with a request message and decodes
+    /// each element as `type` (see `stream(_:payload:...)`).
+    public func stream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: String,
+        _ request: Request,
+        as type: Response.Type = Response.self,
+        actor: String = "",
+        timeoutMilliseconds: UInt32 = 0,
+        metadata: [String: String] = [:],
+        minRevision: UInt64 = 0
+    ) throws -> AsyncThrowingMapSequence<AsyncThrowingStream<Reply, any Error>, Response> {
+        let replies = stream(
+            method, payload: try Self.serialize(request), actor: actor, timeoutMilliseconds: timeoutMilliseconds,
+            metadata: metadata, minRevision: minRevision)
+        return replies.map { reply in try reply.decode(as: type) }
+    }
+
+    // MARK: Frames
+
+    private func request(
+        id: UInt64, method: String, payload: [UInt8], actor: String, timeoutMilliseconds: UInt32,
+        metadata: [String: String], minRevision: UInt64, dryRun: Bool, idempotencyKey: String
+    ) -> Accessd_V1_ClientFrame {
+        var request = Accessd_V1_Request()
+        request.id = id
+        request.method = method
+        request.payload = Data(payload)
+        request.actor = actor
+        request.timeoutMs = timeoutMilliseconds
+        request.metadata = metadata
+        request.minRevision = minRevision
+        request.dryRun = dryRun
+        request.idempotencyKey = idempotencyKey
+        var frame = Accessd_V1_ClientFrame()
+        frame.kind = .request(request)
+        return frame
+    }
+
+    private static func serialize(_ message: some SwiftProtobuf.Message) throws(CallError) -> [UInt8] {
+        do {
+            return try message.serializedBytes()
+        } catch {
+            throw CallError(
+                code: CallError.Code.internal,
+                message: "cannot encode \(type(of: message).protoMessageName): \(error)")
+        }
+    }
+
+    /// The frame of `message`, refused when longer than the maximum.
+    private func encode(_ message: Accessd_V1_ClientFrame) throws(CallError) -> ByteBuffer {
+        let bytes = try Self.serialize(message)
+        guard bytes.count <= maximumFrameLength else {
+            throw CallError(
+                code: CallError.Code.resourceExhausted,
+                message: "the request is \(bytes.count) bytes, above the frame maximum of \(maximumFrameLength) bytes")
+        }
+        var buffer = channel.allocator.buffer(capacity: 4 + bytes.count)
+        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+
+    private static func write(_ frame: ByteBuffer, for id: UInt64, on channel: any Channel, calls: CallTable) {
+        channel.writeAndFlush(frame).whenFailure { error in
+            calls.fail(
+                id,
+                with: CallError(
+                    code: CallError.Code.unavailable,
+                    message: "the request could not be sent to the daemon: \(error)"))
+        }
+    }
+
+    private static func sendCancel(_ id: UInt64, on channel: any Channel) {
+        var cancel = Accessd_V1_Cancel()
+        cancel.id = id
+        var frame = Accessd_V1_ClientFrame()
+        frame.kind = .cancel(cancel)
+        guard let bytes = try? frame.serializedBytes() as [UInt8] else { return }
+        var buffer = channel.allocator.buffer(capacity: 4 + bytes.count)
+        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+        buffer.writeBytes(bytes)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+}

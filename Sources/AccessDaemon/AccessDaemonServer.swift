@@ -1,0 +1,129 @@
+public import AccessCore
+import Foundation
+public import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import AccessWire
+import SwiftProtobuf
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The listening daemon: the state's owner on the first event loop, a Unix
+/// socket (mode 0660) in a directory only the daemon's user can write, and a
+/// `ConnectionHandler` per connection on every loop.
+public final class AccessDaemonServer: Sendable {
+    public let configuration: DaemonConfiguration
+    public let owner: StateOwner
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+    private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
+    private let connectionCount = NIOLockedValueBox(0)
+
+    public init(configuration: DaemonConfiguration, state: AccessState = AccessState(), logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        var history = EventHistory(retention: configuration.eventRetention)
+        history = EventHistory(retention: configuration.eventRetention)
+        self.owner = StateOwner(
+            loop: group.any(), state: state, history: history, policy: configuration.policy)
+    }
+
+    /// Binds the socket and starts serving.
+    public func start() async throws {
+        let socketPath = configuration.socketPath
+        let directory = (socketPath as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        try removeStaleSocket(at: socketPath)
+        let configuration = self.configuration
+        let owner = self.owner
+        let logger = self.logger
+        let connectionCount = self.connectionCount
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelInitializer { channel in
+                let admitted = connectionCount.withLockedValue { count -> Bool in
+                    guard count < configuration.maximumConnections else { return false }
+                    count += 1
+                    return true
+                }
+                channel.closeFuture.whenComplete { _ in
+                    if admitted { connectionCount.withLockedValue { $0 -= 1 } }
+                }
+                guard admitted else {
+                    logger.warning("refusing a connection: \(configuration.maximumConnections) are open")
+                    return channel.writeAndFlush(Self.tooManyConnectionsFrame()).flatMap { channel.close() }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(owner: owner, configuration: configuration, logger: logger))
+                }
+            }
+        let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
+        chmod(socketPath, mode_t(configuration.socketMode))
+        self.channel.withLockedValue { $0 = channel }
+        logger.info("accessd listening", metadata: ["socket": "\(socketPath)"])
+    }
+
+    /// Stops listening and closes the loops.
+    public func stop() async throws {
+        if let channel = channel.withLockedValue({ $0 }) {
+            try? await channel.close()
+        }
+        unlink(configuration.socketPath)
+        try await group.shutdownGracefully()
+    }
+
+    private func removeStaleSocket(at path: String) throws {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard (status.st_mode & S_IFMT) == S_IFSOCK else {
+            throw DaemonError.socketPathTaken(path)
+        }
+        // A socket nobody answers on is left over from a crash: replace it.
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(probe) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if connected == 0 { throw DaemonError.socketInUse(path) }
+        unlink(path)
+    }
+
+    private static func tooManyConnectionsFrame() -> ByteBuffer {
+        var response = Accessd_V1_Response()
+        response.code = UInt32(StatusCode.resourceExhausted.rawValue)
+        response.message = "too many connections; try again later"
+        var frame = Accessd_V1_ServerFrame()
+        frame.response = response
+        let bytes: [UInt8] = (try? frame.serializedBytes()) ?? []
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+}
+
+public enum DaemonError: Error, CustomStringConvertible {
+    case socketInUse(String)
+    case socketPathTaken(String)
+
+    public var description: String {
+        switch self {
+        case .socketInUse(let path): "another accessd is already listening on \(path)"
+        case .socketPathTaken(let path): "\(path) exists and is not a socket; move it or choose another socket path"
+        }
+    }
+}

@@ -1,0 +1,341 @@
+import AccessCore
+import AccessServer
+import AccessWire
+import Foundation
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// One client connection: framing (with the stall limit), the calls in flight,
+/// reads answered from the published state on this loop, writes batched to the
+/// state's owner, replies written as they are ready (spec/protocol.md).
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum InFlight {
+        case write
+        case waitingForRevision
+    }
+
+    private struct PendingWrite {
+        var id: UInt64
+        var call: WriteCall
+        var reply: @Sendable ([Event], AccessState) -> Data
+    }
+
+    private let owner: StateOwner
+    private let configuration: DaemonConfiguration
+    private var logger: Logger
+    private var decoder: FrameDecoder
+    private var cumulation: ByteBuffer?
+    private var stallTimer: Scheduled<Void>?
+    private var inFlight: [UInt64: InFlight] = [:]
+    private var pendingWrites: [PendingWrite] = []
+    private var peer: PeerCredentials?
+    private var closing = false
+    private var context: ChannelHandlerContext?
+
+    init(owner: StateOwner, configuration: DaemonConfiguration, logger: Logger) {
+        self.owner = owner
+        self.configuration = configuration
+        self.logger = logger
+        self.decoder = FrameDecoder(maximumFrameLength: configuration.maximumFrameLength)
+    }
+
+    /// Root and the configured uids and groups make administrator calls.
+    private var isAdministrator: Bool {
+        guard let peer else { return false }
+        return peer.uid == 0 || configuration.administratorUIDs.contains(peer.uid)
+            || configuration.administratorGIDs.contains(peer.gid)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stallTimer?.cancel()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        PeerCredentials.read(from: context.channel).whenSuccess { credentials in
+            let handler = loopBound.value
+            handler.peer = credentials
+            handler.logger[metadataKey: "peer"] = "\(credentials.map(String.init(describing:)) ?? "unknown")"
+        }
+        context.fireChannelActive()
+    }
+
+    // MARK: - Framing
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        guard !closing else { return }
+        if cumulation == nil {
+            cumulation = bytes
+        } else {
+            cumulation!.writeBuffer(&bytes)
+        }
+        do {
+            while !closing, var buffer = cumulation, let frame = try decoder.decode(buffer: &buffer) {
+                cumulation = buffer
+                handleFrame(frame, context: context)
+            }
+        } catch let error as FrameTooLong {
+            fail(context: context, code: .resourceExhausted, message: "\(error); the connection is closed")
+            return
+        } catch {
+            fail(context: context, code: .internal, message: "framing failed")
+            return
+        }
+        if let buffer = cumulation, buffer.readableBytes > 0 {
+            if stallTimer == nil {
+                // A frame has started: it must finish in time.
+                let timeout = TimeAmount.milliseconds(configuration.frameStallTimeoutMilliseconds)
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                stallTimer = context.eventLoop.scheduleTask(in: timeout) {
+                    let (handler, context) = loopBound.value
+                    handler.logger.notice("closing a connection whose frame stalled half-way")
+                    handler.closing = true
+                    context.close(promise: nil)
+                }
+            }
+        } else {
+            stallTimer?.cancel()
+            stallTimer = nil
+            cumulation = nil
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushWrites(context: context)
+        context.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    /// Answers a connection-level error with id 0, then closes (spec: oversize, undecodable).
+    private func fail(context: ChannelHandlerContext, code: StatusCode, message: String) {
+        closing = true
+        logger.notice("closing connection: \(code): \(message)")
+        respond(id: 0, code: code, message: message, context: context)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
+        context.close(promise: nil)
+    }
+
+    // MARK: - Calls
+
+    private func handleFrame(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        let clientFrame: Accessd_V1_ClientFrame
+        do {
+            clientFrame = try Accessd_V1_ClientFrame(serializedBytes: Array(frame.readableBytesView))
+        } catch {
+            fail(context: context, code: .invalidArgument, message: "the frame does not decode as accessd.v1.ClientFrame")
+            return
+        }
+        switch clientFrame.kind {
+        case .request(let request):
+            handleRequest(request, context: context)
+        case .cancel(let cancel):
+            // Reads answer at once and writes, once received, are applied in order:
+            // only a read waiting for its revision can still be stopped.
+            if inFlight[cancel.id] == .waitingForRevision {
+                inFlight[cancel.id] = nil
+                respond(id: cancel.id, code: .cancelled, message: "cancelled by the client", context: context)
+            }
+        case nil:
+            fail(context: context, code: .invalidArgument, message: "the frame carries neither a request nor a cancel")
+        }
+    }
+
+    private func handleRequest(_ request: Accessd_V1_Request, context: ChannelHandlerContext) {
+        let id = request.id
+        guard inFlight[id] == nil else {
+            respond(id: id, code: .invalidArgument, message: "id \(id) is already in flight on this connection", context: context)
+            return
+        }
+        guard inFlight.count < configuration.maximumCallsPerConnection else {
+            respond(
+                id: id, code: .resourceExhausted,
+                message: "more than \(configuration.maximumCallsPerConnection) calls in flight on this connection; wait for replies",
+                context: context)
+            return
+        }
+        guard let handler = MethodTable.handlers[request.method] else {
+            respond(id: id, code: .unimplemented, message: "unknown method \(request.method)", context: context)
+            return
+        }
+        let published = owner.published
+        let principal: Principal
+        if request.actor.isEmpty {
+            principal = isAdministrator ? .administrator : .anonymous
+        } else {
+            do {
+                principal = try published.state.principal(forActor: request.actor)
+            } catch {
+                respond(id: id, error: error, context: context)
+                return
+            }
+        }
+        let deadline = request.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(request.timeoutMs)) : nil
+        switch handler {
+        case .read(let read):
+            answerRead(
+                id: id, read: read, payload: request.payload, principal: principal, minRevision: request.minRevision,
+                deadline: deadline, context: context)
+        case .write(let makeCommand, let reply):
+            do {
+                let command = try makeCommand(request.payload, published.state)
+                inFlight[id] = .write
+                pendingWrites.append(
+                    PendingWrite(
+                        id: id, call: WriteCall(command: command, principal: principal, dryRun: request.dryRun, deadline: deadline),
+                        reply: reply))
+            } catch {
+                respond(id: id, error: error, context: context)
+            }
+        case .daemon:
+            answerDaemonCall(id: id, method: request.method, principal: principal, published: published, context: context)
+        }
+    }
+
+    private func answerRead(
+        id: UInt64, read: @escaping @Sendable (Data, ReadContext) throws(AccessError) -> Data, payload: Data,
+        principal: Principal,
+        minRevision: UInt64, deadline: NIODeadline?, context: ChannelHandlerContext
+    ) {
+        let published = owner.published
+        if published.revision < minRevision {
+            // Read-your-writes: wait for the state to reach the revision, or the deadline.
+            let limit = deadline ?? .now() + .milliseconds(configuration.defaultMinRevisionWaitMilliseconds)
+            guard NIODeadline.now() < limit else {
+                inFlight[id] = nil
+                respond(
+                    id: id, code: .deadlineExceeded,
+                    message: "the state did not reach revision \(minRevision) in time (it is at \(published.revision))",
+                    context: context)
+                return
+            }
+            inFlight[id] = .waitingForRevision
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(1)) {
+                let (handler, context) = loopBound.value
+                guard handler.inFlight[id] == .waitingForRevision else { return }  // cancelled
+                handler.answerRead(
+                    id: id, read: read, payload: payload, principal: principal, minRevision: minRevision,
+                    deadline: limit, context: context)
+                context.flush()
+            }
+            return
+        }
+        inFlight[id] = nil
+        do {
+            let reply = try read(payload, ReadContext(state: published.state, history: published.history, principal: principal))
+            respond(id: id, payload: reply, revision: published.revision, context: context)
+        } catch {
+            respond(id: id, error: error, revision: published.revision, context: context)
+        }
+    }
+
+    private func answerDaemonCall(
+        id: UInt64, method: String, principal: Principal, published: PublishedState, context: ChannelHandlerContext
+    ) {
+        guard principal == .administrator else {
+            respond(id: id, code: .permissionDenied, message: "\(method) is an administrator's call", context: context)
+            return
+        }
+        switch method {
+        case MethodTable.path(service: "AdminService", method: "GetStats"):
+            var stats = Accessd_V1_GetStatsResponse()
+            stats.revision = published.revision
+            stats.accounts = UInt64(published.state.accounts.count)
+            stats.users = UInt64(published.state.users.count)
+            stats.callsInFlight = UInt64(inFlight.count)
+            stats.stateDirectory = configuration.stateDirectory
+            stats.socketPath = configuration.socketPath
+            respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
+        default:
+            respond(id: id, code: .unimplemented, message: "\(method) is not served by this build yet", context: context)
+        }
+    }
+
+    /// Sends this read's batch of writes to the owner: on its loop directly,
+    /// from another loop in one hop; replies come back to this loop.
+    private func flushWrites(context: ChannelHandlerContext) {
+        guard !pendingWrites.isEmpty else { return }
+        let batch = pendingWrites
+        pendingWrites = []
+        let calls = batch.map(\.call)
+        let owner = self.owner
+        if owner.loop.inEventLoop {
+            let outcomes = owner.assumeIsolated { $0.run(calls) }
+            deliver(batch, outcomes, context: context)
+        } else {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let replies = batch.map { ($0.id, $0.reply) }
+            let connectionLoop = context.eventLoop
+            owner.loop.execute {
+                let outcomes = owner.assumeIsolated { $0.run(calls) }
+                connectionLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.deliver(replies, outcomes, context: context)
+                    context.flush()
+                }
+            }
+        }
+    }
+
+    private func deliver(_ batch: [PendingWrite], _ outcomes: [WriteOutcome], context: ChannelHandlerContext) {
+        deliver(batch.map { ($0.id, $0.reply) }, outcomes, context: context)
+    }
+
+    private func deliver(
+        _ replies: [(UInt64, @Sendable ([Event], AccessState) -> Data)], _ outcomes: [WriteOutcome],
+        context: ChannelHandlerContext
+    ) {
+        for ((id, reply), outcome) in zip(replies, outcomes) {
+            inFlight[id] = nil
+            switch outcome {
+            case .applied(let events, let state):
+                respond(id: id, payload: reply(events, state.state), revision: state.revision, context: context)
+            case .refused(let error):
+                respond(id: id, error: error, context: context)
+            }
+        }
+    }
+
+    // MARK: - Replies
+
+    private func respond(id: UInt64, error: AccessError, revision: UInt64? = nil, context: ChannelHandlerContext) {
+        respond(id: id, code: error.code, message: error.message, revision: revision, context: context)
+    }
+
+    private func respond(
+        id: UInt64, code: StatusCode = .ok, message: String = "", payload: Data = Data(), revision: UInt64? = nil,
+        context: ChannelHandlerContext
+    ) {
+        var response = Accessd_V1_Response()
+        response.id = id
+        response.code = UInt32(code.rawValue)
+        response.message = message
+        response.payload = payload
+        response.revision = revision ?? owner.published.revision
+        var frame = Accessd_V1_ServerFrame()
+        frame.response = response
+        write(frame, context: context)
+    }
+
+    private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {
+        guard let bytes: [UInt8] = try? frame.serializedBytes() else { return }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 4)
+        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+        buffer.writeBytes(bytes)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+}

@@ -1,0 +1,120 @@
+public import AccessCore
+import AccessServer
+import NIOConcurrencyHelpers
+public import NIOCore
+
+/// The state and recent events as last published: what every read answers
+/// from. One immutable object, so a reader takes it with one lock and one retain.
+public final class PublishedState: Sendable {
+    public let state: AccessState
+    public let history: EventHistory
+
+    init(state: AccessState, history: EventHistory) {
+        self.state = state
+        self.history = history
+    }
+
+    public var revision: UInt64 { state.revision }
+}
+
+/// One write as the owner runs it.
+struct WriteCall: Sendable {
+    var command: Command
+    var principal: Principal
+    var dryRun: Bool
+    /// Past this, the write is not applied (DEADLINE_EXCEEDED).
+    var deadline: NIODeadline?
+}
+
+/// The owner's answer to one write: its events, or why it was refused.
+enum WriteOutcome: Sendable {
+    case applied(events: [Event], state: PublishedState)
+    case refused(AccessError)
+}
+
+/// The only writer of the state. Its executor is an event loop: handlers on
+/// that loop enter it with `assumeIsolated` (no thread hop); other loops hand
+/// it whole batches (one hop per batch). After each batch, and before any of
+/// its replies leave, it publishes the new state for reads on every loop.
+public actor StateOwner {
+    public nonisolated let loop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
+
+    private var state: AccessState
+    private var history: EventHistory
+    private var random = SystemRandomNumberGenerator()
+    private let policy: DomainPolicy
+    private let clock: @Sendable () -> Timestamp
+    private nonisolated let publishedBox: NIOLockedValueBox<PublishedState>
+    /// Called on the owner's loop with every batch of applied events (for followers).
+    private var listeners: [@Sendable ([Event], PublishedState) -> Void] = []
+
+    public init(
+        loop: any EventLoop, state: AccessState, history: EventHistory, policy: DomainPolicy,
+        clock: @escaping @Sendable () -> Timestamp = StateOwner.wallClock
+    ) {
+        self.loop = loop
+        self.state = state
+        self.history = history
+        self.policy = policy
+        self.clock = clock
+        self.publishedBox = NIOLockedValueBox(PublishedState(state: state, history: history))
+    }
+
+    /// The latest published state; any thread.
+    public nonisolated var published: PublishedState { publishedBox.withLockedValue { $0 } }
+
+    /// The wall clock, in milliseconds since the epoch.
+    public static let wallClock: @Sendable () -> Timestamp = {
+        Timestamp(millisecondsSinceEpoch: Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) &+ bootOffset)
+    }
+    private static let bootOffset: Int64 = {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let wall = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        return wall - Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+    }()
+
+    /// Runs a batch of writes in order, then publishes once.
+    func run(_ batch: [WriteCall]) -> [WriteOutcome] {
+        var outcomes: [WriteOutcome] = []
+        outcomes.reserveCapacity(batch.count)
+        var applied: [Event] = []
+        for call in batch {
+            if let deadline = call.deadline, deadline < .now() {
+                outcomes.append(.refused(AccessError(.deadlineExceeded, "the deadline passed before the write ran; it was not applied")))
+                continue
+            }
+            let context = CommandContext(principal: call.principal, now: clock(), policy: policy)
+            do {
+                if call.dryRun {
+                    var copy = state
+                    let events = try copy.execute(call.command, context: context, using: &random)
+                    outcomes.append(.applied(events: events, state: PublishedState(state: copy, history: history)))
+                } else {
+                    let events = try state.execute(call.command, context: context, using: &random)
+                    history.append(events)
+                    applied += events
+                    outcomes.append(.applied(events: events, state: PublishedState(state: state, history: history)))
+                }
+            } catch {
+                outcomes.append(.refused(error))
+            }
+        }
+        if !applied.isEmpty {
+            let published = PublishedState(state: state, history: history)
+            publishedBox.withLockedValue { $0 = published }
+            for listener in listeners { listener(applied, published) }
+        }
+        return outcomes
+    }
+
+    /// Registers a function called with every batch of applied events.
+    func addListener(_ listener: @escaping @Sendable ([Event], PublishedState) -> Void) {
+        listeners.append(listener)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -1,0 +1,25 @@
+import AccessCore
+
+extension WireInput {
+    /// "A role id or name" of an account: an id of a role of the account is
+    /// that role; otherwise a name is looked up among the account's roles,
+    /// case-insensitively; otherwise a well-formed id is passed on for the
+    /// core to judge (NOT_FOUND when it is not a role of the account).
+    ///
+    /// Reads the account's roles through the public read (`listRoles` as an
+    /// administrator), which uses the core's per-account index: the cost is the
+    /// account's roles, not every role. An unknown account is NOT_FOUND.
+    static func role(_ text: String, field: String, in account: AccountID, state: AccessState) throws(AccessError) -> RoleID {
+        let text = trimmed(text)
+        guard !text.isEmpty else {
+            throw AccessError(.invalidArgument, "\(field) is required: a role id (rol_...) or a role name of the account, such as Member")
+        }
+        if let id = RoleID(text), state.roles[id]?.account == account { return id }
+        let roles = try state.listRoles(account, as: .administrator)
+        let folded = text.lowercased()
+        if let match = roles.first(where: { $0.name.lowercased() == folded }) { return match.id }
+        if let id = RoleID(text) { return id }
+        let names = roles.prefix(20).map(\.name).joined(separator: ", ") + (roles.count > 20 ? ", ..." : "")
+        throw AccessError(.notFound, "account \(account) has no role named \(quote(text)); its roles are \(names)")
+    }
+}

@@ -1,0 +1,245 @@
+public import AccessCore
+public import AccessWire
+
+/// A domain enum and the proto enum that carries it on the wire.
+///
+/// The proto enums have an UNSPECIFIED zero (except the ones whose zero is a
+/// real value, such as `ACCESS_REQUEST_STATUS_NONE`) and keep values this
+/// build does not know as `UNRECOGNIZED(n)`; neither maps to a domain value.
+protocol WireMappedEnum: CaseIterable, Hashable, Sendable {
+    associatedtype Wire: RawRepresentable & Hashable where Wire.RawValue == Int
+    /// The proto enum's full name, for messages ("accessd.v1.AccountKind").
+    static var wireEnumName: String { get }
+    /// The prefix of the proto value names ("ACCOUNT_KIND_").
+    static var wirePrefix: String { get }
+    /// The domain value's name without the prefix ("STANDARD").
+    var wireSuffix: String { get }
+    var wire: Wire { get }
+}
+
+extension WireMappedEnum {
+    /// The proto value's name, for example `ACCOUNT_KIND_STANDARD`.
+    var wireName: String { Self.wirePrefix + wireSuffix }
+
+    /// The domain value for a wire value; nil for UNSPECIFIED and unknown values.
+    static func from(wire: Wire) -> Self? { allCases.first { $0.wire == wire } }
+
+    /// A wire value that must name a domain value; INVALID_ARGUMENT otherwise,
+    /// saying which values there are.
+    static func parse(_ wire: Wire, field: String) throws(AccessError) -> Self {
+        if let value = from(wire: wire) { return value }
+        let choices = allCases.map(\.wireName).joined(separator: ", ")
+        if wire.rawValue == 0 {
+            throw AccessError(.invalidArgument, "\(field) is not set (\(wirePrefix)UNSPECIFIED); set it to one of \(choices)")
+        }
+        throw AccessError(
+            .invalidArgument,
+            "\(field) is \(wire.rawValue), which is not a value of \(wireEnumName) this daemon knows; use one of \(choices)")
+    }
+}
+
+extension AccountKind: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.AccountKind" }
+    static var wirePrefix: String { "ACCOUNT_KIND_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_AccountKind {
+        switch self {
+        case .standard: .standard
+        case .agency: .agency
+        case .partner: .partner
+        }
+    }
+}
+
+extension Region: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.Region" }
+    static var wirePrefix: String { "REGION_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_Region {
+        switch self {
+        case .global: .global
+        case .eu: .eu
+        }
+    }
+}
+
+extension Permission: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.Permission" }
+    static var wirePrefix: String { "PERMISSION_" }
+    var wireSuffix: String { name }
+    var wire: Accessd_V1_Permission {
+        switch self {
+        case .editAccountSettings: .editAccountSettings
+        case .viewProjects: .viewProjects
+        case .viewAllProjects: .viewAllProjects
+        case .manageProjects: .manageProjects
+        case .manageProducts: .manageProducts
+        case .viewBilling: .viewBilling
+        case .editBilling: .editBilling
+        case .shareAccess: .shareAccess
+        case .manageClients: .manageClients
+        }
+    }
+}
+
+extension UserStatus: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.UserStatus" }
+    static var wirePrefix: String { "USER_STATUS_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_UserStatus {
+        switch self {
+        case .pending: .pending
+        case .active: .active
+        case .deactivated: .deactivated
+        }
+    }
+}
+
+extension RoleAccess: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.RoleAccess" }
+    static var wirePrefix: String { "ROLE_ACCESS_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_RoleAccess {
+        switch self {
+        case .full: .full
+        case .viewer: .viewer
+        }
+    }
+}
+
+extension ProjectVisibility: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.ProjectVisibility" }
+    static var wirePrefix: String { "PROJECT_VISIBILITY_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_ProjectVisibility {
+        switch self {
+        case .public: .public
+        case .private: .private
+        }
+    }
+}
+
+extension ProductKind: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.ProductKind" }
+    static var wirePrefix: String { "PRODUCT_KIND_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_ProductKind {
+        switch self {
+        case .container: .container
+        case .gateway: .gateway
+        }
+    }
+}
+
+extension AccessRequestStatus: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.AccessRequestStatus" }
+    static var wirePrefix: String { "ACCESS_REQUEST_STATUS_" }
+    var wireSuffix: String { rawValue }
+    var wire: Accessd_V1_AccessRequestStatus {
+        switch self {
+        case .none: .none
+        case .pending: .pending
+        case .approved: .approved
+        case .denied: .denied
+        }
+    }
+}
+
+extension UserSortField: WireMappedEnum {
+    static var wireEnumName: String { "accessd.v1.UserSortField" }
+    static var wirePrefix: String { "USER_SORT_FIELD_" }
+    var wireSuffix: String { rawValue.uppercased() }
+    var wire: Accessd_V1_UserSortField {
+        switch self {
+        case .name: .name
+        case .email: .email
+        case .status: .status
+        case .role: .role
+        case .permissions: .permissions
+        case .offices: .offices
+        }
+    }
+}
+
+// MARK: - Public conversions, domain to wire
+
+extension Accessd_V1_AccountKind {
+    public init(_ kind: AccountKind) { self = kind.wire }
+}
+
+extension Accessd_V1_Region {
+    public init(_ region: Region) { self = region.wire }
+}
+
+extension Accessd_V1_Permission {
+    public init(_ permission: Permission) { self = permission.wire }
+}
+
+extension Accessd_V1_UserStatus {
+    public init(_ status: UserStatus) { self = status.wire }
+}
+
+extension Accessd_V1_RoleAccess {
+    public init(_ access: RoleAccess) { self = access.wire }
+}
+
+extension Accessd_V1_ProjectVisibility {
+    public init(_ visibility: ProjectVisibility) { self = visibility.wire }
+}
+
+extension Accessd_V1_ProductKind {
+    public init(_ kind: ProductKind) { self = kind.wire }
+}
+
+extension Accessd_V1_AccessRequestStatus {
+    public init(_ status: AccessRequestStatus) { self = status.wire }
+}
+
+extension Accessd_V1_UserSortField {
+    public init(_ field: UserSortField) { self = field.wire }
+}
+
+extension Accessd_V1_BuiltInRole {
+    public init(_ builtIn: BuiltInRole?) {
+        switch builtIn {
+        case nil: self = .none
+        case .accountOwner: self = .accountOwner
+        case .member: self = .member
+        case .viewer: self = .viewer
+        }
+    }
+}
+
+extension BuiltInRole {
+    /// `BUILT_IN_ROLE_NONE` is nil; an unknown value is INVALID_ARGUMENT.
+    static func parse(_ wire: Accessd_V1_BuiltInRole, field: String) throws(AccessError) -> BuiltInRole? {
+        switch wire {
+        case .none: return nil
+        case .accountOwner: return .accountOwner
+        case .member: return .member
+        case .viewer: return .viewer
+        case .UNRECOGNIZED(let value):
+            throw AccessError(
+                .invalidArgument,
+                "\(field) is \(value), which is not a value of accessd.v1.BuiltInRole this daemon knows; use one of BUILT_IN_ROLE_NONE, BUILT_IN_ROLE_ACCOUNT_OWNER, BUILT_IN_ROLE_MEMBER, BUILT_IN_ROLE_VIEWER"
+            )
+        }
+    }
+}
+
+// MARK: - Permissions
+
+extension Permissions {
+    /// The permissions in declaration order, as the wire lists them.
+    var wire: [Accessd_V1_Permission] { members.map(\.wire) }
+
+    /// A list of permissions from the wire: every entry must be a known
+    /// permission (`field[i]` names the bad one). Repeats are harmless.
+    static func parse(_ wire: [Accessd_V1_Permission], field: String) throws(AccessError) -> Permissions {
+        var result = Permissions()
+        for (index, value) in wire.enumerated() {
+            result.insert(Permissions(try Permission.parse(value, field: "\(field)[\(index)]")))
+        }
+        return result
+    }
+}

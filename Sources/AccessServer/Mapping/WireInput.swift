@@ -1,0 +1,145 @@
+public import AccessCore
+public import AccessWire
+import Foundation
+
+/// Parsing of wire input into domain values. Every failure is INVALID_ARGUMENT
+/// with a message that names the proto field and says what it should hold.
+enum WireInput {
+    /// The longest piece of caller input quoted back in a message.
+    static let maximumQuotedLength = 64
+
+    /// Caller text as quoted in a message: cut short, control characters escaped.
+    static func quote(_ text: String) -> String {
+        var shown = String(text.unicodeScalars.prefix(maximumQuotedLength).map { scalar -> String in
+            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
+        }.joined())
+        if text.unicodeScalars.count > maximumQuotedLength { shown += "..." }
+        return "'\(shown)'"
+    }
+
+    /// "an account id", "a user id".
+    static func article<ID: EntityID>(_: ID.Type) -> String {
+        let noun = ID.noun
+        return (noun.first.map { "aeio".contains($0) } ?? false ? "an " : "a ") + noun
+    }
+
+    /// A required id of one kind.
+    static func id<ID: EntityID>(_ text: String, field: String, as _: ID.Type = ID.self) throws(AccessError) -> ID {
+        guard !text.isEmpty else { throw AccessError(.invalidArgument, "\(field) is required") }
+        guard let id = ID(text) else {
+            throw AccessError(.invalidArgument, "\(field) \(quote(text)) is not \(article(ID.self)) id (\(ID.prefix)...)")
+        }
+        return id
+    }
+
+    /// An id that may be empty (nil).
+    static func optionalID<ID: EntityID>(_ text: String, field: String, as _: ID.Type = ID.self) throws(AccessError) -> ID? {
+        text.isEmpty ? nil : try id(text, field: field, as: ID.self)
+    }
+
+    /// A list of ids, in order; `field[i]` names a bad one.
+    static func idList<ID: EntityID>(_ texts: [String], field: String, as _: ID.Type = ID.self) throws(AccessError) -> [ID] {
+        var result: [ID] = []
+        result.reserveCapacity(texts.count)
+        for (index, text) in texts.enumerated() {
+            result.append(try id(text, field: "\(field)[\(index)]", as: ID.self))
+        }
+        return result
+    }
+
+    /// A set of ids; repeats are harmless.
+    static func idSet<ID: EntityID>(_ texts: [String], field: String, as _: ID.Type = ID.self) throws(AccessError) -> Set<ID> {
+        Set(try idList(texts, field: field, as: ID.self))
+    }
+
+    /// A list that replaces something only when its `set_` flag is set: ids
+    /// without the flag would be silently ignored, so they are refused.
+    static func replacement<ID: EntityID>(
+        _ texts: [String], field: String, flag: Bool, flagField: String, as _: ID.Type = ID.self
+    ) throws(AccessError) -> Set<ID>? {
+        guard flag else {
+            guard texts.isEmpty else {
+                throw AccessError(
+                    .invalidArgument,
+                    "\(field) is given but \(flagField) is false; set \(flagField) to replace them (an empty \(field) with \(flagField) clears them)"
+                )
+            }
+            return nil
+        }
+        return try idSet(texts, field: field, as: ID.self)
+    }
+
+    /// Permissions that replace others only when their `set_` flag is set.
+    static func permissionReplacement(
+        _ wire: [Accessd_V1_Permission], field: String, flag: Bool, flagField: String
+    ) throws(AccessError) -> Permissions? {
+        guard flag else {
+            guard wire.isEmpty else {
+                throw AccessError(
+                    .invalidArgument,
+                    "\(field) is given but \(flagField) is false; set \(flagField) to replace them (an empty \(field) with \(flagField) clears them)"
+                )
+            }
+            return nil
+        }
+        return try Permissions.parse(wire, field: field)
+    }
+
+    /// A count on the wire (uint32) as the domain's Int.
+    static func count(_ value: UInt32) -> Int { Int(value) }
+
+    /// Trimmed of whitespace at both ends.
+    static func trimmed(_ text: String) -> String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+
+    /// A user named by id or email (AccessService: "a user id or email"):
+    /// resolved like an actor; an unknown one is NOT_FOUND.
+    static func user(_ text: String, field: String, in state: AccessState) throws(AccessError) -> UserID {
+        let text = trimmed(text)
+        guard !text.isEmpty else {
+            throw AccessError(.invalidArgument, "\(field) is required: a user id (usr_...) or the email of a user")
+        }
+        let principal: Principal
+        do throws(AccessError) {
+            principal = try state.principal(forActor: text)
+        } catch where error.code == .unauthenticated {
+            throw AccessError(.notFound, "no user has the id or email \(quote(text))")
+        }
+        guard let id = principal.userID else {
+            throw AccessError(.notFound, "no user has the id or email \(quote(text))")
+        }
+        return id
+    }
+}
+
+extension Billing {
+    /// Billing from the wire: an empty field is an absent one.
+    public init(wire: Accessd_V1_Billing) {
+        self.init(
+            billingEmail: wire.billingEmail.isEmpty ? nil : wire.billingEmail,
+            companyName: wire.companyName.isEmpty ? nil : wire.companyName,
+            address: wire.address.isEmpty ? nil : wire.address)
+    }
+}
+
+extension ShareScope {
+    /// A share's scope from the wire: exactly one of `all_current_and_new`
+    /// (true) or `products` (possibly empty, for a share of billing only).
+    public init(wire: Accessd_V1_ShareScope, field: String) throws(AccessError) {
+        switch wire.scope {
+        case nil:
+            throw AccessError(
+                .invalidArgument,
+                "\(field) is required: set \(field).all_current_and_new to true, or list product ids in \(field).products (none, for billing only)"
+            )
+        case .allCurrentAndNew(let all):
+            guard all else {
+                throw AccessError(
+                    .invalidArgument,
+                    "\(field).all_current_and_new is false; set it to true, or list product ids in \(field).products instead")
+            }
+            self = .allCurrentAndNew
+        case .products(let list):
+            self = .products(try WireInput.idSet(list.productIds, field: "\(field).products.product_ids", as: ProductID.self))
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import AccessCore
+import AccessWire
+
+extension MethodTable {
+    /// EventService (R20): reading events and draining the outbox; administrators only.
+    static var eventService: [(String, MethodHandler)] {
+        [
+            (
+                "ListEvents",
+                Handlers.read(Accessd_V1_ListEventsRequest.self) { request, context throws(AccessError) in
+                    guard context.principal == .administrator else {
+                        throw AccessError(
+                            .permissionDenied, "reading events is an administrator's call (a privileged local peer)",
+                            rule: .r20)
+                    }
+                    let limit = request.limit == 0 ? 1000 : Int(request.limit)
+                    var response = Accessd_V1_ListEventsResponse()
+                    response.events = Handlers.wire(try context.history.events(after: request.afterSeq, limit: limit))
+                    return response
+                }
+            ),
+            ("FollowEvents", .daemon),
+            (
+                "ListOutbox",
+                Handlers.read(Accessd_V1_ListOutboxRequest.self) { request, context throws(AccessError) in
+                    let after: OutboxMessageID? = try WireInput.optionalID(request.afterID, field: "after_id")
+                    let limit = request.limit == 0 ? 100 : Int(request.limit)
+                    var response = Accessd_V1_ListOutboxResponse()
+                    response.messages = try context.state.outboxMessages(after: after, limit: limit, as: context.principal)
+                        .map(Accessd_V1_OutboxMessage.init)
+                    return response
+                }
+            ),
+            (
+                "AcknowledgeOutbox",
+                Handlers.write(Accessd_V1_AcknowledgeOutboxRequest.self) { request, _ throws(AccessError) in
+                    .acknowledgeOutbox(try WireInput.idList(request.ids, field: "ids"))
+                }
+            ),
+        ]
+    }
+}

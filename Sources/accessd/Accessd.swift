@@ -1,0 +1,89 @@
+import AccessDaemon
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+
+@main
+struct Accessd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accessd",
+        abstract: "Keeps who-may-do-what in memory and answers local services over a Unix socket.",
+        discussion: """
+            Paths: --socket, else $ACCESSD_SOCKET, else $RUNTIME_DIRECTORY/accessd.sock (systemd), \
+            else $XDG_RUNTIME_DIR/accessd/accessd.sock. State: --state-dir, else $ACCESSD_STATE_DIR, \
+            else $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/accessd (~/.local/state/accessd).
+            """)
+
+    @Option(help: "The Unix socket to listen on.")
+    var socket: String?
+
+    @Option(help: "The directory for the daemon's state.")
+    var stateDir: String?
+
+    @Option(name: .customLong("admin-uid"), help: "A uid allowed administrator calls besides root (repeatable).")
+    var adminUIDs: [UInt32] = []
+
+    @Option(name: .customLong("admin-gid"), help: "A group allowed administrator calls (repeatable).")
+    var adminGIDs: [UInt32] = []
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "accessd")
+        var configuration = DaemonConfiguration(
+            socketPath: DaemonPaths.socketPath(flag: socket, environment: environment),
+            stateDirectory: DaemonPaths.stateDirectory(flag: stateDir, environment: environment))
+        configuration.administratorUIDs = Set(adminUIDs)
+        configuration.administratorGIDs = Set(adminGIDs)
+
+        let server = AccessDaemonServer(configuration: configuration, logger: logger)
+        try await server.start()
+        print("accessd: listening on \(configuration.socketPath)")
+        fflush(nil)
+        await waitForTerminationSignal()
+        logger.info("shutting down")
+        try await server.stop()
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    private func waitForTerminationSignal() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = SignalOnce(continuation)
+            for signalNumber in [SIGTERM, SIGINT] {
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+                source.setEventHandler { once.fire() }
+                source.resume()
+                once.keep(source)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation once, and keeps the signal sources alive.
+private final class SignalOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+
+    func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
+
+    func fire() {
+        let continuation = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+            defer { self.continuation = nil }
+            return self.continuation
+        }
+        continuation?.resume()
+    }
+}

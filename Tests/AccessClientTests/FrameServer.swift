@@ -1,0 +1,216 @@
+import AccessClient
+import AccessWire
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A value behind a mutex, shareable between tasks and event loops.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { value in body(&value) }
+    }
+
+    var value: Value { withLock { $0 } }
+}
+
+/// The test server's side of one connection.
+struct ServerConnection: Sendable {
+    let channel: any Channel
+
+    func send(_ frames: [Accessd_V1_ServerFrame]) {
+        for frame in frames {
+            var buffer = channel.allocator.buffer(capacity: 64)
+            // The generated messages always encode.
+            let bytes = (try? frame.serializedBytes() as [UInt8]) ?? []
+            buffer.writeFrame(ByteBuffer(bytes: bytes))
+            channel.write(buffer, promise: nil)
+        }
+        channel.flush()
+    }
+
+    func respond(
+        id: UInt64, code: UInt32 = 0, message: String = "", payload: [UInt8] = [], more: Bool = false,
+        revision: UInt64 = 0
+    ) {
+        send([.response(id: id, code: code, message: message, payload: payload, more: more, revision: revision)])
+    }
+
+    func goAway(reason: String, lastAcceptedID: UInt64) {
+        var goAway = Accessd_V1_GoAway()
+        goAway.reason = reason
+        goAway.lastAcceptedID = lastAcceptedID
+        var frame = Accessd_V1_ServerFrame()
+        frame.kind = .goAway(goAway)
+        send([frame])
+    }
+
+    func close() {
+        channel.close(promise: nil)
+    }
+}
+
+extension Accessd_V1_ServerFrame {
+    static func response(
+        id: UInt64, code: UInt32 = 0, message: String = "", payload: [UInt8] = [], more: Bool = false,
+        revision: UInt64 = 0
+    ) -> Accessd_V1_ServerFrame {
+        var response = Accessd_V1_Response()
+        response.id = id
+        response.code = code
+        response.message = message
+        response.payload = Data(payload)
+        response.more = more
+        response.revision = revision
+        var frame = Accessd_V1_ServerFrame()
+        frame.kind = .response(response)
+        return frame
+    }
+}
+
+/// What the test server does with each frame it receives, on its connection.
+typealias Script = @Sendable (Accessd_V1_ClientFrame, ServerConnection) -> Void
+
+/// A small in-process frame server on a temporary Unix socket: it decodes
+/// the ClientFrames of every connection, records them, and answers per a script.
+final class FrameServer: Sendable {
+    let path: String
+    private let channel: any Channel
+    private let recorder: Recorder
+
+    final class Recorder: Sendable {
+        let frames = Locked<[Accessd_V1_ClientFrame]>([])
+        let connections = Locked<[ServerConnection]>([])
+    }
+
+    private init(path: String, channel: any Channel, recorder: Recorder) {
+        self.path = path
+        self.channel = channel
+        self.recorder = recorder
+    }
+
+    static func start(script: @escaping Script = { _, _ in }) async throws -> FrameServer {
+        let path = "/tmp/accessd-client-test-\(getpid())-\(UInt64.random(in: 0 ... .max)).sock"
+        let recorder = Recorder()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 64)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder()))
+                    try sync.addHandler(ScriptHandler(recorder: recorder, script: script))
+                }
+            }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+            .get()
+        return FrameServer(path: path, channel: channel, recorder: recorder)
+    }
+
+    func stop() async {
+        for connection in recorder.connections.value {
+            try? await connection.channel.close()
+        }
+        try? await channel.close()
+        unlink(path)
+    }
+
+    var frames: [Accessd_V1_ClientFrame] { recorder.frames.value }
+
+    var requests: [Accessd_V1_Request] {
+        frames.compactMap { if case .request(let request) = $0.kind { request } else { nil } }
+    }
+
+    var cancelledIDs: [UInt64] {
+        frames.compactMap { if case .cancel(let cancel) = $0.kind { cancel.id } else { nil } }
+    }
+
+    /// The first connection the server accepted.
+    var connection: ServerConnection? { recorder.connections.value.first }
+
+    private final class ScriptHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+
+        let recorder: Recorder
+        let script: Script
+
+        init(recorder: Recorder, script: @escaping Script) {
+            self.recorder = recorder
+            self.script = script
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            let connection = ServerConnection(channel: context.channel)
+            recorder.connections.withLock { $0.append(connection) }
+            context.fireChannelActive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = Self.unwrapInboundIn(data)
+            guard let frame = try? Accessd_V1_ClientFrame(serializedBytes: Array(buffer.readableBytesView)) else {
+                context.close(promise: nil)
+                return
+            }
+            recorder.frames.withLock { $0.append(frame) }
+            script(frame, ServerConnection(channel: context.channel))
+        }
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Waits, polling, until `condition` holds; throws after `timeout`.
+func eventually(
+    _ what: String, timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool
+) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now.advanced(by: timeout)
+    while !condition() {
+        guard clock.now < deadline else { throw TimedOut(what: what) }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+}
+
+/// Runs `body` against a fresh server and a client connected to it, bounded
+/// in time, and cleans both up whatever happens.
+func withServer(
+    timeout: Duration = .seconds(10),
+    maximumFrameLength: Int = AccessClient.defaultMaximumFrameLength,
+    script: @escaping Script = { _, _ in },
+    _ body: @escaping @Sendable (FrameServer, AccessClient) async throws -> Void
+) async throws {
+    let server = try await FrameServer.start(script: script)
+    let client: AccessClient
+    do {
+        client = try await AccessClient.connect(socketPath: server.path, maximumFrameLength: maximumFrameLength)
+    } catch {
+        await server.stop()
+        throw error
+    }
+    let result: Result<Void, any Error>
+    do {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body(server, client) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw TimedOut(what: "the test (\(timeout))")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        result = .success(())
+    } catch {
+        result = .failure(error)
+    }
+    await client.close()
+    await server.stop()
+    try result.get()
+}

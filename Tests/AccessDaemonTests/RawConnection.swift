@@ -1,0 +1,102 @@
+import AccessWire
+import Foundation
+import SwiftProtobuf
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A blocking Unix-socket connection that writes and reads raw frames, so the
+/// tests speak the wire exactly as a C or Python peer would.
+final class RawConnection {
+    let fd: Int32
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: Array(path.utf8.prefix(raw.count - 1)))
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw Failure(description: "connect(\(path)) failed: errno \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func writeBytes(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard written > 0 else { throw Failure(description: "send failed: errno \(errno)") }
+            offset += written
+        }
+    }
+
+    func writeFrame(_ payload: [UInt8]) throws {
+        let length = UInt32(payload.count)
+        try writeBytes([UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)] + payload)
+    }
+
+    func send(_ request: Accessd_V1_Request) throws {
+        var frame = Accessd_V1_ClientFrame()
+        frame.request = request
+        try writeFrame(try frame.serializedBytes())
+    }
+
+    /// Reads exactly `count` bytes, or nil at end of stream; fails after `timeout` seconds.
+    func readBytes(_ count: Int, timeout: Double = 5) throws -> [UInt8]? {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(count, 1))
+        while out.count < count {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(timeout * 1000)) > 0 else { throw Failure(description: "timed out reading") }
+            let received = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count - out.count, 0) }
+            if received == 0 { return nil }
+            guard received > 0 else { throw Failure(description: "recv failed: errno \(errno)") }
+            out += chunk[0..<received]
+        }
+        return out
+    }
+
+    /// The next ServerFrame, or nil when the daemon closed the connection.
+    func readFrame(timeout: Double = 5) throws -> Accessd_V1_ServerFrame? {
+        guard let header = try readBytes(4, timeout: timeout) else { return nil }
+        let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
+        guard let body = try readBytes(length, timeout: timeout) else { return nil }
+        return try Accessd_V1_ServerFrame(serializedBytes: body)
+    }
+
+    func readResponse(timeout: Double = 5) throws -> Accessd_V1_Response {
+        guard let frame = try readFrame(timeout: timeout) else { throw Failure(description: "connection closed") }
+        guard case .response(let response) = frame.kind else { throw Failure(description: "expected a response: \(frame)") }
+        return response
+    }
+
+    /// Sends a request and reads replies until the one with its id.
+    func call(
+        _ method: String, _ payload: some SwiftProtobuf.Message, id: UInt64, actor: String = "", timeoutMs: UInt32 = 0
+    ) throws -> Accessd_V1_Response {
+        var request = Accessd_V1_Request()
+        request.id = id
+        request.method = method
+        request.payload = try payload.serializedBytes()
+        request.actor = actor
+        request.timeoutMs = timeoutMs
+        try send(request)
+        while true {
+            let response = try readResponse()
+            if response.id == id { return response }
+        }
+    }
+}
