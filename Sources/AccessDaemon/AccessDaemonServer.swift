@@ -1,4 +1,4 @@
-public import AccessCore
+import AccessCore
 import Foundation
 public import Logging
 import NIOConcurrencyHelpers
@@ -22,14 +22,32 @@ public final class AccessDaemonServer: Sendable {
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     private let connectionCount = NIOLockedValueBox(0)
 
-    public init(configuration: DaemonConfiguration, state: AccessState = AccessState(), logger: Logger) {
+    private let snapshotRevision: NIOLockedValueBox<UInt64>
+    private let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+
+    /// The snapshot file in the state directory.
+    public var snapshotPath: String { configuration.stateDirectory + "/state.snapshot" }
+
+    /// Loads the state from the snapshot in the state directory (or starts
+    /// empty when there is none); a damaged snapshot stops the start.
+    public init(configuration: DaemonConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        try FileManager.default.createDirectory(
+            atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = configuration.stateDirectory + "/state.snapshot"
+        var state = AccessState()
+        if let bytes = try DurableFile.read(path) {
+            state = try SnapshotFile.decode(bytes, path: path)
+            logger.info(
+                "loaded the snapshot",
+                metadata: ["path": "\(path)", "revision": "\(state.revision)", "users": "\(state.users.count)"])
+        }
+        self.snapshotRevision = NIOLockedValueBox(state.revision)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
-        var history = EventHistory(retention: configuration.eventRetention)
-        history = EventHistory(retention: configuration.eventRetention)
         self.owner = StateOwner(
-            loop: group.any(), state: state, history: history, policy: configuration.policy)
+            loop: group.any(), state: state, history: EventHistory(retention: configuration.eventRetention),
+            policy: configuration.policy)
     }
 
     /// Binds the socket and starts serving.
@@ -66,15 +84,49 @@ public final class AccessDaemonServer: Sendable {
         let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
         chmod(socketPath, mode_t(configuration.socketMode))
         self.channel.withLockedValue { $0 = channel }
+        let interval = TimeAmount.seconds(max(1, configuration.snapshotIntervalSeconds))
+        let task = owner.loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { [self] _ in
+            let promise = owner.loop.makePromise(of: Void.self)
+            promise.completeWithTask { try await self.snapshotIfChanged() }
+            return promise.futureResult
+        }
+        snapshotTask.withLockedValue { $0 = task }
         logger.info("accessd listening", metadata: ["socket": "\(socketPath)"])
     }
 
-    /// Stops listening and closes the loops.
+    /// Writes a snapshot when the state changed since the last one. The state
+    /// is an O(1) copy of the published value; encoding and writing happen off
+    /// the serving loops.
+    public func snapshotIfChanged() async throws {
+        let published = owner.published
+        guard snapshotRevision.withLockedValue({ $0 }) != published.revision else { return }
+        let path = snapshotPath
+        try await Task.detached(priority: .utility) {
+            let bytes = try SnapshotFile.encode(published.state, writtenAt: StateOwner.wallClock())
+            try DurableFile.write(bytes, to: path)
+        }.value
+        snapshotRevision.withLockedValue { $0 = max($0, published.revision) }
+        logger.info("wrote a snapshot", metadata: ["revision": "\(published.revision)", "path": "\(path)"])
+    }
+
+    /// Stops listening, writes the final snapshot, and closes the loops.
     public func stop() async throws {
+        if let task = snapshotTask.withLockedValue({ $0 }) {
+            let promise = owner.loop.makePromise(of: Void.self)
+            task.cancel(promise: promise)
+            try? await promise.futureResult.get()
+        }
         if let channel = channel.withLockedValue({ $0 }) {
             try? await channel.close()
         }
         unlink(configuration.socketPath)
+        do {
+            try await snapshotIfChanged()
+        } catch {
+            logger.error("the final snapshot failed: \(error)")
+            try? await group.shutdownGracefully()
+            throw error
+        }
         try await group.shutdownGracefully()
     }
 

@@ -23,6 +23,8 @@ public struct DaemonConfiguration: Sendable {
     public var policy = DomainPolicy()
     /// Recent events kept in memory for ListEvents/FollowEvents.
     public var eventRetention = 100_000
+    /// A snapshot is written this often when the state changed (and at shutdown).
+    public var snapshotIntervalSeconds: Int64 = 60
     /// Event loops serving connections (the state's owner runs on the first).
     public var eventLoopThreads = 2
 

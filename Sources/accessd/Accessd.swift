@@ -45,7 +45,7 @@ struct Accessd: AsyncParsableCommand {
         configuration.administratorUIDs = Set(adminUIDs)
         configuration.administratorGIDs = Set(adminGIDs)
 
-        let server = AccessDaemonServer(configuration: configuration, logger: logger)
+        let server = try AccessDaemonServer(configuration: configuration, logger: logger)
         try await server.start()
         print("accessd: listening on \(configuration.socketPath)")
         fflush(nil)

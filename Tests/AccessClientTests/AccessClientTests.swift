@@ -55,7 +55,7 @@ import Testing
             if case .request(let request) = frame.kind { connection.respond(id: request.id) }
         }) { server, client in
             for _ in 0 ..< 3 { _ = try await client.call(Self.method, payload: []) }
-            _ = try await Array(client.stream(Self.method, payload: []))
+            _ = try await collect(client.stream(Self.method, payload: []))
             #expect(server.requests.map(\.id) == [1, 2, 3, 4])
         }
     }
@@ -138,15 +138,17 @@ import Testing
     @Test func aStreamYieldsEveryMoreMessageThenFinishesOnTheFinalOK() async throws {
         try await withServer(script: { frame, connection in
             guard case .request(let request) = frame.kind else { return }
-            connection.send(
-                (1 ... 4).map { .response(id: request.id, payload: [UInt8($0)], more: true, revision: UInt64(10 + $0)) }
-                    + [.response(id: request.id, revision: 15)])
+            let messages: [Accessd_V1_ServerFrame] = (1 ... 4).map { (n: Int) in
+                .response(id: request.id, payload: [UInt8(n)], more: true, revision: UInt64(10 + n))
+            }
+            connection.send(messages + [.response(id: request.id, revision: 15)])
         }) { _, client in
             var replies: [Reply] = []
             for try await reply in client.stream(Self.method, payload: [], actor: "u1") {
                 replies.append(reply)
             }
-            #expect(replies == (1 ... 4).map { Reply(payload: [UInt8($0)], revision: UInt64(10 + $0)) })
+            let expected: [Reply] = (1 ... 4).map { (n: Int) in Reply(payload: [UInt8(n)], revision: UInt64(10 + n)) }
+            #expect(replies == expected)
             #expect(client.callsInFlight == 0)
         }
     }
@@ -193,7 +195,7 @@ import Testing
         }) { _, client in
             async let first = client.call(Self.method, payload: [0xA])
             async let second = client.call(Self.method, payload: [0xB])
-            let elements = try await Array(client.stream("/accessd.v1.X/Stream", payload: []))
+            let elements = try await collect(client.stream("/accessd.v1.X/Stream", payload: []))
             #expect(elements.map(\.payload) == [[1], [2]])
             #expect(try await first.payload == [0xA])
             #expect(try await second.payload == [0xB])

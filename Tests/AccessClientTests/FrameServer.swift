@@ -214,3 +214,10 @@ func withServer(
     await server.stop()
     try result.get()
 }
+
+/// The elements of a stream, in order.
+func collect(_ stream: AsyncThrowingStream<Reply, any Error>) async throws -> [Reply] {
+    var elements: [Reply] = []
+    for try await element in stream { elements.append(element) }
+    return elements
+}

@@ -22,7 +22,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-test-\(UUID().uuidString.prefix(8))").path
         var configuration = DaemonConfiguration(socketPath: directory + "/run/accessd.sock", stateDirectory: directory + "/state")
         configure(&configuration)
-        let server = AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        let server = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
         try await server.start()
         do {
             try await body(configuration.socketPath, server)
@@ -69,6 +69,52 @@ import Testing
             let checked = try connection.call(Self.access + "Check", check, id: 3)
             #expect(checked.code == 0)
             #expect(try Accessd_V1_CheckResponse(serializedBytes: checked.payload).allowed)
+        }
+    }
+
+    @Test func theStateSnapshottedAtShutdownIsThereAfterARestart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-restart-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = DaemonConfiguration(socketPath: directory + "/run/accessd.sock", stateDirectory: directory + "/state")
+        let first = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        try await first.start()
+        let created = try createAccount(try RawConnection(path: configuration.socketPath))
+        let before = first.owner.published.state
+        try await first.stop()
+
+        var mode = stat()
+        #expect(stat(directory + "/state/state.snapshot", &mode) == 0)
+        #expect(mode.st_mode & 0o777 == 0o600)
+
+        let second = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        try await second.start()
+        #expect(second.owner.published.state == before)
+        var get = Accessd_V1_GetAccountRequest()
+        get.accountID = created.account.id
+        let response = try RawConnection(path: configuration.socketPath).call("/accessd.v1.AccountService/GetAccount", get, id: 1)
+        #expect(response.code == 0)
+        #expect(try Accessd_V1_Account(serializedBytes: response.payload).name == "Acme")
+        try await second.stop()
+    }
+
+    @Test func aDamagedSnapshotStopsTheStartWithAMessageNamingTheFile() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-damaged-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = DaemonConfiguration(socketPath: directory + "/run/accessd.sock", stateDirectory: directory + "/state")
+        let first = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        try await first.start()
+        _ = try createAccount(try RawConnection(path: configuration.socketPath))
+        try await first.stop()
+        let path = directory + "/state/state.snapshot"
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 3] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+            Issue.record("a damaged snapshot was loaded")
+        } catch {
+            #expect("\(error)".contains(path))
+            #expect("\(error)".contains("checksum"))
         }
     }
 

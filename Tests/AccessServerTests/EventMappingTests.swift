@@ -131,7 +131,7 @@ struct EventMappingTests {
 @Suite("Record and enum mapping")
 struct RecordMappingTests {
     @Test("every domain enum value maps to its proto value and back")
-    func enums() {
+    func enums() throws {
         func roundTrip<E: WireMappedEnum>(_: E.Type) {
             for value in E.allCases { #expect(E.from(wire: value.wire) == value) }
             #expect(Set(E.allCases.map(\.wire)).count == E.allCases.count)
@@ -154,7 +154,7 @@ struct RecordMappingTests {
     }
 
     @Test("an UNSPECIFIED or unknown enum value is INVALID_ARGUMENT listing the choices")
-    func enumErrors() {
+    func enumErrors() throws {
         #expect(throws: AccessError(
             .invalidArgument,
             "kind is not set (PRODUCT_KIND_UNSPECIFIED); set it to one of PRODUCT_KIND_CONTAINER, PRODUCT_KIND_GATEWAY")

@@ -9,6 +9,10 @@ extension WireInput {
     /// Reads the account's roles through the public read (`listRoles` as an
     /// administrator), which uses the core's per-account index: the cost is the
     /// account's roles, not every role. An unknown account is NOT_FOUND.
+    ///
+    /// This runs when the request is decoded, before the core checks the
+    /// actor, so an unknown name is NOT_FOUND even for a caller the core would
+    /// refuse; the message names no other role.
     static func role(_ text: String, field: String, in account: AccountID, state: AccessState) throws(AccessError) -> RoleID {
         let text = trimmed(text)
         guard !text.isEmpty else {
@@ -19,7 +23,10 @@ extension WireInput {
         let folded = text.lowercased()
         if let match = roles.first(where: { $0.name.lowercased() == folded }) { return match.id }
         if let id = RoleID(text) { return id }
-        let names = roles.prefix(20).map(\.name).joined(separator: ", ") + (roles.count > 20 ? ", ..." : "")
-        throw AccessError(.notFound, "account \(account) has no role named \(quote(text)); its roles are \(names)")
+        // The account's role names are not listed: this runs before the core
+        // has checked who is asking (the command is decoded first).
+        throw AccessError(
+            .notFound,
+            "account \(account) has no role named \(quote(text)); name a role by id (rol_...) or by a name RoleService.ListRoles shows")
     }
 }

@@ -36,13 +36,9 @@ extension MethodTable {
                         let id: UserID = try WireInput.id(request.userID, field: "user_id")
                         var role: RoleID?
                         if !WireInput.trimmed(request.role).isEmpty {
-                            if let roleID = RoleID(WireInput.trimmed(request.role)) {
-                                role = roleID
-                            } else {
-                                // A name is a name in the user's account.
-                                guard let user = state.users[id] else { throw AccessError(.notFound, "no user \(id)") }
-                                role = try WireInput.role(request.role, field: "role", in: user.account, state: state)
-                            }
+                            // A role id or name of the user's account.
+                            guard let user = state.users[id] else { throw AccessError(.notFound, "no user \(id)") }
+                            role = try WireInput.role(request.role, field: "role", in: user.account, state: state)
                         }
                         return .editUser(
                             EditUser(

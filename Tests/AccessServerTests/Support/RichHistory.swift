@@ -33,7 +33,8 @@ struct RichHistory {
     static func build() throws -> RichHistory {
         var h = RichHistory()
         func created<T>(_ events: [Event], _ pick: (Change) -> T?) throws -> T {
-            try #require(events.lazy.compactMap { pick($0.change) }.first)
+            let found = events.compactMap { pick($0.change) }.first
+            return try #require(found)
         }
         func account(_ events: [Event]) throws -> AccountID {
             try created(events) { if case .accountCreated(let a) = $0 { a.id } else { nil } }

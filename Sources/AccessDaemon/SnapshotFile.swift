@@ -1,0 +1,106 @@
+import AccessCore
+import AccessServer
+import AccessWire
+import Foundation
+import SwiftProtobuf
+
+/// The snapshot file: a 32-byte header (magic "ACCSNAP\0", format version,
+/// last sequence number, payload length, CRC-32C of the payload) and the
+/// protobuf-encoded `StateSnapshot`. A file whose header or checksum does not
+/// hold is refused with a message naming it, never loaded.
+enum SnapshotFile {
+    static let magic: [UInt8] = Array("ACCSNAP".utf8) + [0]
+    static let formatVersion: UInt32 = 1
+    static let headerLength = 32
+
+    struct Damaged: Error, CustomStringConvertible {
+        var path: String
+        var reason: String
+        var description: String {
+            "the snapshot \(path) is damaged (\(reason)); move it aside to start from an older state, or restore it from a backup"
+        }
+    }
+
+    static func encode(_ state: AccessState, writtenAt: Timestamp) throws -> [UInt8] {
+        let records = state.records
+        var snapshot = Accessd_V1_StateSnapshot()
+        snapshot.formatVersion = formatVersion
+        snapshot.nextSeq = records.nextSeq
+        snapshot.writtenAtMs = writtenAt.millisecondsSinceEpoch
+        snapshot.accounts = records.accounts.map { Accessd_V1_Account($0) }
+        snapshot.users = records.users.map(Accessd_V1_User.init)
+        snapshot.roles = records.roles.map(Accessd_V1_Role.init)
+        snapshot.offices = records.offices.map(Accessd_V1_Office.init)
+        snapshot.projects = records.projects.map(Accessd_V1_Project.init)
+        snapshot.products = records.products.map(Accessd_V1_Product.init)
+        snapshot.shares = records.shares.map(Accessd_V1_Share.init)
+        snapshot.clientLinks = records.clientLinks.map(Accessd_V1_ClientLink.init)
+        snapshot.activations = records.activations.map(Accessd_V1_PendingActivation.init)
+        snapshot.outbox = records.outbox.map(Accessd_V1_OutboxMessage.init)
+        let payload: [UInt8] = try snapshot.serializedBytes()
+        var header = magic
+        append(formatVersion, to: &header)
+        append(state.revision, to: &header)
+        append(UInt64(payload.count), to: &header)
+        append(CRC32C.checksum(payload), to: &header)
+        header += [0, 0, 0, 0].prefix(headerLength - header.count)
+        return header + payload
+    }
+
+    static func decode(_ bytes: [UInt8], path: String) throws -> AccessState {
+        func damaged(_ reason: String) -> Damaged { Damaged(path: path, reason: reason) }
+        guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else { throw damaged("no snapshot header") }
+        let version = UInt32(read(bytes, at: 8, count: 4))
+        guard version == formatVersion else {
+            throw damaged("format version \(version); this accessd reads version \(formatVersion)")
+        }
+        let revision = read(bytes, at: 12, count: 8)
+        let length = read(bytes, at: 20, count: 8)
+        let crc = UInt32(read(bytes, at: 28, count: 4))
+        guard UInt64(bytes.count - headerLength) == length else {
+            throw damaged("the header announces \(length) bytes, the file holds \(bytes.count - headerLength)")
+        }
+        let payload = bytes[headerLength...]
+        guard CRC32C.checksum(payload) == crc else { throw damaged("checksum mismatch") }
+        let snapshot: Accessd_V1_StateSnapshot
+        do {
+            snapshot = try Accessd_V1_StateSnapshot(serializedBytes: Array(payload))
+        } catch {
+            throw damaged("the payload does not decode")
+        }
+        var records = StateRecords()
+        records.nextSeq = snapshot.nextSeq
+        do {
+            records.accounts = try snapshot.accounts.map { wire throws(AccessError) in try Account(wire: wire) }
+            records.users = try snapshot.users.map { wire throws(AccessError) in try User(wire: wire) }
+            records.roles = try snapshot.roles.map { wire throws(AccessError) in try Role(wire: wire) }
+            records.offices = try snapshot.offices.map { wire throws(AccessError) in try Office(wire: wire) }
+            records.projects = try snapshot.projects.map { wire throws(AccessError) in try Project(wire: wire) }
+            records.products = try snapshot.products.map { wire throws(AccessError) in try Product(wire: wire) }
+            records.shares = try snapshot.shares.map { wire throws(AccessError) in try Share(wire: wire) }
+            records.clientLinks = try snapshot.clientLinks.map { wire throws(AccessError) in try ClientLink(wire: wire) }
+            records.activations = try snapshot.activations.map { wire throws(AccessError) in try PendingActivation(wire: wire) }
+            records.outbox = try snapshot.outbox.map { wire throws(AccessError) in try OutboxMessage(wire: wire) }
+        } catch {
+            throw damaged("a record does not decode: \(error.message)")
+        }
+        let state: AccessState
+        do {
+            state = try AccessState(restoring: records)
+        } catch {
+            throw damaged(error.description)
+        }
+        guard state.revision == revision else {
+            throw damaged("the header says revision \(revision), the records \(state.revision)")
+        }
+        return state
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes += $0 }
+    }
+
+    private static func read(_ bytes: [UInt8], at offset: Int, count: Int) -> UInt64 {
+        bytes[offset..<offset + count].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
