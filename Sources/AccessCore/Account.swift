@@ -35,4 +35,17 @@ public struct Account: Hashable, Sendable {
     public var billing: Billing
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+
+    public init(
+        id: AccountID, name: String, kind: AccountKind, region: Region, fullAccessLicenses: Int, billing: Billing, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.region = region
+        self.fullAccessLicenses = fullAccessLicenses
+        self.billing = billing
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }

@@ -16,6 +16,15 @@ public struct PendingActivation: Hashable, Sendable {
     public var user: UserID
     public var issuedAt: Timestamp
     public var expiresAt: Timestamp
+
+    public init(
+        tokenHash: TokenHash, user: UserID, issuedAt: Timestamp, expiresAt: Timestamp
+    ) {
+        self.tokenHash = tokenHash
+        self.user = user
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+    }
 }
 
 /// Makes activation tokens from injected randomness.

@@ -31,4 +31,16 @@ public struct ClientLink: Hashable, Sendable {
     public var updatedAt: Timestamp
 
     public var key: ClientLinkKey { ClientLinkKey(agency: agency, client: client) }
+
+    public init(
+        agency: AccountID, client: AccountID, status: AccessRequestStatus, role: RoleID?, addedBy: UserID, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.agency = agency
+        self.client = client
+        self.status = status
+        self.role = role
+        self.addedBy = addedBy
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }

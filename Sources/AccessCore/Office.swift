@@ -4,4 +4,12 @@ public struct Office: Hashable, Sendable {
     public var id: OfficeID
     public var account: AccountID
     public var name: String
+
+    public init(
+        id: OfficeID, account: AccountID, name: String
+    ) {
+        self.id = id
+        self.account = account
+        self.name = name
+    }
 }

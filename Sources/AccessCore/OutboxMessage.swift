@@ -13,4 +13,16 @@ public struct OutboxMessage: Hashable, Sendable {
     public var token: String
     public var queuedAt: Timestamp
     public var expiresAt: Timestamp
+
+    public init(
+        id: OutboxMessageID, kind: OutboxMessageKind, to: String, user: UserID, token: String, queuedAt: Timestamp, expiresAt: Timestamp
+    ) {
+        self.id = id
+        self.kind = kind
+        self.to = to
+        self.user = user
+        self.token = token
+        self.queuedAt = queuedAt
+        self.expiresAt = expiresAt
+    }
 }

@@ -11,4 +11,15 @@ public struct Product: Hashable, Sendable {
     public var name: String
     public var createdBy: UserID
     public var createdAt: Timestamp
+
+    public init(
+        id: ProductID, account: AccountID, kind: ProductKind, name: String, createdBy: UserID, createdAt: Timestamp
+    ) {
+        self.id = id
+        self.account = account
+        self.kind = kind
+        self.name = name
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
 }

@@ -14,4 +14,17 @@ public struct Project: Hashable, Sendable {
     public var members: Set<UserID>
     public var createdBy: UserID
     public var createdAt: Timestamp
+
+    public init(
+        id: ProjectID, account: AccountID, name: String, visibility: ProjectVisibility, offices: Set<OfficeID>, members: Set<UserID>, createdBy: UserID, createdAt: Timestamp
+    ) {
+        self.id = id
+        self.account = account
+        self.name = name
+        self.visibility = visibility
+        self.offices = offices
+        self.members = members
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+    }
 }

@@ -34,6 +34,17 @@ public struct Role: Hashable, Sendable {
     public var builtIn: BuiltInRole?
 
     public var isAccountOwner: Bool { builtIn == .accountOwner }
+
+    public init(
+        id: RoleID, account: AccountID, name: String, access: RoleAccess, permissions: Permissions, builtIn: BuiltInRole?
+    ) {
+        self.id = id
+        self.account = account
+        self.name = name
+        self.access = access
+        self.permissions = permissions
+        self.builtIn = builtIn
+    }
 }
 
 /// A name unique within one account, compared case-insensitively (roles, offices).

@@ -25,6 +25,19 @@ public struct Share: Hashable, Sendable {
     public var grantedBy: UserID
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+
+    public init(
+        id: ShareID, owner: AccountID, grantee: UserID, scope: ShareScope, billing: Bool, grantedBy: UserID, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.id = id
+        self.owner = owner
+        self.grantee = grantee
+        self.scope = scope
+        self.billing = billing
+        self.grantedBy = grantedBy
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// The key of the one share an owner account may have for a grantee.

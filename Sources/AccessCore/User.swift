@@ -25,6 +25,23 @@ public struct User: Hashable, Sendable {
 
     /// "First Last".
     public var displayName: String { firstName + " " + lastName }
+
+    public init(
+        id: UserID, email: String, firstName: String, lastName: String, account: AccountID, role: RoleID, extraPermissions: Permissions, offices: Set<OfficeID>, status: UserStatus, createdAt: Timestamp, activatedAt: Timestamp?, deactivatedAt: Timestamp?
+    ) {
+        self.id = id
+        self.email = email
+        self.firstName = firstName
+        self.lastName = lastName
+        self.account = account
+        self.role = role
+        self.extraPermissions = extraPermissions
+        self.offices = offices
+        self.status = status
+        self.createdAt = createdAt
+        self.activatedAt = activatedAt
+        self.deactivatedAt = deactivatedAt
+    }
 }
 
 /// An email as compared: case-folded, within one region (domain.md: "an email

@@ -21,6 +21,8 @@ public final class AccessDaemonServer: Sendable {
     private let logger: Logger
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     private let connectionCount = NIOLockedValueBox(0)
+    /// Open connections, for GoAway at shutdown.
+    private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     private let snapshotRevision: NIOLockedValueBox<UInt64>
     private let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
@@ -61,6 +63,7 @@ public final class AccessDaemonServer: Sendable {
         let owner = self.owner
         let logger = self.logger
         let connectionCount = self.connectionCount
+        let connections = self.connections
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
@@ -76,6 +79,9 @@ public final class AccessDaemonServer: Sendable {
                     logger.warning("refusing a connection: \(configuration.maximumConnections) are open")
                     return channel.writeAndFlush(Self.tooManyConnectionsFrame()).flatMap { channel.close() }
                 }
+                let key = ObjectIdentifier(channel)
+                connections.withLockedValue { $0[key] = channel }
+                channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionHandler(owner: owner, configuration: configuration, logger: logger))
@@ -109,7 +115,20 @@ public final class AccessDaemonServer: Sendable {
         logger.info("wrote a snapshot", metadata: ["revision": "\(published.revision)", "path": "\(path)"])
     }
 
-    /// Stops listening, writes the final snapshot, and closes the loops.
+    /// Sends GoAway on every connection; each closes once its calls in flight
+    /// are answered. Connections still open after the drain timeout are closed.
+    private func goAway() async {
+        let open = connections.withLockedValue { Array($0.values) }
+        for channel in open { channel.pipeline.fireUserInboundEventTriggered(GoAwayEvent()) }
+        let deadline = NIODeadline.now() + .seconds(configuration.drainTimeoutSeconds)
+        for channel in open {
+            let timeout = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
+            try? await channel.closeFuture.get()
+            timeout.cancel()
+        }
+    }
+
+    /// Stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
     public func stop() async throws {
         if let task = snapshotTask.withLockedValue({ $0 }) {
             let promise = owner.loop.makePromise(of: Void.self)
@@ -120,6 +139,7 @@ public final class AccessDaemonServer: Sendable {
             try? await channel.close()
         }
         unlink(configuration.socketPath)
+        await goAway()
         do {
             try await snapshotIfChanged()
         } catch {

@@ -16,6 +16,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private enum InFlight {
         case write
         case waitingForRevision
+        case stream
     }
 
     private struct PendingWrite {
@@ -34,6 +35,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var pendingWrites: [PendingWrite] = []
     private var peer: PeerCredentials?
     private var closing = false
+    /// Set on shutdown: new calls get UNAVAILABLE; the connection closes once the calls in flight are answered.
+    private var goingAway = false
+    private var lastAcceptedID: UInt64 = 0
     private var context: ChannelHandlerContext?
 
     init(owner: StateOwner, configuration: DaemonConfiguration, logger: Logger) {
@@ -56,7 +60,40 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         stallTimer?.cancel()
+        let streams = inFlight.filter { $0.value == .stream }.map(\.key)
+        for id in streams { unfollow(id) }
+        inFlight = [:]
         self.context = nil
+    }
+
+    /// Shutdown (`GoAwayEvent`): streams end with UNAVAILABLE, a GoAway frame
+    /// goes out, and the connection closes once the calls in flight are answered.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is GoAwayEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        goingAway = true
+        for (id, kind) in inFlight where kind == .stream {
+            unfollow(id)
+            inFlight[id] = nil
+            respond(id: id, code: .unavailable, message: "accessd is shutting down; follow again from the last event seen", context: context)
+        }
+        var goAway = Accessd_V1_GoAway()
+        goAway.reason = "accessd is shutting down"
+        goAway.lastAcceptedID = lastAcceptedID
+        var frame = Accessd_V1_ServerFrame()
+        frame.goAway = goAway
+        write(frame, context: context)
+        context.flush()
+        closeIfDrained(context: context)
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        if goingAway && inFlight.isEmpty && pendingWrites.isEmpty && !closing {
+            closing = true
+            context.close(promise: nil)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -145,9 +182,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .cancel(let cancel):
             // Reads answer at once and writes, once received, are applied in order:
             // only a read waiting for its revision can still be stopped.
-            if inFlight[cancel.id] == .waitingForRevision {
+            switch inFlight[cancel.id] {
+            case .waitingForRevision:
                 inFlight[cancel.id] = nil
                 respond(id: cancel.id, code: .cancelled, message: "cancelled by the client", context: context)
+            case .stream:
+                unfollow(cancel.id)
+                inFlight[cancel.id] = nil
+                respond(id: cancel.id, code: .cancelled, message: "cancelled by the client", context: context)
+            case .write, nil:
+                break
             }
         case nil:
             fail(context: context, code: .invalidArgument, message: "the frame carries neither a request nor a cancel")
@@ -156,6 +200,10 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func handleRequest(_ request: Accessd_V1_Request, context: ChannelHandlerContext) {
         let id = request.id
+        guard !goingAway else {
+            respond(id: id, code: .unavailable, message: "accessd is shutting down; call again once it is back", context: context)
+            return
+        }
         guard inFlight[id] == nil else {
             respond(id: id, code: .invalidArgument, message: "id \(id) is already in flight on this connection", context: context)
             return
@@ -171,6 +219,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             respond(id: id, code: .unimplemented, message: "unknown method \(request.method)", context: context)
             return
         }
+        lastAcceptedID = max(lastAcceptedID, id)
         let published = owner.published
         let principal: Principal
         if request.actor.isEmpty {
@@ -201,7 +250,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 respond(id: id, error: error, context: context)
             }
         case .daemon:
-            answerDaemonCall(id: id, method: request.method, principal: principal, published: published, context: context)
+            answerDaemonCall(
+                id: id, method: request.method, payload: request.payload, principal: principal, published: published,
+                context: context)
         }
     }
 
@@ -244,7 +295,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func answerDaemonCall(
-        id: UInt64, method: String, principal: Principal, published: PublishedState, context: ChannelHandlerContext
+        id: UInt64, method: String, payload: Data, principal: Principal, published: PublishedState,
+        context: ChannelHandlerContext
     ) {
         guard principal == .administrator else {
             respond(id: id, code: .permissionDenied, message: "\(method) is an administrator's call", context: context)
@@ -260,9 +312,71 @@ final class ConnectionHandler: ChannelInboundHandler {
             stats.stateDirectory = configuration.stateDirectory
             stats.socketPath = configuration.socketPath
             respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
+        case MethodTable.path(service: "EventService", method: "FollowEvents"):
+            guard let request = try? Accessd_V1_FollowEventsRequest(serializedBytes: payload) else {
+                respond(
+                    id: id, code: .invalidArgument, message: "the payload does not decode as accessd.v1.FollowEventsRequest",
+                    context: context)
+                return
+            }
+            follow(id: id, after: request.afterSeq, context: context)
         default:
             respond(id: id, code: .unimplemented, message: "\(method) is not served by this build yet", context: context)
         }
+    }
+
+    // MARK: - Streams (FollowEvents)
+
+    /// Registers with the owner (on its loop, so the backlog and the live
+    /// events join without a gap), then sends the backlog and every new event
+    /// as `more` responses until cancelled.
+    private func follow(id: UInt64, after afterSeq: UInt64, context: ChannelHandlerContext) {
+        inFlight[id] = .stream
+        let key = FollowerKey(connection: ObjectIdentifier(self), id: id)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let connectionLoop = context.eventLoop
+        let send: @Sendable ([Event]) -> Void = { events in
+            connectionLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.sendEvents(events, id: id, context: context)
+            }
+        }
+        let owner = self.owner
+        owner.loop.execute {
+            let backlog = owner.assumeIsolated { owner in Result { () throws(AccessError) in try owner.follow(key, after: afterSeq, send: send) } }
+            connectionLoop.execute {
+                let (handler, context) = loopBound.value
+                switch backlog {
+                case .success(let events):
+                    handler.sendEvents(events, id: id, context: context)
+                case .failure(let error):
+                    handler.inFlight[id] = nil
+                    handler.respond(id: id, error: error, context: context)
+                    context.flush()
+                }
+            }
+        }
+    }
+
+    private func sendEvents(_ events: [Event], id: UInt64, context: ChannelHandlerContext) {
+        guard inFlight[id] == .stream, !events.isEmpty else { return }
+        for event in events {
+            var response = Accessd_V1_Response()
+            response.id = id
+            response.more = true
+            response.payload = (try? Accessd_V1_Event(event).serializedBytes()) ?? Data()
+            response.revision = event.seq
+            var frame = Accessd_V1_ServerFrame()
+            frame.response = response
+            write(frame, context: context)
+        }
+        context.flush()
+    }
+
+    private func unfollow(_ id: UInt64) {
+        let key = FollowerKey(connection: ObjectIdentifier(self), id: id)
+        let owner = self.owner
+        owner.loop.execute { owner.assumeIsolated { $0.unfollow(key) } }
     }
 
     /// Sends this read's batch of writes to the owner: on its loop directly,
@@ -299,6 +413,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         _ replies: [(UInt64, @Sendable ([Event], AccessState) -> Data)], _ outcomes: [WriteOutcome],
         context: ChannelHandlerContext
     ) {
+        defer { closeIfDrained(context: context) }
         for ((id, reply), outcome) in zip(replies, outcomes) {
             inFlight[id] = nil
             switch outcome {
@@ -339,3 +454,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 }
+
+/// Tells every connection that the daemon is shutting down.
+struct GoAwayEvent: Sendable {}

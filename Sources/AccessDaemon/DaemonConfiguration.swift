@@ -25,6 +25,8 @@ public struct DaemonConfiguration: Sendable {
     public var eventRetention = 100_000
     /// A snapshot is written this often when the state changed (and at shutdown).
     public var snapshotIntervalSeconds: Int64 = 60
+    /// At shutdown, how long connections may take to answer their calls in flight.
+    public var drainTimeoutSeconds: Int64 = 10
     /// Event loops serving connections (the state's owner runs on the first).
     public var eventLoopThreads = 2
 

@@ -3,6 +3,10 @@ import AccessServer
 import NIOConcurrencyHelpers
 public import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The state and recent events as last published: what every read answers
 /// from. One immutable object, so a reader takes it with one lock and one retain.
 public final class PublishedState: Sendable {
@@ -46,8 +50,8 @@ public actor StateOwner {
     private let policy: DomainPolicy
     private let clock: @Sendable () -> Timestamp
     private nonisolated let publishedBox: NIOLockedValueBox<PublishedState>
-    /// Called on the owner's loop with every batch of applied events (for followers).
-    private var listeners: [@Sendable ([Event], PublishedState) -> Void] = []
+    /// Followers of events (FollowEvents), called on the owner's loop with every applied batch.
+    private var followers: [FollowerKey: @Sendable ([Event]) -> Void] = [:]
 
     public init(
         loop: any EventLoop, state: AccessState, history: EventHistory, policy: DomainPolicy,
@@ -104,17 +108,36 @@ public actor StateOwner {
         if !applied.isEmpty {
             let published = PublishedState(state: state, history: history)
             publishedBox.withLockedValue { $0 = published }
-            for listener in listeners { listener(applied, published) }
+            for follower in followers.values { follower(applied) }
         }
         return outcomes
     }
 
-    /// Registers a function called with every batch of applied events.
-    func addListener(_ listener: @escaping @Sendable ([Event], PublishedState) -> Void) {
-        listeners.append(listener)
+    /// Starts following events after `afterSeq`: returns the ones already
+    /// held, then calls `send` with every new batch. Both happen on this loop,
+    /// so no event falls between the backlog and the live ones.
+    func follow(
+        _ key: FollowerKey, after afterSeq: UInt64, send: @escaping @Sendable ([Event]) -> Void
+    ) throws(AccessError) -> [Event] {
+        var backlog: [Event] = []
+        var next = afterSeq
+        while true {
+            let chunk = try history.events(after: next, limit: 10_000)
+            guard let last = chunk.last else { break }
+            backlog += chunk
+            next = last.seq
+        }
+        followers[key] = send
+        return backlog
+    }
+
+    func unfollow(_ key: FollowerKey) {
+        followers[key] = nil
     }
 }
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+/// Names one following call: its connection and its id.
+struct FollowerKey: Hashable, Sendable {
+    var connection: ObjectIdentifier
+    var id: UInt64
+}

@@ -118,6 +118,63 @@ import Testing
         }
     }
 
+    @Test func followingEventsSeesTheBacklogThenWritesOfAnotherConnectionThenCancel() async throws {
+        try await withServer { path, _ in
+            let writer = try RawConnection(path: path)
+            _ = try createAccount(writer, email: "first@acme.example", id: 1)  // events 1-5
+            let follower = try RawConnection(path: path)
+            var follow = Accessd_V1_FollowEventsRequest()
+            follow.afterSeq = 2
+            var request = Accessd_V1_Request()
+            request.id = 9
+            request.method = "/accessd.v1.EventService/FollowEvents"
+            request.payload = try follow.serializedBytes()
+            try follower.send(request)
+            var seqs: [UInt64] = []
+            for _ in 0..<3 {
+                let response = try follower.readResponse()
+                #expect(response.id == 9 && response.more)
+                seqs.append(try Accessd_V1_Event(serializedBytes: response.payload).seq)
+            }
+            #expect(seqs == [3, 4, 5])
+            _ = try createAccount(writer, email: "second@acme.example", id: 2)  // events 6-10
+            for expected in UInt64(6)...10 {
+                let response = try follower.readResponse()
+                #expect(try Accessd_V1_Event(serializedBytes: response.payload).seq == expected)
+            }
+            var cancel = Accessd_V1_ClientFrame()
+            cancel.cancel.id = 9
+            try follower.writeFrame(try cancel.serializedBytes())
+            let last = try follower.readResponse()
+            #expect(last.id == 9 && !last.more && last.code == 1)  // CANCELLED
+        }
+    }
+
+    @Test func shutdownEndsStreamsAndSaysGoAway() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-goaway-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = DaemonConfiguration(socketPath: directory + "/run/accessd.sock", stateDirectory: directory + "/state")
+        let server = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        try await server.start()
+        let follower = try RawConnection(path: configuration.socketPath)
+        var request = Accessd_V1_Request()
+        request.id = 4
+        request.method = "/accessd.v1.EventService/FollowEvents"
+        request.payload = try Accessd_V1_FollowEventsRequest().serializedBytes()
+        try follower.send(request)
+        _ = try createAccount(try RawConnection(path: configuration.socketPath))
+        for _ in 0..<5 { #expect(try follower.readResponse().more) }
+        try await server.stop()
+        let end = try follower.readResponse()
+        #expect(end.id == 4 && end.code == 14)  // UNAVAILABLE
+        guard case .goAway(let goAway) = try follower.readFrame()?.kind else {
+            Issue.record("expected GoAway")
+            return
+        }
+        #expect(goAway.lastAcceptedID == 4)
+        #expect(try follower.readFrame() == nil)
+    }
+
     @Test func domainErrorsArriveWithTheirStatusCode() async throws {
         try await withServer { path, _ in
             let connection = try RawConnection(path: path)

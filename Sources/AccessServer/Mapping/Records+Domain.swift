@@ -20,7 +20,7 @@ extension Timestamp {
 
 extension Account {
     public init(wire: Accessd_V1_Account, field: String = "account") throws(AccessError) {
-        self = Records.account(
+        self = Account(
             id: try WireInput.id(wire.id, field: "\(field).id"), name: wire.name,
             kind: try AccountKind.parse(wire.kind, field: "\(field).kind"),
             region: try Region.parse(wire.region, field: "\(field).region"),
@@ -31,7 +31,7 @@ extension Account {
 
 extension User {
     public init(wire: Accessd_V1_User, field: String = "user") throws(AccessError) {
-        self = Records.user(
+        self = User(
             id: try WireInput.id(wire.id, field: "\(field).id"), email: wire.email, firstName: wire.firstName,
             lastName: wire.lastName, account: try WireInput.id(wire.accountID, field: "\(field).account_id"),
             role: try WireInput.id(wire.roleID, field: "\(field).role_id"),
@@ -46,7 +46,7 @@ extension User {
 
 extension Role {
     public init(wire: Accessd_V1_Role, field: String = "role") throws(AccessError) {
-        self = Records.role(
+        self = Role(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"), name: wire.name,
             access: try RoleAccess.parse(wire.access, field: "\(field).access"),
@@ -57,7 +57,7 @@ extension Role {
 
 extension Office {
     public init(wire: Accessd_V1_Office, field: String = "office") throws(AccessError) {
-        self = Records.office(
+        self = Office(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"), name: wire.name)
     }
@@ -65,7 +65,7 @@ extension Office {
 
 extension Project {
     public init(wire: Accessd_V1_Project, field: String = "project") throws(AccessError) {
-        self = Records.project(
+        self = Project(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"), name: wire.name,
             visibility: try ProjectVisibility.parse(wire.visibility, field: "\(field).visibility"),
@@ -78,7 +78,7 @@ extension Project {
 
 extension Product {
     public init(wire: Accessd_V1_Product, field: String = "product") throws(AccessError) {
-        self = Records.product(
+        self = Product(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"),
             kind: try ProductKind.parse(wire.kind, field: "\(field).kind"), name: wire.name,
@@ -89,7 +89,7 @@ extension Product {
 
 extension Share {
     public init(wire: Accessd_V1_Share, field: String = "share") throws(AccessError) {
-        self = Records.share(
+        self = Share(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             owner: try WireInput.id(wire.ownerAccountID, field: "\(field).owner_account_id"),
             grantee: try WireInput.id(wire.granteeUserID, field: "\(field).grantee_user_id"),
@@ -101,7 +101,7 @@ extension Share {
 
 extension ClientLink {
     public init(wire: Accessd_V1_ClientLink, field: String = "link") throws(AccessError) {
-        self = Records.clientLink(
+        self = ClientLink(
             agency: try WireInput.id(wire.agencyAccountID, field: "\(field).agency_account_id"),
             client: try WireInput.id(wire.clientAccountID, field: "\(field).client_account_id"),
             status: try AccessRequestStatus.parse(wire.status, field: "\(field).status"),
@@ -122,7 +122,7 @@ extension ClientLinkKey {
 extension PendingActivation {
     public init(wire: Accessd_V1_PendingActivation, field: String = "activation") throws(AccessError) {
         guard !wire.tokenHash.isEmpty else { throw AccessError(.invalidArgument, "\(field).token_hash is required") }
-        self = Records.pendingActivation(
+        self = PendingActivation(
             tokenHash: TokenHash(hex: wire.tokenHash), user: try WireInput.id(wire.userID, field: "\(field).user_id"),
             issuedAt: Timestamp(wireMilliseconds: wire.issuedAtMs), expiresAt: Timestamp(wireMilliseconds: wire.expiresAtMs))
     }
@@ -135,7 +135,7 @@ extension OutboxMessage {
             throw AccessError(
                 .invalidArgument, "\(field).kind \(WireInput.quote(wire.kind)) is not an outbox message kind (\(known))")
         }
-        self = Records.outboxMessage(
+        self = OutboxMessage(
             id: try WireInput.id(wire.id, field: "\(field).id"), kind: kind, to: wire.to,
             user: try WireInput.id(wire.userID, field: "\(field).user_id"), token: wire.token,
             queuedAt: Timestamp(wireMilliseconds: wire.queuedAtMs), expiresAt: Timestamp(wireMilliseconds: wire.expiresAtMs))
