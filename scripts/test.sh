@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
-# The project's one test command (README, .ci/run): builds everything and runs
-# every test with warnings treated as errors.
+# The project's one test command (README, .ci/run): installs what the tests
+# need on a clean Debian machine, builds everything with warnings as errors,
+# and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# protoc (the Python peer's modules are generated at test time).
+if ! command -v protoc >/dev/null; then
+    echo "installing protobuf-compiler" >&2
+    apt-get update -qq && apt-get install -y -qq protobuf-compiler >&2
+fi
+# Python's protobuf package, for the python3 first on PATH.
+if ! python3 -c 'import google.protobuf' 2>/dev/null; then
+    echo "installing the protobuf package for $(command -v python3)" >&2
+    python3 -m pip install -q protobuf >&2
+fi
+
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build

@@ -145,7 +145,6 @@ public final class AccessClient: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reply, any Error>) in
                 guard calls.install(id, continuation) else { return }
-                if method == "/accessd.v1.UserService/GetUser" { return }
                 Self.write(frame, for: id, on: channel, calls: calls)
                 if calls.markSent(id) {
                     Self.sendCancel(id, on: channel)
@@ -217,7 +216,7 @@ public final class AccessClient: Sendable {
         // The closure keeps the client (so its connection) alive as long as the stream.
         continuation.onTermination = { [self] termination in
             if case .cancelled = termination, calls.streamTerminated(id) {
-                _ = channel
+                Self.sendCancel(id, on: channel)
             }
         }
         Self.write(frame, for: id, on: channel, calls: calls)

@@ -38,6 +38,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Set on shutdown: new calls get UNAVAILABLE; the connection closes once the calls in flight are answered.
     private var goingAway = false
     private var lastAcceptedID: UInt64 = 0
+    /// For the one debug line per call: method, actor, trace metadata, start.
+    private var calls: [UInt64: (method: String, actor: String, metadata: [String: String], start: NIODeadline)] = [:]
     private var context: ChannelHandlerContext?
 
     init(owner: StateOwner, configuration: DaemonConfiguration, logger: Logger) {
@@ -220,6 +222,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         lastAcceptedID = max(lastAcceptedID, id)
+        if logger.logLevel <= .debug {
+            calls[id] = (request.method, request.actor, request.metadata, .now())
+        }
         let published = owner.published
         let principal: Principal
         if request.actor.isEmpty {
@@ -435,6 +440,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         id: UInt64, code: StatusCode = .ok, message: String = "", payload: Data = Data(), revision: UInt64? = nil,
         context: ChannelHandlerContext
     ) {
+        if let call = calls.removeValue(forKey: id) {
+            let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
+            var metadata: Logger.Metadata = [
+                "method": "\(call.method)", "uid": "\(peer.map { String($0.uid) } ?? "?")",
+                "actor": "\(call.actor.isEmpty ? (isAdministrator ? "administrator" : "anonymous") : call.actor)",
+                "status": "\(code)", "us": "\(micros)",
+            ]
+            for (key, value) in call.metadata { metadata["meta.\(key)"] = "\(value)" }
+            logger.debug("call", metadata: metadata)
+        }
         var response = Accessd_V1_Response()
         response.id = id
         response.code = UInt32(code.rawValue)
