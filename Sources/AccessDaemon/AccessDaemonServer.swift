@@ -77,7 +77,9 @@ public final class AccessDaemonServer: Sendable {
                 }
                 guard admitted else {
                     logger.warning("refusing a connection: \(configuration.maximumConnections) are open")
-                    return channel.writeAndFlush(Self.tooManyConnectionsFrame()).flatMap { channel.close() }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(frame: Self.tooManyConnectionsFrame()))
+                    }
                 }
                 let key = ObjectIdentifier(channel)
                 connections.withLockedValue { $0[key] = channel }
@@ -197,5 +199,18 @@ public enum DaemonError: Error, CustomStringConvertible {
         case .socketInUse(let path): "another accessd is already listening on \(path)"
         case .socketPathTaken(let path): "\(path) exists and is not a socket; move it or choose another socket path"
         }
+    }
+}
+
+/// Answers a connection over the limit with one frame, then closes it.
+final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let frame: ByteBuffer
+
+    init(frame: ByteBuffer) { self.frame = frame }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(frame)).whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -22,7 +22,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     private struct PendingWrite {
         var id: UInt64
         var call: WriteCall
-        var reply: @Sendable ([Event], AccessState) -> Data
     }
 
     private let owner: StateOwner
@@ -249,8 +248,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                 inFlight[id] = .write
                 pendingWrites.append(
                     PendingWrite(
-                        id: id, call: WriteCall(command: command, principal: principal, dryRun: request.dryRun, deadline: deadline),
-                        reply: reply))
+                        id: id,
+                        call: WriteCall(
+                            command: command, principal: principal, dryRun: request.dryRun,
+                            idempotencyKey: request.idempotencyKey, reply: reply, deadline: deadline)))
             } catch {
                 respond(id: id, error: error, context: context)
             }
@@ -388,42 +389,34 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// from another loop in one hop; replies come back to this loop.
     private func flushWrites(context: ChannelHandlerContext) {
         guard !pendingWrites.isEmpty else { return }
-        let batch = pendingWrites
+        let ids = pendingWrites.map(\.id)
+        let calls = pendingWrites.map(\.call)
         pendingWrites = []
-        let calls = batch.map(\.call)
         let owner = self.owner
         if owner.loop.inEventLoop {
             let outcomes = owner.assumeIsolated { $0.run(calls) }
-            deliver(batch, outcomes, context: context)
+            deliver(ids, outcomes, context: context)
         } else {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let replies = batch.map { ($0.id, $0.reply) }
             let connectionLoop = context.eventLoop
             owner.loop.execute {
                 let outcomes = owner.assumeIsolated { $0.run(calls) }
                 connectionLoop.execute {
                     let (handler, context) = loopBound.value
-                    handler.deliver(replies, outcomes, context: context)
+                    handler.deliver(ids, outcomes, context: context)
                     context.flush()
                 }
             }
         }
     }
 
-    private func deliver(_ batch: [PendingWrite], _ outcomes: [WriteOutcome], context: ChannelHandlerContext) {
-        deliver(batch.map { ($0.id, $0.reply) }, outcomes, context: context)
-    }
-
-    private func deliver(
-        _ replies: [(UInt64, @Sendable ([Event], AccessState) -> Data)], _ outcomes: [WriteOutcome],
-        context: ChannelHandlerContext
-    ) {
+    private func deliver(_ ids: [UInt64], _ outcomes: [WriteOutcome], context: ChannelHandlerContext) {
         defer { closeIfDrained(context: context) }
-        for ((id, reply), outcome) in zip(replies, outcomes) {
+        for (id, outcome) in zip(ids, outcomes) {
             inFlight[id] = nil
             switch outcome {
-            case .applied(let events, let state):
-                respond(id: id, payload: reply(events, state.state), revision: state.revision, context: context)
+            case .applied(let reply, let revision):
+                respond(id: id, payload: reply, revision: revision, context: context)
             case .refused(let error):
                 respond(id: id, error: error, context: context)
             }

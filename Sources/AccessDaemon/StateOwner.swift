@@ -1,4 +1,5 @@
 public import AccessCore
+import Foundation
 import AccessServer
 import NIOConcurrencyHelpers
 public import NIOCore
@@ -26,13 +27,17 @@ struct WriteCall: Sendable {
     var command: Command
     var principal: Principal
     var dryRun: Bool
+    /// The same key from the same actor within 24 hours gets the first reply again.
+    var idempotencyKey: String
+    /// Builds the method's reply from the events and the state after them.
+    var reply: @Sendable ([Event], AccessState) -> Data
     /// Past this, the write is not applied (DEADLINE_EXCEEDED).
     var deadline: NIODeadline?
 }
 
 /// The owner's answer to one write: its events, or why it was refused.
 enum WriteOutcome: Sendable {
-    case applied(events: [Event], state: PublishedState)
+    case applied(reply: Data, revision: UInt64)
     case refused(AccessError)
 }
 
@@ -50,6 +55,12 @@ public actor StateOwner {
     private let policy: DomainPolicy
     private let clock: @Sendable () -> Timestamp
     private nonisolated let publishedBox: NIOLockedValueBox<PublishedState>
+    /// First replies by actor and idempotency key, with when they were given, oldest first for expiry.
+    private var idempotentReplies: [String: WriteOutcome] = [:]
+    private var idempotencyOrder: [(key: String, at: Timestamp)] = []
+    private var idempotencyHead = 0
+    static let idempotencyWindowMilliseconds: Int64 = 24 * 3600 * 1000
+
     /// Followers of events (FollowEvents), called on the owner's loop with every applied batch.
     private var followers: [FollowerKey: @Sendable ([Event]) -> Void] = [:]
 
@@ -85,25 +96,38 @@ public actor StateOwner {
         outcomes.reserveCapacity(batch.count)
         var applied: [Event] = []
         for call in batch {
+            let now = clock()
+            expireIdempotencyKeys(now: now)
+            let idempotencyKey = call.idempotencyKey.isEmpty || call.dryRun ? nil : "\(call.principal)\u{0}\(call.idempotencyKey)"
+            if let idempotencyKey, let first = idempotentReplies[idempotencyKey] {
+                outcomes.append(first)
+                continue
+            }
             if let deadline = call.deadline, deadline < .now() {
                 outcomes.append(.refused(AccessError(.deadlineExceeded, "the deadline passed before the write ran; it was not applied")))
                 continue
             }
-            let context = CommandContext(principal: call.principal, now: clock(), policy: policy)
+            let context = CommandContext(principal: call.principal, now: now, policy: policy)
+            let outcome: WriteOutcome
             do {
                 if call.dryRun {
                     var copy = state
                     let events = try copy.execute(call.command, context: context, using: &random)
-                    outcomes.append(.applied(events: events, state: PublishedState(state: copy, history: history)))
+                    outcome = .applied(reply: call.reply(events, copy), revision: state.revision)
                 } else {
                     let events = try state.execute(call.command, context: context, using: &random)
                     history.append(events)
                     applied += events
-                    outcomes.append(.applied(events: events, state: PublishedState(state: state, history: history)))
+                    outcome = .applied(reply: call.reply(events, state), revision: state.revision)
                 }
             } catch {
-                outcomes.append(.refused(error))
+                outcome = .refused(error)
             }
+            if let idempotencyKey {
+                idempotentReplies[idempotencyKey] = outcome
+                idempotencyOrder.append((idempotencyKey, now))
+            }
+            outcomes.append(outcome)
         }
         if !applied.isEmpty {
             let published = PublishedState(state: state, history: history)
@@ -111,6 +135,18 @@ public actor StateOwner {
             for follower in followers.values { follower(applied) }
         }
         return outcomes
+    }
+
+    private func expireIdempotencyKeys(now: Timestamp) {
+        let horizon = now.adding(milliseconds: -Self.idempotencyWindowMilliseconds)
+        while idempotencyHead < idempotencyOrder.count, idempotencyOrder[idempotencyHead].at < horizon {
+            idempotentReplies[idempotencyOrder[idempotencyHead].key] = nil
+            idempotencyHead += 1
+        }
+        if idempotencyHead > 1024 && idempotencyHead * 2 > idempotencyOrder.count {
+            idempotencyOrder.removeFirst(idempotencyHead)
+            idempotencyHead = 0
+        }
     }
 
     /// Starts following events after `afterSeq`: returns the ones already
