@@ -15,6 +15,9 @@ struct Accessd: AsyncParsableCommand {
             else $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/accessd (~/.local/state/accessd).
             """)
 
+    @Option(help: "The config file (key = value lines; see the README's configuration reference).")
+    var config: String?
+
     @Option(help: "The Unix socket to listen on.")
     var socket: String?
 
@@ -27,23 +30,44 @@ struct Accessd: AsyncParsableCommand {
     @Option(name: .customLong("admin-gid"), help: "A group allowed administrator calls (repeatable).")
     var adminGIDs: [UInt32] = []
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        var file: ConfigFile?
+        if let path = DaemonPaths.configFile(
+            flag: config, environment: environment, exists: { FileManager.default.fileExists(atPath: $0) })
+        {
+            do {
+                file = try ConfigFile(text: String(contentsOfFile: path, encoding: .utf8), path: path)
+            } catch let error as ConfigFile.Invalid {
+                throw ValidationError("config file: \(error)")
+            } catch {
+                throw ValidationError("cannot read the config file \(path): \(error)")
+            }
+        }
+        let levelName = logLevel ?? environment["ACCESSD_LOG_LEVEL"] ?? file?.values["log_level"] ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("unknown log level '\(levelName)'; use trace, debug, info, notice, warning, error or critical")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
-        let logger = Logger(label: "accessd")
+        var logger = Logger(label: "accessd")
+        logger.logLevel = level
         var configuration = DaemonConfiguration(
-            socketPath: DaemonPaths.socketPath(flag: socket, environment: environment),
-            stateDirectory: DaemonPaths.stateDirectory(flag: stateDir, environment: environment))
-        configuration.administratorUIDs = Set(adminUIDs)
-        configuration.administratorGIDs = Set(adminGIDs)
+            socketPath: DaemonPaths.socketPath(flag: socket, environment: environment, file: file),
+            stateDirectory: DaemonPaths.stateDirectory(flag: stateDir, environment: environment, file: file))
+        do {
+            try file?.apply(to: &configuration)
+        } catch {
+            throw ValidationError("config file: \(error)")
+        }
+        if !adminUIDs.isEmpty { configuration.administratorUIDs = Set(adminUIDs) }
+        if !adminGIDs.isEmpty { configuration.administratorGIDs = Set(adminGIDs) }
 
         let server = try AccessDaemonServer(configuration: configuration, logger: logger)
         try await server.start()
