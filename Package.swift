@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "AccessServer", targets: ["AccessServer"]),
         .library(name: "AccessClient", targets: ["AccessClient"]),
         .executable(name: "accessd", targets: ["accessd"]),
+        .executable(name: "accessctl", targets: ["accessctl"]),
         .executable(name: "accessd-core-bench", targets: ["AccessCoreBench"]),
     ],
     dependencies: [
@@ -94,6 +95,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The bundled thin client: a command tree over every method, tables or JSON.
+        .executableTarget(
+            name: "accessctl",
+            dependencies: [
+                "AccessClient",
+                "AccessWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // Release-mode micro-benchmark of the core (scripts/bench-core.sh).
         .executableTarget(
             name: "AccessCoreBench",
@@ -135,6 +147,14 @@ let package = Package(
                 "AccessCore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AccessctlTests",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "AccessWire",
             ],
             swiftSettings: strictSwift
         ),

@@ -1,0 +1,132 @@
+import AccessWire
+import ArgumentParser
+
+struct Accounts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Accounts, licenses and billing.",
+        subcommands: [Create.self, Get.self, Rename.self, SetLicenses.self, GetBilling.self, UpdateBilling.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an account and its first user as Account Owner (administrators, R1).")
+        @OptionGroup var options: ConnectionOptions
+        @Option(help: "The account's name.") var name: String
+        @Option(help: "STANDARD, AGENCY or PARTNER.", transform: parseEnum) var kind: Accessd_V1_AccountKind = .standard
+        @Option(help: "GLOBAL or EU.", transform: parseEnum) var region: Accessd_V1_Region = .global
+        @Option(help: "Full-Access licenses.") var licenses: UInt32 = 1
+        @Option(help: "The owner's email.") var ownerEmail: String
+        @Option(help: "The owner's first name.") var ownerFirstName: String
+        @Option(help: "The owner's last name.") var ownerLastName: String
+        @OptionGroup var billing: BillingOptions
+
+        func run() async throws {
+            var request = Accessd_V1_CreateAccountRequest()
+            request.name = name
+            request.kind = kind
+            request.region = region
+            request.fullAccessLicenses = licenses
+            request.ownerEmail = ownerEmail
+            request.ownerFirstName = ownerFirstName
+            request.ownerLastName = ownerLastName
+            if billing.isSet { request.billing = billing.message }
+            try await options.run("/accessd.v1.AdminService/CreateAccount", request, as: Accessd_V1_CreateAccountResponse.self) {
+                block(accountPairs($0.account) + [("owner", "\($0.owner.id) \($0.owner.email)")])
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an account.")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The account id.") var account: String
+
+        func run() async throws {
+            var request = Accessd_V1_GetAccountRequest()
+            request.accountID = account
+            try await options.run("/accessd.v1.AccountService/GetAccount", request, as: Accessd_V1_Account.self) {
+                render(account: $0)
+            }
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rename an account (EDIT_ACCOUNT_SETTINGS).")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The account id.") var account: String
+        @Option(help: "The new name.") var name: String
+
+        func run() async throws {
+            var request = Accessd_V1_RenameAccountRequest()
+            request.accountID = account
+            request.name = name
+            try await options.run("/accessd.v1.AccountService/RenameAccount", request, as: Accessd_V1_WriteResponse.self) {
+                render(events: $0.events)
+            }
+        }
+    }
+
+    struct SetLicenses: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-licenses", abstract: "Change the number of Full-Access licenses (administrators, R3).")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The account id.") var account: String
+        @Option(help: "The new license count.") var count: UInt32
+
+        func run() async throws {
+            var request = Accessd_V1_SetLicenseCountRequest()
+            request.accountID = account
+            request.count = count
+            try await options.run("/accessd.v1.AdminService/SetLicenseCount", request, as: Accessd_V1_WriteResponse.self) {
+                render(events: $0.events)
+            }
+        }
+    }
+
+    struct GetBilling: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "billing", abstract: "Show an account's billing (VIEW_BILLING).")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The account id.") var account: String
+
+        func run() async throws {
+            var request = Accessd_V1_GetBillingRequest()
+            request.accountID = account
+            try await options.run("/accessd.v1.AccountService/GetBilling", request, as: Accessd_V1_Billing.self) {
+                block(billingPairs($0))
+            }
+        }
+    }
+
+    struct UpdateBilling: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update-billing", abstract: "Replace an account's billing (EDIT_BILLING).")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The account id.") var account: String
+        @OptionGroup var billing: BillingOptions
+
+        func run() async throws {
+            var request = Accessd_V1_UpdateBillingRequest()
+            request.accountID = account
+            request.billing = billing.message
+            try await options.run("/accessd.v1.AccountService/UpdateBilling", request, as: Accessd_V1_WriteResponse.self) {
+                render(events: $0.events)
+            }
+        }
+    }
+}
+
+struct BillingOptions: ParsableArguments {
+    @Option(help: "The billing email.") var billingEmail: String?
+    @Option(help: "The company name on invoices.") var company: String?
+    @Option(help: "The billing address.") var address: String?
+
+    var isSet: Bool { billingEmail != nil || company != nil || address != nil }
+
+    var message: Accessd_V1_Billing {
+        var billing = Accessd_V1_Billing()
+        billing.billingEmail = billingEmail ?? ""
+        billing.companyName = company ?? ""
+        billing.address = address ?? ""
+        return billing
+    }
+}

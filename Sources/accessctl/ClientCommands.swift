@@ -1,0 +1,130 @@
+import AccessWire
+import ArgumentParser
+
+/// `--agency ACC --client ACC`.
+struct LinkOptions: ParsableArguments {
+    @Option(help: "The AGENCY or PARTNER account id.") var agency: String
+    @Option(help: "The client (STANDARD) account id.") var client: String
+
+    var request: Accessd_V1_ClientLinkRequest {
+        var request = Accessd_V1_ClientLinkRequest()
+        request.agencyAccountID = agency
+        request.clientAccountID = client
+        return request
+    }
+}
+
+struct Clients: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Agency and partner clients (R18).",
+        subcommands: [
+            Add.self, Request.self, Approve.self, Deny.self, Revoke.self, Remove.self, List.self, Agencies.self,
+        ])
+
+    static func show(_ link: Accessd_V1_ClientLink) -> String {
+        block([
+            ("agency", link.agencyAccountID), ("client", link.clientAccountID), ("status", link.status.name),
+            ("role", link.roleID.isEmpty ? "-" : link.roleID), ("added by", link.addedBy),
+        ])
+    }
+
+    static func links(_ reply: Accessd_V1_ListClientLinksResponse) -> String {
+        table(
+            ["AGENCY", "CLIENT", "STATUS", "ROLE", "UPDATED"],
+            reply.links.map {
+                [$0.agencyAccountID, $0.clientAccountID, $0.status.name, $0.roleID.isEmpty ? "-" : $0.roleID, time($0.updatedAtMs)]
+            })
+    }
+
+    static func linkCall(_ options: ConnectionOptions, _ rpc: String, _ link: LinkOptions) async throws {
+        try await options.run("/accessd.v1.ClientService/\(rpc)", link.request, as: Accessd_V1_ClientLinkResponse.self) {
+            show($0.link)
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The agency adds a client (MANAGE_CLIENTS).")
+        @OptionGroup var options: ConnectionOptions
+        @OptionGroup var link: LinkOptions
+        func run() async throws { try await linkCall(options, "AddClient", link) }
+    }
+
+    struct Request: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The agency asks the client for access.")
+        @OptionGroup var options: ConnectionOptions
+        @OptionGroup var link: LinkOptions
+        func run() async throws { try await linkCall(options, "RequestAccess", link) }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The client approves, choosing the role the agency acts with (EDIT_ACCOUNT_SETTINGS).")
+        @OptionGroup var options: ConnectionOptions
+        @OptionGroup var link: LinkOptions
+        @Option(help: "A role id or name of the client (default Member).") var role: String = ""
+
+        func run() async throws {
+            var request = Accessd_V1_ApproveAccessRequest()
+            request.agencyAccountID = link.agency
+            request.clientAccountID = link.client
+            request.role = role
+            try await options.run("/accessd.v1.ClientService/ApproveAccess", request, as: Accessd_V1_ClientLinkResponse.self) {
+                Clients.show($0.link)
+            }
+        }
+    }
+
+    struct Deny: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The client denies the request.")
+        @OptionGroup var options: ConnectionOptions
+        @OptionGroup var link: LinkOptions
+        func run() async throws { try await linkCall(options, "DenyAccess", link) }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The client ends an approval at once.")
+        @OptionGroup var options: ConnectionOptions
+        @OptionGroup var link: LinkOptions
+        func run() async throws { try await linkCall(options, "RevokeAccess", link) }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The agency removes the client; any access ends.")
+        @OptionGroup var options: ConnectionOptions
+        @OptionGroup var link: LinkOptions
+
+        func run() async throws {
+            try await options.run("/accessd.v1.ClientService/RemoveClient", link.request, as: Accessd_V1_WriteResponse.self) {
+                render(events: $0.events)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An agency's clients (MANAGE_CLIENTS).")
+        @OptionGroup var options: ConnectionOptions
+        @Option(help: "The agency account id.") var agency: String
+
+        func run() async throws {
+            var request = Accessd_V1_ListClientsRequest()
+            request.agencyAccountID = agency
+            try await options.run("/accessd.v1.ClientService/ListClients", request, as: Accessd_V1_ListClientLinksResponse.self) {
+                Clients.links($0)
+            }
+        }
+    }
+
+    struct Agencies: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A client's agencies and their requests.")
+        @OptionGroup var options: ConnectionOptions
+        @Option(help: "The client account id.") var client: String
+
+        func run() async throws {
+            var request = Accessd_V1_ListAgenciesRequest()
+            request.clientAccountID = client
+            try await options.run("/accessd.v1.ClientService/ListAgencies", request, as: Accessd_V1_ListClientLinksResponse.self) {
+                Clients.links($0)
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import AccessWire
+import ArgumentParser
+
+struct Projects: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Projects and who sees them (R14).",
+        subcommands: [Create.self, Get.self, List.self, Update.self, Delete.self])
+
+    static func show(project: Accessd_V1_Project) -> String {
+        block([
+            ("id", project.id), ("account", project.accountID), ("name", project.name),
+            ("visibility", project.visibility.name), ("offices", list(project.officeIds)),
+            ("members", list(project.memberIds)), ("created by", project.createdBy), ("created", time(project.createdAtMs)),
+        ])
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a project (MANAGE_PROJECTS).")
+        @OptionGroup var options: ConnectionOptions
+        @Option(help: "The account id.") var account: String
+        @Option(help: "The project's name.") var name: String
+        @Option(help: "PUBLIC or PRIVATE.", transform: parseEnum) var visibility: Accessd_V1_ProjectVisibility = .public
+        @Option(help: "Office ids, comma-separated.") var offices: [String] = []
+        @Option(help: "Member user ids, comma-separated.") var members: [String] = []
+
+        func run() async throws {
+            var request = Accessd_V1_CreateProjectRequest()
+            request.accountID = account
+            request.name = name
+            request.visibility = visibility
+            request.officeIds = splitList(offices)
+            request.memberIds = splitList(members)
+            try await options.run("/accessd.v1.ProjectService/CreateProject", request, as: Accessd_V1_ProjectResponse.self) {
+                Projects.show(project: $0.project)
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a project the actor sees.")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The project id.") var project: String
+
+        func run() async throws {
+            var request = Accessd_V1_GetProjectRequest()
+            request.projectID = project
+            try await options.run("/accessd.v1.ProjectService/GetProject", request, as: Accessd_V1_Project.self) {
+                Projects.show(project: $0)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the projects the actor sees.")
+        @OptionGroup var options: ConnectionOptions
+        @Option(help: "The account id.") var account: String
+
+        func run() async throws {
+            var request = Accessd_V1_ListProjectsRequest()
+            request.accountID = account
+            try await options.run("/accessd.v1.ProjectService/ListProjects", request, as: Accessd_V1_ListProjectsResponse.self) {
+                table(
+                    ["ID", "NAME", "VISIBILITY", "OFFICES", "MEMBERS"],
+                    $0.projects.map { [$0.id, $0.name, $0.visibility.name, list($0.officeIds), list($0.memberIds)] })
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a project's name, visibility, offices or members.")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The project id.") var project: String
+        @Option(help: "The new name.") var name: String?
+        @Option(help: "PUBLIC or PRIVATE.", transform: parseEnum) var visibility: Accessd_V1_ProjectVisibility?
+        @Option(help: "Replace the offices (comma-separated; \"\" for none).") var offices: [String] = []
+        @Option(help: "Replace the members (comma-separated; \"\" for none).") var members: [String] = []
+
+        func run() async throws {
+            var request = Accessd_V1_UpdateProjectRequest()
+            request.projectID = project
+            if let name { request.name = name }
+            request.visibility = visibility ?? .unspecified
+            if !offices.isEmpty {
+                request.setOffices = true
+                request.officeIds = splitList(offices)
+            }
+            if !members.isEmpty {
+                request.setMembers = true
+                request.memberIds = splitList(members)
+            }
+            try await options.run("/accessd.v1.ProjectService/UpdateProject", request, as: Accessd_V1_ProjectResponse.self) {
+                Projects.show(project: $0.project)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a project.")
+        @OptionGroup var options: ConnectionOptions
+        @Argument(help: "The project id.") var project: String
+
+        func run() async throws {
+            var request = Accessd_V1_DeleteProjectRequest()
+            request.projectID = project
+            try await options.run("/accessd.v1.ProjectService/DeleteProject", request, as: Accessd_V1_WriteResponse.self) {
+                render(events: $0.events)
+            }
+        }
+    }
+}
