@@ -143,6 +143,7 @@ let package = Package(
             name: "AccessDaemonTests",
             dependencies: [
                 "AccessDaemon",
+                "AccessClient",
                 "AccessWire",
                 "AccessCore",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
