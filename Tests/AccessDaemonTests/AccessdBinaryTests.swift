@@ -26,12 +26,12 @@ import Testing
         let output: Pipe
     }
 
-    func start(directory: String) throws -> Daemon {
+    func start(directory: String, arguments extra: [String] = []) throws -> Daemon {
         let binary = try #require(Self.binary, "accessd is built with the tests (swift build --build-tests)")
         let socket = directory + "/run/accessd.sock"
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["--socket", socket, "--state-dir", directory + "/state", "--log-level", "warning"]
+        process.arguments = ["--socket", socket, "--state-dir", directory + "/state", "--log-level", "warning"] + extra
         let output = Pipe()
         process.standardOutput = output
         try process.run()
