@@ -25,6 +25,7 @@ public final class AccessDaemonServer: Sendable {
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
     private let snapshotRevision: NIOLockedValueBox<UInt64>
+    private let lastSnapshotAt = NIOLockedValueBox<Int64>(0)
     private let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
     /// The snapshot file in the state directory.
@@ -64,6 +65,12 @@ public final class AccessDaemonServer: Sendable {
         let logger = self.logger
         let connectionCount = self.connectionCount
         let connections = self.connections
+        let control = DaemonControl(
+            snapshot: { [self] in try await self.snapshotNow() },
+            status: { [self] in
+                let (revision, at) = snapshotRevision.withLockedValue { ($0, lastSnapshotAt.withLockedValue { $0 }) }
+                return (connectionCount.withLockedValue { $0 }, revision, at)
+            })
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
@@ -86,7 +93,7 @@ public final class AccessDaemonServer: Sendable {
                 channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(owner: owner, configuration: configuration, logger: logger))
+                        ConnectionHandler(owner: owner, configuration: configuration, control: control, logger: logger))
                 }
             }
         let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
@@ -106,15 +113,23 @@ public final class AccessDaemonServer: Sendable {
     /// is an O(1) copy of the published value; encoding and writing happen off
     /// the serving loops.
     public func snapshotIfChanged() async throws {
+        guard snapshotRevision.withLockedValue({ $0 }) != owner.published.revision else { return }
+        _ = try await snapshotNow()
+    }
+
+    /// Writes a snapshot of the published state now (AdminService.Snapshot).
+    public func snapshotNow() async throws -> (revision: UInt64, path: String) {
         let published = owner.published
-        guard snapshotRevision.withLockedValue({ $0 }) != published.revision else { return }
         let path = snapshotPath
+        let writtenAt = StateOwner.wallClock()
         try await Task.detached(priority: .utility) {
-            let bytes = try SnapshotFile.encode(published.state, writtenAt: StateOwner.wallClock())
+            let bytes = try SnapshotFile.encode(published.state, writtenAt: writtenAt)
             try DurableFile.write(bytes, to: path)
         }.value
         snapshotRevision.withLockedValue { $0 = max($0, published.revision) }
+        lastSnapshotAt.withLockedValue { $0 = writtenAt.millisecondsSinceEpoch }
         logger.info("wrote a snapshot", metadata: ["revision": "\(published.revision)", "path": "\(path)"])
+        return (published.revision, path)
     }
 
     /// Sends GoAway on every connection; each closes once its calls in flight

@@ -41,8 +41,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var calls: [UInt64: (method: String, actor: String, metadata: [String: String], start: NIODeadline)] = [:]
     private var context: ChannelHandlerContext?
 
-    init(owner: StateOwner, configuration: DaemonConfiguration, logger: Logger) {
+    private let control: DaemonControl
+
+    init(owner: StateOwner, configuration: DaemonConfiguration, control: DaemonControl, logger: Logger) {
         self.owner = owner
+        self.control = control
         self.configuration = configuration
         self.logger = logger
         self.decoder = FrameDecoder(maximumFrameLength: configuration.maximumFrameLength)
@@ -310,14 +313,41 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         switch method {
         case MethodTable.path(service: "AdminService", method: "GetStats"):
+            let status = control.status()
             var stats = Accessd_V1_GetStatsResponse()
             stats.revision = published.revision
             stats.accounts = UInt64(published.state.accounts.count)
             stats.users = UInt64(published.state.users.count)
+            stats.connections = UInt64(status.connections)
             stats.callsInFlight = UInt64(inFlight.count)
+            stats.lastSnapshotRevision = status.snapshotRevision
+            stats.lastSnapshotAtMs = status.snapshotAtMilliseconds
             stats.stateDirectory = configuration.stateDirectory
             stats.socketPath = configuration.socketPath
+            // Snapshots only until the journal (issue 4): writes since the last snapshot live in memory.
+            stats.fsyncPolicy = "snapshots-only"
             respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
+        case MethodTable.path(service: "AdminService", method: "Snapshot"):
+            inFlight[id] = .write
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let snapshot = control.snapshot
+            let promise = context.eventLoop.makePromise(of: (revision: UInt64, path: String).self)
+            promise.completeWithTask { try await snapshot() }
+            promise.futureResult.whenComplete { result in
+                let (handler, context) = loopBound.value
+                handler.inFlight[id] = nil
+                switch result {
+                case .success(let written):
+                    var reply = Accessd_V1_SnapshotResponse()
+                    reply.revision = written.revision
+                    reply.path = written.path
+                    handler.respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), context: context)
+                case .failure(let error):
+                    handler.respond(id: id, code: .unavailable, message: "the snapshot could not be written: \(error)", context: context)
+                }
+                context.flush()
+                handler.closeIfDrained(context: context)
+            }
         case MethodTable.path(service: "EventService", method: "FollowEvents"):
             guard let request = try? Accessd_V1_FollowEventsRequest(serializedBytes: payload) else {
                 respond(

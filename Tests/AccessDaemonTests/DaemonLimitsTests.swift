@@ -97,6 +97,62 @@ import Testing
         }
     }
 
+    @Test func aSnapshotOnDemandIsWrittenAndTheStatsSayWhichRevision() async throws {
+        try await wire.withServer { path, server in
+            let connection = try RawConnection(path: path)
+            _ = try wire.createAccount(connection)
+            let response = try connection.call("/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), id: 2)
+            #expect(response.code == 0, "\(response.message)")
+            let snapshot = try Accessd_V1_SnapshotResponse(serializedBytes: response.payload)
+            #expect(snapshot.revision == 5)
+            #expect(FileManager.default.fileExists(atPath: snapshot.path))
+            let stats = try Accessd_V1_GetStatsResponse(
+                serializedBytes: try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 3).payload)
+            #expect(stats.lastSnapshotRevision == 5 && stats.lastSnapshotAtMs > 0)
+            #expect(stats.connections == 1 && stats.accounts == 1 && stats.users == 1)
+            #expect(server.owner.published.revision == 5)
+        }
+    }
+
+    @Test func everyBadInputLeavesTheDaemonAnsweringAndItsStateUnchanged() async throws {
+        try await wire.withServer(configure: {
+            $0.maximumFrameLength = 4096
+            $0.frameStallTimeoutMilliseconds = 200
+        }) { path, server in
+            _ = try wire.createAccount(try RawConnection(path: path))
+            let before = server.owner.published.state
+            // Oversize frame, undecodable frame, a frame with neither request nor cancel.
+            for bytes: [UInt8] in [[0x00, 0x10, 0x00, 0x00], [0, 0, 0, 3, 0xFF, 0xFF, 0xFF], [0, 0, 0, 0]] {
+                let connection = try RawConnection(path: path)
+                try connection.writeBytes(bytes)
+                let response = try connection.readResponse()
+                #expect(response.id == 0 && response.code != 0)
+                #expect(try connection.readFrame() == nil)
+            }
+            // A stalled frame, an unknown method, a bad payload, a malformed id, a duplicate id.
+            let stalled = try RawConnection(path: path)
+            try stalled.writeBytes([0, 0, 0, 50, 1])
+            #expect(try stalled.readFrame() == nil)
+            let connection = try RawConnection(path: path)
+            var request = Accessd_V1_Request()
+            request.id = 1
+            request.method = "/accessd.v1.Nope/Nope"
+            try connection.send(request)
+            #expect(try connection.readResponse().code == 12)
+            request.method = "/accessd.v1.UserService/AddUser"
+            request.payload = Data([0xFF])
+            try connection.send(request)
+            #expect(try connection.readResponse().code == 3)
+            var get = Accessd_V1_GetUserRequest()
+            get.userID = "not-an-id"
+            #expect(try connection.call("/accessd.v1.UserService/GetUser", get, id: 2).code == 3)
+            #expect(server.owner.published.state == before)
+            // And it still answers.
+            _ = try wire.createAccount(connection, email: "after@acme.example", id: 3)
+            #expect(server.owner.published.state.accounts.count == 2)
+        }
+    }
+
     @Test func connectionsBeyondTheLimitGetOneResourceExhaustedFrame() async throws {
         try await wire.withServer(configure: { $0.maximumConnections = 2 }) { path, _ in
             let first = try RawConnection(path: path)
