@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "AccessClient", targets: ["AccessClient"]),
         .executable(name: "accessd", targets: ["accessd"]),
         .executable(name: "accessctl", targets: ["accessctl"]),
+        .executable(name: "accessd-bench", targets: ["AccessBench"]),
         .executable(name: "accessd-core-bench", targets: ["AccessCoreBench"]),
     ],
     dependencies: [
@@ -102,6 +103,16 @@ let package = Package(
                 "AccessClient",
                 "AccessWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // Load generator against a running accessd (scripts/bench-check.sh; issue 6 grows it).
+        .executableTarget(
+            name: "AccessBench",
+            dependencies: [
+                "AccessClient",
+                "AccessWire",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift
