@@ -59,10 +59,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // Where things are: socket and state paths, the config file (shared by accessd and accessctl).
+        .target(name: "AccessPaths", swiftSettings: strictSwift),
         // The running daemon: the actor that owns the state, the Unix socket listener, connections.
         .target(
             name: "AccessDaemon",
             dependencies: [
+                "AccessPaths",
                 "AccessCore",
                 "AccessWire",
                 "AccessServer",
@@ -91,6 +94,7 @@ let package = Package(
             name: "accessd",
             dependencies: [
                 "AccessDaemon",
+                "AccessPaths",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -101,6 +105,7 @@ let package = Package(
             name: "accessctl",
             dependencies: [
                 "AccessClient",
+                "AccessPaths",
                 "AccessWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -154,6 +159,7 @@ let package = Package(
             name: "AccessDaemonTests",
             dependencies: [
                 "AccessDaemon",
+                "AccessPaths",
                 "AccessClient",
                 "AccessWire",
                 "AccessCore",

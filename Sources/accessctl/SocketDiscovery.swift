@@ -1,15 +1,18 @@
-/// Finds the daemon's socket by the daemon's own rules (spec/protocol.md,
-/// "Where things are"): `--socket`, else `$ACCESSD_SOCKET`, else
-/// `$RUNTIME_DIRECTORY/accessd.sock`, else `$XDG_RUNTIME_DIR/accessd/accessd.sock`,
-/// else `/tmp/accessd-$UID/accessd.sock`. Kept in step with `DaemonPaths.socketPath`.
+import AccessPaths
+import Foundation
+
+/// Finds the daemon's socket by the daemon's own rules (`DaemonPaths`,
+/// including a `socket =` line in the config file the daemon would read).
 enum SocketDiscovery {
     static func socketPath(flag: String?, environment: [String: String]) -> String {
         if let flag, !flag.isEmpty { return flag }
-        if let path = environment["ACCESSD_SOCKET"], !path.isEmpty { return path }
-        if let list = environment["RUNTIME_DIRECTORY"], let first = list.split(separator: ":").first, !first.isEmpty {
-            return first + "/accessd.sock"
+        var file: ConfigFile?
+        if let path = DaemonPaths.configFile(
+            flag: nil, environment: environment, exists: { FileManager.default.fileExists(atPath: $0) }),
+            let text = try? String(contentsOfFile: path, encoding: .utf8)
+        {
+            file = try? ConfigFile(text: text, path: path)
         }
-        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/accessd/accessd.sock" }
-        return "/tmp/accessd-\(environment["UID"] ?? "user")/accessd.sock"
+        return DaemonPaths.socketPath(flag: nil, environment: environment, file: file)
     }
 }

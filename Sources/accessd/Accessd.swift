@@ -1,4 +1,5 @@
 import AccessDaemon
+import AccessPaths
 import ArgumentParser
 import Dispatch
 import Foundation

@@ -1,4 +1,6 @@
 import AccessDaemon
+import AccessPaths
+import Foundation
 import Testing
 
 /// spec/protocol.md, "Where things are", and the config file.
@@ -56,5 +58,30 @@ import Testing
         var configuration = DaemonConfiguration(socketPath: "/s", stateDirectory: "/d")
         let file = try ConfigFile(text: "max_connections = lots", path: "a.conf")
         #expect(throws: ConfigFile.Invalid.self) { try file.apply(to: &configuration) }
+    }
+}
+
+/// accessctl finds the socket by the daemon's rules, the config file included.
+@Suite(.serialized) struct SocketDiscoveryTests {
+    @Test func accessctlFindsTheSocketNamedInTheConfigFile() throws {
+        let binaries = AccessdBinaryTests()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-conf-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = try binaries.start(directory: directory)
+        defer { _ = binaries.stop(daemon) }
+        let config = directory + "/accessd.conf"
+        try "socket = \(daemon.socket)\n".write(toFile: config, atomically: false, encoding: .utf8)
+        let process = Process()
+        process.executableURL = AdministratorPeerTests.accessctl
+        process.arguments = ["stats"]
+        process.environment = ["ACCESSD_CONFIG": config, "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("revision 0"), "\(output)")
     }
 }
