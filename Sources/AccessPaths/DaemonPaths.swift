@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Where the socket and the state live (spec/protocol.md, "Where things are"):
 /// a flag wins, then the environment (`ACCESSD_SOCKET`, `ACCESSD_STATE_DIR`),
 /// then the config file (`socket`, `state_dir`), then systemd's `$RUNTIME_DIRECTORY` / `$STATE_DIRECTORY`, then the XDG
@@ -10,7 +14,7 @@ public enum DaemonPaths {
         if let path = file?.values["socket"], !path.isEmpty { return path }
         if let directory = firstOf(environment["RUNTIME_DIRECTORY"]) { return directory + "/accessd.sock" }
         if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/accessd/accessd.sock" }
-        let uid = environment["UID"] ?? "user"
+        let uid = environment["UID"] ?? String(getuid())
         return "/tmp/accessd-\(uid)/accessd.sock"
     }
 
