@@ -279,10 +279,7 @@ public final class AccessClient: Sendable {
                 code: CallError.Code.resourceExhausted,
                 message: "the request is \(bytes.count) bytes, above the frame maximum of \(maximumFrameLength) bytes")
         }
-        var buffer = channel.allocator.buffer(capacity: 4 + bytes.count)
-        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
-        buffer.writeBytes(bytes)
-        return buffer
+        return channel.allocator.frame(bytes)
     }
 
     private static func write(_ frame: ByteBuffer, for id: UInt64, on channel: any Channel, calls: CallTable) {
@@ -301,9 +298,6 @@ public final class AccessClient: Sendable {
         var frame = Accessd_V1_ClientFrame()
         frame.kind = .cancel(cancel)
         guard let bytes = try? frame.serializedBytes() as [UInt8] else { return }
-        var buffer = channel.allocator.buffer(capacity: 4 + bytes.count)
-        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
-        buffer.writeBytes(bytes)
-        channel.writeAndFlush(buffer, promise: nil)
+        channel.writeAndFlush(channel.allocator.frame(bytes), promise: nil)
     }
 }

@@ -40,7 +40,7 @@ extension AccessState {
             roles[role.id] = role
             indexes.roleByName[ScopedName(account: old.account, name: old.name)] = nil
             indexes.roleByName[ScopedName(account: role.account, name: role.name)] = role.id
-            if old.access != role.access || old.isAccountOwner != role.isAccountOwner {
+            if old.access != role.access {
                 for userID in indexes.usersByRole[role.id] ?? [] {
                     let user = users[userID]!
                     indexes.licensesInUse.add(user.licenseDelta(from: old, to: role), at: role.account)

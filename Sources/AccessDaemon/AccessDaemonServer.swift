@@ -197,11 +197,7 @@ public final class AccessDaemonServer: Sendable {
         response.message = "too many connections; try again later"
         var frame = Accessd_V1_ServerFrame()
         frame.response = response
-        let bytes: [UInt8] = (try? frame.serializedBytes()) ?? []
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
-        buffer.writeBytes(bytes)
-        return buffer
+        return ByteBufferAllocator().frame((try? frame.serializedBytes()) ?? [])
     }
 }
 

@@ -486,10 +486,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {
         guard let bytes: [UInt8] = try? frame.serializedBytes() else { return }
-        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 4)
-        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
-        buffer.writeBytes(bytes)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        context.write(wrapOutboundOut(context.channel.allocator.frame(bytes)), promise: nil)
     }
 }
 

@@ -43,7 +43,7 @@ enum SnapshotFile {
         append(state.revision, to: &header)
         append(UInt64(payload.count), to: &header)
         append(CRC32C.checksum(payload), to: &header)
-        header += [0, 0, 0, 0].prefix(headerLength - header.count)
+        assert(header.count == headerLength)
         return header + payload
     }
 

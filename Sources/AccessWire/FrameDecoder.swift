@@ -64,6 +64,16 @@ public struct FrameEncoder: MessageToByteEncoder {
     }
 }
 
+extension ByteBufferAllocator {
+    /// One frame holding `bytes` (a serialized message): length prefix, then the bytes.
+    public func frame(_ bytes: [UInt8]) -> ByteBuffer {
+        var buffer = self.buffer(capacity: 4 + bytes.count)
+        buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+        buffer.writeBytes(bytes)
+        return buffer
+    }
+}
+
 extension ByteBuffer {
     /// Appends `payload` as one frame.
     public mutating func writeFrame(_ payload: ByteBuffer) {
