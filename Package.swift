@@ -155,9 +155,21 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The method tour shared by the in-process table tests and the tests against the real binary.
+        .target(
+            name: "AccessTestSupport",
+            dependencies: [
+                "AccessWire",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/AccessTestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "AccessDaemonTests",
             dependencies: [
+                "AccessTestSupport",
+                "AccessServer",
                 "AccessDaemon",
                 "AccessPaths",
                 "AccessClient",
@@ -178,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessServerTests",
-            dependencies: ["AccessServer", "AccessCore", "AccessWire"],
+            dependencies: ["AccessServer", "AccessCore", "AccessWire", "AccessTestSupport"],
             swiftSettings: strictSwift
         ),
     ]

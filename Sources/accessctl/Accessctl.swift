@@ -25,6 +25,12 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
+    @Flag(help: "Writes: validate and answer as if applied, change nothing.")
+    var dryRun = false
+
+    @Option(help: "Writes: a retry with the same key (same --as, within 24 hours) gets the first reply instead of applying the write again.")
+    var idempotencyKey: String = ""
+
     func connect() async throws -> AccessClient {
         try await AccessClient.connect(
             socketPath: SocketDiscovery.socketPath(flag: socket, environment: ProcessInfo.processInfo.environment))

@@ -38,7 +38,8 @@ extension ConnectionOptions {
     ) async throws -> Response {
         let client = try await connectOrFail()
         do {
-            let response = try await client.call(method, request, as: type, actor: actor)
+            let response = try await client.call(
+                method, request, as: type, actor: actor, dryRun: dryRun, idempotencyKey: idempotencyKey)
             await client.close()
             return response
         } catch let error as CallError {
@@ -58,6 +59,7 @@ extension ConnectionOptions {
         } else {
             let text = render(response)
             if !text.isEmpty { print(text) }
+            if dryRun { print("dry run: nothing was changed") }
         }
     }
 }

@@ -87,10 +87,17 @@ final class RawConnection {
     func call(
         _ method: String, _ payload: some SwiftProtobuf.Message, id: UInt64, actor: String = "", timeoutMs: UInt32 = 0
     ) throws -> Accessd_V1_Response {
+        try call(method, bytes: try payload.serializedBytes(), id: id, actor: actor, timeoutMs: timeoutMs)
+    }
+
+    /// Sends a request with an encoded payload and reads replies until the one with its id.
+    func call(_ method: String, bytes: [UInt8], id: UInt64, actor: String = "", timeoutMs: UInt32 = 0) throws
+        -> Accessd_V1_Response
+    {
         var request = Accessd_V1_Request()
         request.id = id
         request.method = method
-        request.payload = try payload.serializedBytes()
+        request.payload = Data(bytes)
         request.actor = actor
         request.timeoutMs = timeoutMs
         try send(request)

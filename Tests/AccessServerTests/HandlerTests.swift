@@ -1,4 +1,5 @@
 import AccessCore
+import AccessTestSupport
 import AccessWire
 import Foundation
 import Testing

@@ -5,8 +5,8 @@ import Testing
     import Glibc
 #endif
 
-/// Runs docs/walkthrough.md through the real `accessctl` against the real
-/// `accessd`, so the document cannot drift from what the tools do.
+/// Runs the README's walkthrough through the real `accessctl` against the
+/// real `accessd`, so the README cannot drift from what the tools do.
 @Suite(.serialized) struct WalkthroughTests {
     /// A binary built beside the test bundle.
     static func binary(_ name: String) -> URL? {
@@ -19,9 +19,17 @@ import Testing
         return nil
     }
 
-    static let walkthrough = URL(fileURLWithPath: #filePath)
+    static let readme = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("docs/walkthrough.md")
+        .appendingPathComponent("README.md")
+
+    /// The README's "## Walkthrough" section, up to the next section.
+    static func walkthroughSection(of readme: String) -> String? {
+        guard let start = readme.range(of: "\n## Walkthrough\n") else { return nil }
+        let rest = readme[start.upperBound...]
+        let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
+        return String(rest[..<end])
+    }
 
     struct Daemon {
         let process: Process
@@ -169,7 +177,8 @@ import Testing
     }
 
     @Test func theWalkthroughRunsAsDocumented() throws {
-        let markdown = try String(contentsOf: Self.walkthrough, encoding: .utf8)
+        let readme = try String(contentsOf: Self.readme, encoding: .utf8)
+        let markdown = try #require(Self.walkthroughSection(of: readme), "the README has a ## Walkthrough section")
         let steps = Self.steps(of: markdown)
         #expect(steps.count >= 20, "the walkthrough has its commands in ```sh blocks")
 
@@ -206,7 +215,7 @@ import Testing
                     let object = try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))
                     #expect(object is [String: Any], "\(context)")
                 } else {
-                    Issue.record("unknown check \(check) in docs/walkthrough.md")
+                    Issue.record("unknown check \(check) in the README walkthrough")
                 }
             }
             #expect(outcome.status == expectedStatus, "exit status\n\(context)")

@@ -2,6 +2,7 @@ import AccessCore
 import AccessWire
 import Foundation
 import SwiftProtobuf
+import AccessTestSupport
 import Testing
 
 @testable import AccessServer
@@ -27,7 +28,11 @@ struct TableHarness {
     mutating func callRaw(_ service: String, _ method: String, _ payload: Data, as principal: Principal) throws(AccessError)
         -> Data
     {
-        let path = MethodTable.path(service: service, method: method)
+        try callRaw(path: MethodTable.path(service: service, method: method), payload, as: principal)
+    }
+
+    /// Runs a method, by its path, on raw payload bytes.
+    mutating func callRaw(path: String, _ payload: Data, as principal: Principal) throws(AccessError) -> Data {
         guard let handler = MethodTable.handlers[path] else {
             throw AccessError(.unimplemented, "no handler for \(path)")
         }
@@ -93,9 +98,8 @@ struct TableHarness {
     }
 }
 
-/// Shortcuts for building requests.
-func make<M: SwiftProtobuf.Message>(_: M.Type = M.self, _ fill: (inout M) -> Void) -> M {
-    var message = M()
-    fill(&message)
-    return message
+extension TableHarness: MethodCaller {
+    mutating func callBytes(_ path: String, _ payload: [UInt8], actor: String) async throws -> [UInt8] {
+        Array(try callRaw(path: path, Data(payload), as: try principal(actor)))
+    }
 }
