@@ -69,6 +69,7 @@ let package = Package(
                 "AccessCore",
                 "AccessWire",
                 "AccessServer",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -105,6 +106,7 @@ let package = Package(
             name: "accessctl",
             dependencies: [
                 "AccessClient",
+                "AccessDaemon",
                 "AccessPaths",
                 "AccessWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -17,6 +17,14 @@ public struct EventHistory: Hashable, Sendable {
         self.retention = retention
     }
 
+    /// Starts an empty history after `seq`: the events up to it are not held
+    /// (a state restored from a snapshot); the next event appended is `seq + 1`.
+    public mutating func skip(to seq: UInt64) {
+        precondition(events.isEmpty, "only an empty history skips ahead")
+        lastSeq = seq
+        firstSeq = seq + 1
+    }
+
     /// Appends events in order; they must follow `lastSeq` without a gap.
     public mutating func append<S: Sequence<Event>>(_ newEvents: S) {
         for event in newEvents {
@@ -36,7 +44,7 @@ public struct EventHistory: Hashable, Sendable {
     public func events(after seq: UInt64, limit: Int = 1000) throws(AccessError) -> [Event] {
         guard limit >= 1 else { throw .invalidArgument("limit must be at least 1, not \(limit)") }
         guard seq <= lastSeq else { return [] }
-        guard seq + 1 >= firstSeq || events.isEmpty else {
+        guard seq + 1 >= firstSeq else {
             throw .outOfRange(
                 "events after \(seq) are no longer held in memory (the oldest is \(firstSeq)); start from a snapshot or read the journal")
         }

@@ -24,33 +24,52 @@ public final class AccessDaemonServer: Sendable {
     /// Open connections, for GoAway at shutdown.
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
-    private let snapshotRevision: NIOLockedValueBox<UInt64>
-    private let lastSnapshotAt = NIOLockedValueBox<Int64>(0)
+    /// The journal; nil once closed.
+    public let journal: JournalWriter
+    public let stateDirectory: StateDirectory
+    /// What recovery found at start.
+    public let recovered: StateDirectory.Recovered
+
+    /// The default reaction to a failed journal fsync: exit 74 (EX_IOERR).
+    public static let exitAfterFatalSync: @Sendable (StorageError) -> Void = { _ in exit(74) }
+
+    /// The last snapshot: its journal lsn, revision and time (ms since the epoch).
+    private let lastSnapshot: NIOLockedValueBox<(lsn: UInt64, revision: UInt64, at: Int64)>
     private let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+    /// Snapshots are encoded and written here, one at a time, off the event loops.
+    private let snapshotThread = NIOThreadPool(numberOfThreads: 1)
 
-    /// The snapshot file in the state directory.
-    public var snapshotPath: String { configuration.stateDirectory + "/state.snapshot" }
-
-    /// Loads the state from the snapshot in the state directory (or starts
-    /// empty when there is none); a damaged snapshot stops the start.
-    public init(configuration: DaemonConfiguration, logger: Logger) throws {
+    /// Recovers the state from the state directory (the newest snapshot that
+    /// holds, then the journal after it) and opens the journal. Anything
+    /// damaged stops the start with a message naming the file (see
+    /// `StateDirectory.recover`). A failed journal fsync calls `onFatalSync`
+    /// (by default: exit with status 74, so the service manager restarts the
+    /// daemon and recovery runs).
+    public init(
+        configuration: DaemonConfiguration, logger: Logger,
+        onFatalSync: @escaping @Sendable (StorageError) -> Void = AccessDaemonServer.exitAfterFatalSync
+    ) throws {
         self.configuration = configuration
         self.logger = logger
-        try FileManager.default.createDirectory(
-            atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let path = configuration.stateDirectory + "/state.snapshot"
-        var state = AccessState()
-        if let bytes = try DurableFile.read(path) {
-            state = try SnapshotFile.decode(bytes, path: path)
-            logger.info(
-                "loaded the snapshot",
-                metadata: ["path": "\(path)", "revision": "\(state.revision)", "users": "\(state.users.count)"])
-        }
-        self.snapshotRevision = NIOLockedValueBox(state.revision)
+        let directory = StateDirectory(storage: configuration.storage, path: configuration.stateDirectory)
+        let recovered = try directory.recover(
+            acceptLoss: configuration.acceptDataLoss, eventRetention: configuration.eventRetention, logger: logger)
+        logger.info(
+            "recovered the state",
+            metadata: [
+                "snapshot": "\(recovered.snapshot ?? "none")", "journal_records": "\(recovered.replayed)",
+                "revision": "\(recovered.durable.state.revision)", "users": "\(recovered.durable.state.users.count)",
+            ])
+        self.stateDirectory = directory
+        self.recovered = recovered
+        self.lastSnapshot = NIOLockedValueBox((recovered.snapshotLSN, recovered.durable.state.revision, 0))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        snapshotThread.start()
+        self.journal = JournalWriter(
+            storage: configuration.storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
+            logger: logger, onFatalSync: onFatalSync)
         self.owner = StateOwner(
-            loop: group.any(), state: state, history: EventHistory(retention: configuration.eventRetention),
-            policy: configuration.policy)
+            loop: group.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
     }
 
     /// Binds the socket and starts serving.
@@ -65,11 +84,19 @@ public final class AccessDaemonServer: Sendable {
         let logger = self.logger
         let connectionCount = self.connectionCount
         let connections = self.connections
+        let journal = self.journal
+        let lastSnapshot = self.lastSnapshot
         let control = DaemonControl(
-            snapshot: { [self] in try await self.snapshotNow() },
-            status: { [self] in
-                let (revision, at) = snapshotRevision.withLockedValue { ($0, lastSnapshotAt.withLockedValue { $0 }) }
-                return (connectionCount.withLockedValue { $0 }, revision, at)
+            snapshot: { [self] in
+                self.snapshot(force: true).map { written in (written?.revision ?? 0, written?.path ?? "") }
+            },
+            status: {
+                let snapshot = lastSnapshot.withLockedValue { $0 }
+                let stats = journal.stats
+                return DaemonStatus(
+                    connections: connectionCount.withLockedValue { $0 }, snapshotRevision: snapshot.revision,
+                    snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: journal.policy.rawValue,
+                    journalRecords: stats.records, journalSyncs: stats.syncs)
             })
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -101,35 +128,67 @@ public final class AccessDaemonServer: Sendable {
         self.channel.withLockedValue { $0 = channel }
         let interval = TimeAmount.seconds(max(1, configuration.snapshotIntervalSeconds))
         let task = owner.loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { [self] _ in
-            let promise = owner.loop.makePromise(of: Void.self)
-            promise.completeWithTask { try await self.snapshotIfChanged() }
-            return promise.futureResult
+            snapshot(force: false).map { _ in }
         }
         snapshotTask.withLockedValue { $0 = task }
+        // A snapshot after every `snapshotEveryRecords` journal records, in the background.
+        let every = UInt64(max(1, configuration.snapshotEveryRecords))
+        let queued = NIOLockedValueBox(false)
+        try await owner.loop.submit { [self] in
+            owner.assumeIsolated { owner in
+                owner.setOnDurable { lsn in
+                    guard lsn >= lastSnapshot.withLockedValue({ $0.lsn }) + every else { return }
+                    guard queued.withLockedValue({ queued in defer { queued = true }; return !queued }) else { return }
+                    self.snapshot(force: false).whenComplete { result in
+                        queued.withLockedValue { $0 = false }
+                        if case .failure(let error) = result {
+                            logger.error("a snapshot after \(every) journal records failed: \(error)")
+                        }
+                    }
+                }
+            }
+        }.get()
         logger.info("accessd listening", metadata: ["socket": "\(socketPath)"])
     }
 
-    /// Writes a snapshot when the state changed since the last one. The state
-    /// is an O(1) copy of the published value; encoding and writing happen off
-    /// the serving loops.
+    /// Writes a snapshot when the state changed since the last one.
     public func snapshotIfChanged() async throws {
-        guard snapshotRevision.withLockedValue({ $0 }) != owner.published.revision else { return }
-        _ = try await snapshotNow()
+        _ = try await snapshot(force: false).get()
     }
 
-    /// Writes a snapshot of the published state now (AdminService.Snapshot).
-    public func snapshotNow() async throws -> (revision: UInt64, path: String) {
-        let published = owner.published
-        let path = snapshotPath
-        let writtenAt = StateOwner.wallClock()
-        try await Task.detached(priority: .utility) {
-            let bytes = try SnapshotFile.encode(published.state, writtenAt: writtenAt)
-            try DurableFile.write(bytes, to: path)
-        }.value
-        snapshotRevision.withLockedValue { $0 = max($0, published.revision) }
-        lastSnapshotAt.withLockedValue { $0 = writtenAt.millisecondsSinceEpoch }
-        logger.info("wrote a snapshot", metadata: ["revision": "\(published.revision)", "path": "\(path)"])
-        return (published.revision, path)
+    /// Writes a snapshot of the durable state now (AdminService.Snapshot).
+    public func snapshotNow() async throws -> (revision: UInt64, lsn: UInt64, path: String) {
+        guard let written = try await snapshot(force: true).get() else {
+            throw StorageError(.io, "the daemon is stopping; no snapshot was written")
+        }
+        return written
+    }
+
+    /// Writes a snapshot on the snapshot thread (one at a time), unless
+    /// nothing changed since the last one and `force` is not set. The owner
+    /// hands over an O(1) copy of its durable state; encoding and writing
+    /// happen on that thread while the loops keep serving. Then the journal
+    /// starts a new segment and the segments older than both kept snapshots
+    /// are removed.
+    func snapshot(force: Bool) -> EventLoopFuture<(revision: UInt64, lsn: UInt64, path: String)?> {
+        snapshotThread.runIfActive(eventLoop: owner.loop) { [self] in
+            let owner = self.owner
+            let durable = try owner.loop.submit { owner.assumeIsolated { $0.durable } }.wait()
+            guard force || durable.lsn != lastSnapshot.withLockedValue({ $0.lsn }) else { return nil }
+            let writtenAt = StateOwner.wallClock()
+            let started = NIODeadline.now()
+            journal.rotate()
+            let written = try stateDirectory.writeSnapshot(durable, writtenAt: writtenAt)
+            journal.removeSegments(coveredBy: written.keepFrom)
+            lastSnapshot.withLockedValue { $0 = (durable.lsn, durable.state.revision, writtenAt.millisecondsSinceEpoch) }
+            logger.info(
+                "wrote a snapshot",
+                metadata: [
+                    "snapshot": "\(written.name)", "revision": "\(durable.state.revision)", "lsn": "\(durable.lsn)",
+                    "bytes": "\(written.bytes)", "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+                ])
+            return (durable.state.revision, durable.lsn, configuration.stateDirectory + "/" + written.name)
+        }
     }
 
     /// Sends GoAway on every connection; each closes once its calls in flight
@@ -160,10 +219,14 @@ public final class AccessDaemonServer: Sendable {
         do {
             try await snapshotIfChanged()
         } catch {
-            logger.error("the final snapshot failed: \(error)")
+            logger.error("the final snapshot failed (the journal still holds every acknowledged write): \(error)")
+            journal.close()
+            try? await snapshotThread.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
+        journal.close()
+        try? await snapshotThread.shutdownGracefully()
         try await group.shutdownGracefully()
     }
 

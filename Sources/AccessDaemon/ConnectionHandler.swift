@@ -324,16 +324,16 @@ final class ConnectionHandler: ChannelInboundHandler {
             stats.lastSnapshotAtMs = status.snapshotAtMilliseconds
             stats.stateDirectory = configuration.stateDirectory
             stats.socketPath = configuration.socketPath
-            // Snapshots only until the journal (issue 4): writes since the last snapshot live in memory.
-            stats.fsyncPolicy = "snapshots-only"
+            stats.lastSnapshotLsn = status.snapshotLSN
+            stats.fsyncPolicy = status.fsyncPolicy
+            stats.journalRecords = status.journalRecords
+            stats.journalSyncs = status.journalSyncs
             respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
         case MethodTable.path(service: "AdminService", method: "Snapshot"):
             inFlight[id] = .write
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             let snapshot = control.snapshot
-            let promise = context.eventLoop.makePromise(of: (revision: UInt64, path: String).self)
-            promise.completeWithTask { try await snapshot() }
-            promise.futureResult.whenComplete { result in
+            snapshot().hop(to: context.eventLoop).whenComplete { result in
                 let (handler, context) = loopBound.value
                 handler.inFlight[id] = nil
                 switch result {
@@ -416,26 +416,49 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Sends this read's batch of writes to the owner: on its loop directly,
-    /// from another loop in one hop; replies come back to this loop.
+    /// from another loop in one hop. The replies leave once the batch's
+    /// journal record is durable, back on this connection's loop.
     private func flushWrites(context: ChannelHandlerContext) {
         guard !pendingWrites.isEmpty else { return }
         let ids = pendingWrites.map(\.id)
         let calls = pendingWrites.map(\.call)
         pendingWrites = []
         let owner = self.owner
-        if owner.loop.inEventLoop {
-            let outcomes = owner.assumeIsolated { $0.run(calls) }
-            deliver(ids, outcomes, context: context)
-        } else {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let connectionLoop = context.eventLoop
-            owner.loop.execute {
-                let outcomes = owner.assumeIsolated { $0.run(calls) }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let connectionLoop = context.eventLoop
+        @Sendable func deliverWhenDurable(_ outcomes: [WriteOutcome], _ durable: EventLoopFuture<Void>?) {
+            guard let durable else {
                 connectionLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.deliver(ids, outcomes, context: context)
                     context.flush()
                 }
+                return
+            }
+            durable.hop(to: connectionLoop).whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success:
+                    handler.deliver(ids, outcomes, context: context)
+                case .failure(let error):
+                    let refusal = AccessError(
+                        .unavailable, "the write could not be made durable and was not applied (\(error)); try again later")
+                    handler.deliver(ids, outcomes.map { _ in .refused(refusal) }, context: context)
+                }
+                context.flush()
+            }
+        }
+        if owner.loop.inEventLoop {
+            let (outcomes, durable) = owner.assumeIsolated { $0.run(calls) }
+            if durable == nil, connectionLoop === owner.loop {
+                deliver(ids, outcomes, context: context)
+            } else {
+                deliverWhenDurable(outcomes, durable)
+            }
+        } else {
+            owner.loop.execute {
+                let (outcomes, durable) = owner.assumeIsolated { $0.run(calls) }
+                deliverWhenDurable(outcomes, durable)
             }
         }
     }

@@ -5,7 +5,7 @@ public import AccessCore
 public struct DaemonConfiguration: Sendable {
     /// The Unix socket path.
     public var socketPath: String
-    /// Where snapshots (and, later, the journal) live.
+    /// Where the journal and snapshots live.
     public var stateDirectory: String
     /// spec/protocol.md defaults.
     public var maximumFrameLength = 4 * 1024 * 1024
@@ -25,6 +25,14 @@ public struct DaemonConfiguration: Sendable {
     public var eventRetention = 100_000
     /// A snapshot is written this often when the state changed (and at shutdown).
     public var snapshotIntervalSeconds: Int64 = 60
+    /// ... and after this many journal records since the last one.
+    public var snapshotEveryRecords: Int64 = 100_000
+    /// When the journal makes acknowledged writes durable.
+    public var fsyncPolicy: FsyncPolicy = .always
+    /// Start even when the journal is damaged, keeping what comes before the damage.
+    public var acceptDataLoss = false
+    /// The files under the journal and snapshots (a simulated disk in tests).
+    public var storage: any Storage = PosixStorage()
     /// At shutdown, how long connections may take to answer their calls in flight.
     public var drainTimeoutSeconds: Int64 = 10
     /// Event loops serving connections (the state's owner runs on the first).

@@ -1,7 +1,19 @@
+import NIOCore
+
 /// What a connection may ask of the daemon itself (AdminService.Snapshot and GetStats).
 struct DaemonControl: Sendable {
-    /// Writes a snapshot now; returns its revision and path.
-    var snapshot: @Sendable () async throws -> (revision: UInt64, path: String)
-    /// Open connections, and the last snapshot's revision and time (ms since the epoch).
-    var status: @Sendable () -> (connections: Int, snapshotRevision: UInt64, snapshotAtMilliseconds: Int64)
+    /// Writes a snapshot now; its revision and path.
+    var snapshot: @Sendable () -> EventLoopFuture<(revision: UInt64, path: String)>
+    /// Connections, the last snapshot and the journal.
+    var status: @Sendable () -> DaemonStatus
+}
+
+struct DaemonStatus: Sendable {
+    var connections: Int
+    var snapshotRevision: UInt64
+    var snapshotLSN: UInt64
+    var snapshotAtMilliseconds: Int64
+    var fsyncPolicy: String
+    var journalRecords: UInt64
+    var journalSyncs: UInt64
 }

@@ -1,6 +1,7 @@
 public import AccessCore
 import Foundation
 import AccessServer
+import AccessWire
 import NIOConcurrencyHelpers
 public import NIOCore
 
@@ -43,37 +44,56 @@ enum WriteOutcome: Sendable {
 
 /// The only writer of the state. Its executor is an event loop: handlers on
 /// that loop enter it with `assumeIsolated` (no thread hop); other loops hand
-/// it whole batches (one hop per batch). After each batch, and before any of
-/// its replies leave, it publishes the new state for reads on every loop.
+/// it whole batches (one hop per batch).
+///
+/// A batch is applied to the working state at once and its events go to the
+/// journal as one record; the replies wait for that record to be durable.
+/// Only then is the new state published for reads on every loop (and sent to
+/// followers), so reads never wait for a sync and never see a write that a
+/// crash could still take back. A record the journal fails to write rolls the
+/// working state back to the last durable one.
 public actor StateOwner {
     public nonisolated let loop: any EventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
-    private var state: AccessState
-    private var history: EventHistory
+    /// What writes apply to: ahead of `durable` by the records in flight.
+    private var working: DurableState
+    /// What the journal holds (per its fsync policy): what reads and snapshots see.
+    private(set) var durable: DurableState
     private var random = SystemRandomNumberGenerator()
     private let policy: DomainPolicy
     private let clock: @Sendable () -> Timestamp
     private nonisolated let publishedBox: NIOLockedValueBox<PublishedState>
-    /// First replies by actor and idempotency key, with when they were given, oldest first for expiry.
-    private var idempotentReplies: [String: WriteOutcome] = [:]
-    private var idempotencyOrder: [(key: String, at: Timestamp)] = []
-    private var idempotencyHead = 0
-    static let idempotencyWindowMilliseconds: Int64 = 24 * 3600 * 1000
+    private let journal: JournalWriter?
+    /// Journal failures seen and rolled back (see `JournalWriter.submit`).
+    private var generation: UInt64 = 0
+    /// When the last record submitted is durable.
+    private var lastSubmitted: EventLoopFuture<Void>?
+    /// Called on this loop after each durable record with its lsn (snapshot after M records).
+    private var onDurable: (@Sendable (UInt64) -> Void)?
 
-    /// Followers of events (FollowEvents), called on the owner's loop with every applied batch.
+    /// Followers of events (FollowEvents), called on the owner's loop with every durable batch.
     private var followers: [FollowerKey: @Sendable ([Event]) -> Void] = [:]
+
+    public init(
+        loop: any EventLoop, durable: DurableState, policy: DomainPolicy, journal: JournalWriter? = nil,
+        clock: @escaping @Sendable () -> Timestamp = StateOwner.wallClock
+    ) {
+        self.loop = loop
+        self.working = durable
+        self.durable = durable
+        self.policy = policy
+        self.journal = journal
+        self.clock = clock
+        self.publishedBox = NIOLockedValueBox(PublishedState(state: durable.state, history: durable.history))
+        self.generation = journal?.generation ?? 0
+    }
 
     public init(
         loop: any EventLoop, state: AccessState, history: EventHistory, policy: DomainPolicy,
         clock: @escaping @Sendable () -> Timestamp = StateOwner.wallClock
     ) {
-        self.loop = loop
-        self.state = state
-        self.history = history
-        self.policy = policy
-        self.clock = clock
-        self.publishedBox = NIOLockedValueBox(PublishedState(state: state, history: history))
+        self.init(loop: loop, durable: DurableState(state: state, history: history), policy: policy, clock: clock)
     }
 
     /// The latest published state; any thread.
@@ -90,17 +110,23 @@ public actor StateOwner {
         return wall - Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
     }()
 
-    /// Runs a batch of writes in order, then publishes once.
-    func run(_ batch: [WriteCall]) -> [WriteOutcome] {
+    func setOnDurable(_ callback: @escaping @Sendable (UInt64) -> Void) { onDurable = callback }
+
+    /// Runs a batch of writes in order. The outcomes may be sent once
+    /// `durable` succeeds (nil: at once); when it fails, none was applied.
+    func run(_ batch: [WriteCall]) -> (outcomes: [WriteOutcome], durable: EventLoopFuture<Void>?) {
         var outcomes: [WriteOutcome] = []
         outcomes.reserveCapacity(batch.count)
         var applied: [Event] = []
+        var replies: [IdempotencyStore.Entry] = []
         for call in batch {
             let now = clock()
-            expireIdempotencyKeys(now: now)
-            let idempotencyKey = call.idempotencyKey.isEmpty || call.dryRun ? nil : "\(call.principal)\u{0}\(call.idempotencyKey)"
-            if let idempotencyKey, let first = idempotentReplies[idempotencyKey] {
-                outcomes.append(first)
+            let keyed = !call.idempotencyKey.isEmpty && !call.dryRun
+            let actor = call.principal.description
+            if keyed, let first = working.idempotency.lookup(actor: actor, key: call.idempotencyKey, now: now) {
+                outcomes.append(first.code == .ok
+                    ? .applied(reply: first.payload, revision: first.revision)
+                    : .refused(AccessError(first.code, first.message)))
                 continue
             }
             if let deadline = call.deadline, deadline < .now() {
@@ -111,42 +137,96 @@ public actor StateOwner {
             let outcome: WriteOutcome
             do {
                 if call.dryRun {
-                    var copy = state
+                    var copy = working.state
                     let events = try copy.execute(call.command, context: context, using: &random)
-                    outcome = .applied(reply: call.reply(events, copy), revision: state.revision)
+                    outcome = .applied(reply: call.reply(events, copy), revision: working.state.revision)
                 } else {
-                    let events = try state.execute(call.command, context: context, using: &random)
-                    history.append(events)
+                    let events = try working.state.execute(call.command, context: context, using: &random)
+                    working.history.append(events)
                     applied += events
-                    outcome = .applied(reply: call.reply(events, state), revision: state.revision)
+                    outcome = .applied(reply: call.reply(events, working.state), revision: working.state.revision)
                 }
             } catch {
                 outcome = .refused(error)
             }
-            if let idempotencyKey {
-                idempotentReplies[idempotencyKey] = outcome
-                idempotencyOrder.append((idempotencyKey, now))
+            if keyed {
+                let entry: IdempotencyStore.Entry
+                switch outcome {
+                case .applied(let reply, let revision):
+                    entry = .init(actor: actor, key: call.idempotencyKey, at: now, code: .ok, message: "", payload: reply, revision: revision)
+                case .refused(let error):
+                    entry = .init(actor: actor, key: call.idempotencyKey, at: now, code: error.code, message: error.message, payload: Data(), revision: 0)
+                }
+                working.idempotency.insert(entry)
+                replies.append(entry)
             }
             outcomes.append(outcome)
         }
-        if !applied.isEmpty {
-            let published = PublishedState(state: state, history: history)
-            publishedBox.withLockedValue { $0 = published }
-            for follower in followers.values { follower(applied) }
+        guard !applied.isEmpty || !replies.isEmpty else {
+            // Nothing to journal; what was answered may rest on records still in flight.
+            return (outcomes, lastSubmitted)
         }
-        return outcomes
+        working.lsn += 1
+        let value = working
+        guard let journal else {
+            becameDurable(value, events: applied)
+            return (outcomes, nil)
+        }
+        var record = Accessd_V1_JournalRecord()
+        record.lsn = value.lsn
+        record.events = applied.map(Accessd_V1_Event.init)
+        record.idempotentReplies = replies.map(\.wire)
+        let payload: [UInt8]
+        do {
+            payload = try record.serializedBytes()
+        } catch {
+            // Cannot happen for well-formed messages; refuse rather than journal less than was applied.
+            working = durable
+            let failure = AccessError(.internal, "the write could not be encoded for the journal: \(error)")
+            return (outcomes.map { _ in .refused(failure) }, nil)
+        }
+        let promise = loop.makePromise(of: Void.self)
+        let generation = self.generation
+        let events = applied
+        let loop = self.loop
+        journal.submit(lsn: value.lsn, payload: payload, generation: generation) { [self] result in
+            loop.execute {
+                self.assumeIsolated { owner in
+                    owner.recorded(value, events: events, generation: generation, result: result, promise: promise)
+                }
+            }
+        }
+        lastSubmitted = promise.futureResult
+        return (outcomes, promise.futureResult)
     }
 
-    private func expireIdempotencyKeys(now: Timestamp) {
-        let horizon = now.adding(milliseconds: -Self.idempotencyWindowMilliseconds)
-        while idempotencyHead < idempotencyOrder.count, idempotencyOrder[idempotencyHead].at < horizon {
-            idempotentReplies[idempotencyOrder[idempotencyHead].key] = nil
-            idempotencyHead += 1
+    private func recorded(
+        _ value: DurableState, events: [Event], generation: UInt64, result: Result<Void, StorageError>,
+        promise: EventLoopPromise<Void>
+    ) {
+        switch result {
+        case .success:
+            becameDurable(value, events: events)
+            promise.succeed(())
+        case .failure(let error):
+            if generation == self.generation {
+                // The first failure of this generation: forget everything not durable.
+                working = durable
+                self.generation = journal?.generation ?? generation + 1
+            }
+            promise.fail(error)
         }
-        if idempotencyHead > 1024 && idempotencyHead * 2 > idempotencyOrder.count {
-            idempotencyOrder.removeFirst(idempotencyHead)
-            idempotencyHead = 0
+    }
+
+    private func becameDurable(_ value: DurableState, events: [Event]) {
+        guard value.lsn > durable.lsn else { return }
+        durable = value
+        if !events.isEmpty {
+            let published = PublishedState(state: value.state, history: value.history)
+            publishedBox.withLockedValue { $0 = published }
+            for follower in followers.values { follower(events) }
         }
+        onDurable?(value.lsn)
     }
 
     /// Starts following events after `afterSeq`: returns the ones already
@@ -158,7 +238,7 @@ public actor StateOwner {
         var backlog: [Event] = []
         var next = afterSeq
         while true {
-            let chunk = try history.events(after: next, limit: 10_000)
+            let chunk = try durable.history.events(after: next, limit: 10_000)
             guard let last = chunk.last else { break }
             backlog += chunk
             next = last.seq

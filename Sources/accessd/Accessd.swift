@@ -34,6 +34,12 @@ struct Accessd: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(help: "When the journal syncs: always (default; each acknowledged write is on disk), interval (every second) or none.")
+    var fsync: String?
+
+    @Flag(help: "Start even when the journal is damaged or records are missing, keeping what comes before the damage (it says what it drops).")
+    var acceptDataLoss = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var file: ConfigFile?
@@ -67,10 +73,24 @@ struct Accessd: AsyncParsableCommand {
         } catch {
             throw ValidationError("config file: \(error)")
         }
+        if let fsync {
+            guard let policy = FsyncPolicy(rawValue: fsync) else {
+                throw ValidationError("unknown fsync policy '\(fsync)'; use always, interval or none")
+            }
+            configuration.fsyncPolicy = policy
+        }
+        configuration.acceptDataLoss = acceptDataLoss
         if !adminUIDs.isEmpty { configuration.administratorUIDs = Set(adminUIDs) }
         if !adminGIDs.isEmpty { configuration.administratorGIDs = Set(adminGIDs) }
 
-        let server = try AccessDaemonServer(configuration: configuration, logger: logger)
+        let server: AccessDaemonServer
+        do {
+            server = try AccessDaemonServer(configuration: configuration, logger: logger)
+        } catch let error as StateDirectory.RecoveryError {
+            logger.critical("cannot recover the state: \(error)")
+            FileHandle.standardError.write(Data("accessd: cannot recover the state: \(error)\n".utf8))
+            throw ExitCode(65)
+        }
         try await server.start()
         print("accessd: listening on \(configuration.socketPath)")
         fflush(nil)

@@ -82,8 +82,9 @@ import Testing
         let before = first.owner.published.state
         try await first.stop()
 
+        // One account is one journal record: the snapshot holds record 1.
         var mode = stat()
-        #expect(stat(directory + "/state/state.snapshot", &mode) == 0)
+        #expect(stat(directory + "/state/snapshot-00000000000000000001.snap", &mode) == 0)
         #expect(mode.st_mode & 0o777 == 0o600)
 
         let second = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
@@ -105,7 +106,7 @@ import Testing
         try await first.start()
         _ = try createAccount(try RawConnection(path: configuration.socketPath))
         try await first.stop()
-        let path = directory + "/state/state.snapshot"
+        let path = directory + "/state/snapshot-00000000000000000001.snap"
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[bytes.count - 3] ^= 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -115,6 +116,7 @@ import Testing
         } catch {
             #expect("\(error)".contains(path))
             #expect("\(error)".contains("checksum"))
+            #expect("\(error)".contains("--accept-data-loss"), "it says what the operator can do")
         }
     }
 

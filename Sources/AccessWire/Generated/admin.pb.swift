@@ -165,7 +165,17 @@ public nonisolated struct Accessd_V1_GetStatsResponse: Sendable {
 
   public var socketPath: String = String()
 
+  /// The journal's fsync policy: always, interval or none.
   public var fsyncPolicy: String = String()
+
+  /// Journal records written and fdatasyncs done since the daemon started
+  /// (records per sync shows how much group commit shares).
+  public var journalRecords: UInt64 = 0
+
+  public var journalSyncs: UInt64 = 0
+
+  /// The journal record the last snapshot holds.
+  public var lastSnapshotLsn: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -439,7 +449,7 @@ nonisolated extension Accessd_V1_GetStatsRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}accounts\0\u{1}users\0\u{1}connections\0\u{3}calls_in_flight\0\u{3}last_snapshot_revision\0\u{3}last_snapshot_at_ms\0\u{3}state_directory\0\u{3}socket_path\0\u{3}fsync_policy\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}accounts\0\u{1}users\0\u{1}connections\0\u{3}calls_in_flight\0\u{3}last_snapshot_revision\0\u{3}last_snapshot_at_ms\0\u{3}state_directory\0\u{3}socket_path\0\u{3}fsync_policy\0\u{3}journal_records\0\u{3}journal_syncs\0\u{3}last_snapshot_lsn\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -457,6 +467,9 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
       case 8: try { try decoder.decodeSingularStringField(value: &self.stateDirectory) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.socketPath) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.fsyncPolicy) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.journalRecords) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.journalSyncs) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.lastSnapshotLsn) }()
       default: break
       }
     }
@@ -493,6 +506,15 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
     if !self.fsyncPolicy.isEmpty {
       try visitor.visitSingularStringField(value: self.fsyncPolicy, fieldNumber: 10)
     }
+    if self.journalRecords != 0 {
+      try visitor.visitSingularUInt64Field(value: self.journalRecords, fieldNumber: 11)
+    }
+    if self.journalSyncs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.journalSyncs, fieldNumber: 12)
+    }
+    if self.lastSnapshotLsn != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastSnapshotLsn, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -507,6 +529,9 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
     if lhs.stateDirectory != rhs.stateDirectory {return false}
     if lhs.socketPath != rhs.socketPath {return false}
     if lhs.fsyncPolicy != rhs.fsyncPolicy {return false}
+    if lhs.journalRecords != rhs.journalRecords {return false}
+    if lhs.journalSyncs != rhs.journalSyncs {return false}
+    if lhs.lastSnapshotLsn != rhs.lastSnapshotLsn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,6 +11,11 @@
 /// The daemon's state on disk: a snapshot holds the primary records and the
 /// next event sequence number; indexes are rebuilt when it is loaded.
 
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
 public import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -56,6 +61,64 @@ public nonisolated struct Accessd_V1_StateSnapshot: Sendable {
 
   public var outbox: [Accessd_V1_OutboxMessage] = []
 
+  /// The last journal record the snapshot holds: recovery replays the
+  /// records after it.
+  public var journalLsn: UInt64 = 0
+
+  /// Idempotent replies still within their 24 hours.
+  public var idempotentReplies: [Accessd_V1_IdempotentReply] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The first reply to a write that carried an idempotency key, kept 24 hours
+/// so that a retry with the same key from the same actor gets it again, also
+/// after a restart (journaled with the write, and snapshotted).
+public nonisolated struct Accessd_V1_IdempotentReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The actor the write acted for: a user id, "administrator" or "anonymous".
+  public var actor: String = String()
+
+  /// The key the caller chose.
+  public var key: String = String()
+
+  /// When the first reply was given (milliseconds since the epoch).
+  public var atMs: Int64 = 0
+
+  /// The first reply: its status code, message, payload and revision.
+  public var code: UInt32 = 0
+
+  public var message: String = String()
+
+  public var payload: Data = Data()
+
+  public var revision: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One record of the journal (journal-<lsn>.log in the state directory): the
+/// events of a batch of accepted writes, and the idempotent replies it gave.
+/// Each record is framed on disk by its length and CRC-32C.
+public nonisolated struct Accessd_V1_JournalRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The record's sequence number: one more than the record before it.
+  public var lsn: UInt64 = 0
+
+  public var events: [Accessd_V1_Event] = []
+
+  public var idempotentReplies: [Accessd_V1_IdempotentReply] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -67,7 +130,7 @@ fileprivate nonisolated let _protobuf_package = "accessd.v1"
 
 nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StateSnapshot"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}format_version\0\u{3}next_seq\0\u{3}written_at_ms\0\u{1}accounts\0\u{1}users\0\u{1}roles\0\u{1}offices\0\u{1}projects\0\u{1}products\0\u{1}shares\0\u{3}client_links\0\u{1}activations\0\u{1}outbox\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}format_version\0\u{3}next_seq\0\u{3}written_at_ms\0\u{1}accounts\0\u{1}users\0\u{1}roles\0\u{1}offices\0\u{1}projects\0\u{1}products\0\u{1}shares\0\u{3}client_links\0\u{1}activations\0\u{1}outbox\0\u{3}journal_lsn\0\u{3}idempotent_replies\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -88,6 +151,8 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.clientLinks) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.activations) }()
       case 13: try { try decoder.decodeRepeatedMessageField(value: &self.outbox) }()
+      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.journalLsn) }()
+      case 15: try { try decoder.decodeRepeatedMessageField(value: &self.idempotentReplies) }()
       default: break
       }
     }
@@ -133,6 +198,12 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
     if !self.outbox.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.outbox, fieldNumber: 13)
     }
+    if self.journalLsn != 0 {
+      try visitor.visitSingularUInt64Field(value: self.journalLsn, fieldNumber: 14)
+    }
+    if !self.idempotentReplies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.idempotentReplies, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -150,6 +221,108 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
     if lhs.clientLinks != rhs.clientLinks {return false}
     if lhs.activations != rhs.activations {return false}
     if lhs.outbox != rhs.outbox {return false}
+    if lhs.journalLsn != rhs.journalLsn {return false}
+    if lhs.idempotentReplies != rhs.idempotentReplies {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Accessd_V1_IdempotentReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IdempotentReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{1}key\0\u{3}at_ms\0\u{1}code\0\u{1}message\0\u{1}payload\0\u{1}revision\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.atMs) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.code) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 1)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
+    }
+    if self.atMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.atMs, fieldNumber: 3)
+    }
+    if self.code != 0 {
+      try visitor.visitSingularUInt32Field(value: self.code, fieldNumber: 4)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 5)
+    }
+    if !self.payload.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 6)
+    }
+    if self.revision != 0 {
+      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Accessd_V1_IdempotentReply, rhs: Accessd_V1_IdempotentReply) -> Bool {
+    if lhs.actor != rhs.actor {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.atMs != rhs.atMs {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.payload != rhs.payload {return false}
+    if lhs.revision != rhs.revision {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JournalRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lsn\0\u{1}events\0\u{3}idempotent_replies\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.lsn) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.idempotentReplies) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lsn != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lsn, fieldNumber: 1)
+    }
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 2)
+    }
+    if !self.idempotentReplies.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.idempotentReplies, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Accessd_V1_JournalRecord, rhs: Accessd_V1_JournalRecord) -> Bool {
+    if lhs.lsn != rhs.lsn {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.idempotentReplies != rhs.idempotentReplies {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -4,13 +4,14 @@ import AccessWire
 import Foundation
 import SwiftProtobuf
 
-/// The snapshot file: a 32-byte header (magic "ACCSNAP\0", format version,
-/// last sequence number, payload length, CRC-32C of the payload) and the
-/// protobuf-encoded `StateSnapshot`. A file whose header or checksum does not
-/// hold is refused with a message naming it, never loaded.
+/// A snapshot file (`snapshot-<lsn, 20 digits>.snap`): a 32-byte header
+/// (magic "ACCSNAP\0", format version, the lsn of the last journal record it
+/// holds, payload length, CRC-32C of the payload) and the protobuf-encoded
+/// `StateSnapshot`. A file whose header or checksum does not hold is refused
+/// with a message naming it, never loaded.
 enum SnapshotFile {
     static let magic: [UInt8] = Array("ACCSNAP".utf8) + [0]
-    static let formatVersion: UInt32 = 1
+    static let formatVersion: UInt32 = 2
     static let headerLength = 32
 
     struct Damaged: Error, CustomStringConvertible {
@@ -21,7 +22,21 @@ enum SnapshotFile {
         }
     }
 
-    static func encode(_ state: AccessState, writtenAt: Timestamp) throws -> [UInt8] {
+    static func name(lsn: UInt64) -> String {
+        let digits = String(lsn)
+        return "snapshot-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
+    }
+
+    /// The lsn a snapshot's name announces, or nil for other names.
+    static func lsn(ofSnapshotNamed name: String) -> UInt64? {
+        guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap") else { return nil }
+        let digits = name.dropFirst("snapshot-".count).dropLast(".snap".count)
+        guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return UInt64(digits)
+    }
+
+    static func encode(_ value: DurableState, writtenAt: Timestamp) throws -> [UInt8] {
+        let state = value.state
         let records = state.records
         var snapshot = Accessd_V1_StateSnapshot()
         snapshot.formatVersion = formatVersion
@@ -37,24 +52,34 @@ enum SnapshotFile {
         snapshot.clientLinks = records.clientLinks.map(Accessd_V1_ClientLink.init)
         snapshot.activations = records.activations.map(Accessd_V1_PendingActivation.init)
         snapshot.outbox = records.outbox.map(Accessd_V1_OutboxMessage.init)
+        snapshot.journalLsn = value.lsn
+        var idempotency = value.idempotency
+        idempotency.prune(now: writtenAt)
+        snapshot.idempotentReplies = idempotency.all.map(\.wire)
         let payload: [UInt8] = try snapshot.serializedBytes()
         var header = magic
         append(formatVersion, to: &header)
-        append(state.revision, to: &header)
+        append(value.lsn, to: &header)
         append(UInt64(payload.count), to: &header)
         append(CRC32C.checksum(payload), to: &header)
         assert(header.count == headerLength)
         return header + payload
     }
 
-    static func decode(_ bytes: [UInt8], path: String) throws -> AccessState {
+    /// The lsn and format version in a file's header, when it has one.
+    static func header(_ bytes: [UInt8]) -> (version: UInt32, lsn: UInt64)? {
+        guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else { return nil }
+        return (UInt32(read(bytes, at: 8, count: 4)), read(bytes, at: 12, count: 8))
+    }
+
+    static func decode(_ bytes: [UInt8], path: String, eventRetention: Int = 100_000) throws(Damaged) -> DurableState {
         func damaged(_ reason: String) -> Damaged { Damaged(path: path, reason: reason) }
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else { throw damaged("no snapshot header") }
         let version = UInt32(read(bytes, at: 8, count: 4))
         guard version == formatVersion else {
             throw damaged("format version \(version); this accessd reads version \(formatVersion)")
         }
-        let revision = read(bytes, at: 12, count: 8)
+        let lsn = read(bytes, at: 12, count: 8)
         let length = read(bytes, at: 20, count: 8)
         let crc = UInt32(read(bytes, at: 28, count: 4))
         guard UInt64(bytes.count - headerLength) == length else {
@@ -90,10 +115,14 @@ enum SnapshotFile {
         } catch {
             throw damaged(error.description)
         }
-        guard state.revision == revision else {
-            throw damaged("the header says revision \(revision), the records \(state.revision)")
+        guard snapshot.journalLsn == lsn else {
+            throw damaged("the header says journal record \(lsn), the payload \(snapshot.journalLsn)")
         }
-        return state
+        var idempotency = IdempotencyStore()
+        for reply in snapshot.idempotentReplies { idempotency.insert(IdempotencyStore.Entry(wire: reply)) }
+        var history = EventHistory(retention: eventRetention)
+        history.skip(to: state.revision)
+        return DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn)
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

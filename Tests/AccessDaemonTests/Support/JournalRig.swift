@@ -1,0 +1,82 @@
+import AccessCore
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+@testable import AccessDaemon
+
+/// The state's owner and the journal on a simulated disk, without sockets:
+/// writes go in as the connection handler sends them, and come back once
+/// their record is durable.
+final class JournalRig: @unchecked Sendable {
+    static let directory = "/state"
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let disk: SimulatedDisk
+    let journal: JournalWriter
+    let owner: StateOwner
+    let recovered: StateDirectory.Recovered
+    /// Fatal sync failures the journal reported.
+    let fatal = NIOLockedValueBox<[StorageError]>([])
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "journal-test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    init(disk: SimulatedDisk, policy: FsyncPolicy = .always, acceptLoss: Bool = false) throws {
+        self.disk = disk
+        recovered = try StateDirectory(storage: disk, path: Self.directory).recover(acceptLoss: acceptLoss, logger: Self.quietLogger)
+        let fatal = self.fatal
+        journal = JournalWriter(
+            storage: disk, directory: Self.directory, policy: policy, logger: Self.quietLogger,
+            onFatalSync: { error in fatal.withLockedValue { $0.append(error) } })
+        owner = StateOwner(loop: group.next(), durable: recovered.durable, policy: DomainPolicy(), journal: journal)
+    }
+
+    /// Closes the journal and the loop (after a power cut, the journal's thread just fails what is left).
+    func shutdown() {
+        journal.close()
+        try? group.syncShutdownGracefully()
+    }
+
+    static func createAccount(_ n: Int, key: String = "") -> WriteCall {
+        WriteCall(
+            command: .createAccount(
+                CreateAccount(
+                    name: "Account \(n)", fullAccessLicenses: 3, ownerEmail: "owner\(n)@example.com", ownerFirstName: "Owner",
+                    ownerLastName: "Number\(n)")),
+            principal: .administrator, dryRun: false, idempotencyKey: key,
+            reply: { events, _ in Data("\(events.first?.seq ?? 0)".utf8) }, deadline: nil)
+    }
+
+    /// Runs one batch; the outcomes once durable, or the journal's error.
+    func submit(_ calls: [WriteCall]) -> EventLoopFuture<[WriteOutcome]> {
+        let owner = self.owner
+        return owner.loop.flatSubmit {
+            let (outcomes, durable) = owner.assumeIsolated { $0.run(calls) }
+            return durable.map { $0.map { outcomes } } ?? owner.loop.makeSucceededFuture(outcomes)
+        }
+    }
+
+    func write(_ calls: [WriteCall]) throws -> [WriteOutcome] { try submit(calls).wait() }
+
+    /// The owner's durable state.
+    func durable() throws -> DurableState {
+        let owner = self.owner
+        return try owner.loop.submit { owner.assumeIsolated { $0.durable } }.wait()
+    }
+
+    /// Writes a snapshot as the daemon does.
+    func snapshot() throws {
+        let value = try durable()
+        journal.rotate()
+        let written = try StateDirectory(storage: disk, path: Self.directory)
+            .writeSnapshot(value, writtenAt: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000))
+        journal.removeSegments(coveredBy: written.keepFrom)
+    }
+
+    static func names(_ state: AccessState) -> Set<String> { Set(state.accounts.values.map(\.name)) }
+}
