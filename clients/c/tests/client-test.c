@@ -806,6 +806,20 @@ static void test_daemon(const char *ids_file)
         accessd_free(reply);
     }
 
+    /* A NULL string field is sent as empty (protobuf-c's proto3 rule), never a crash. */
+    {
+        Accessd__V1__CheckRequest request = ACCESSD__V1__CHECK_REQUEST__INIT;
+        request.user = NULL;
+        request.account_id = acme;
+        request.permission = ACCESSD__V1__PERMISSION__PERMISSION_SHARE_ACCESS;
+        ProtobufCMessage *reply = NULL;
+        reset(&error);
+        code = accessd_call(conn, "/accessd.v1.AccessService/Check", &request.base,
+                            &accessd__v1__check_response__descriptor, NULL, &reply, &error);
+        CHECK(code != ACCESSD_OK && error.from_daemon && reply == NULL, "Check with a NULL user: %s: %s",
+              accessd_code_name(code), error.message);
+    }
+
     /* Unknown method; raw bytes. */
     {
         uint8_t *reply = NULL;
