@@ -16,5 +16,9 @@ if ! python3 -c 'import google.protobuf' 2>/dev/null; then
     python3 -m pip install -q protobuf >&2
 fi
 
+# protobuf-c and valgrind, for the C client (CClientTests and scripts/test-c-client.sh).
+scripts/test-c-client.sh --install-deps
+
 swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build
+ACCESSD="$(swift build --show-bin-path)/accessd" scripts/test-c-client.sh

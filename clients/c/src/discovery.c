@@ -1,0 +1,194 @@
+/* Where the daemon's socket is: the rules of Sources/AccessPaths (DaemonPaths,
+ * ConfigFile) and accessctl's SocketDiscovery, in C. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The keys a config file may have; any other makes the file invalid. */
+static const char *const config_keys[] = {
+    "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
+    "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s",
+    "activation_lifetime_s", "event_retention", "log_level",
+};
+
+/* Config files are small; a larger one is not read. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+static const char *nonempty_env(const char *name)
+{
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat info;
+    return stat(path, &info) == 0;
+}
+
+/* The config file the daemon would read, or 0 when there is none. */
+static int config_file_path(char *buffer, size_t size)
+{
+    const char *explicit_path = nonempty_env("ACCESSD_CONFIG");
+    if (explicit_path != NULL) {
+        return snprintf(buffer, size, "%s", explicit_path) < (int)size;
+    }
+    const char *config_home = nonempty_env("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    int written = -1;
+    if (config_home != NULL) {
+        written = snprintf(buffer, size, "%s/accessd/accessd.conf", config_home);
+    } else if (home != NULL) {
+        written = snprintf(buffer, size, "%s/.config/accessd/accessd.conf", home);
+    }
+    if (written >= 0 && written < (int)size && file_exists(buffer)) {
+        return 1;
+    }
+    if (file_exists("/etc/accessd/accessd.conf")) {
+        return snprintf(buffer, size, "%s", "/etc/accessd/accessd.conf") < (int)size;
+    }
+    return 0;
+}
+
+/* [start, end) without leading and trailing whitespace. */
+static void trim(const char **start, const char **end)
+{
+    while (*start < *end && isspace((unsigned char)**start)) {
+        (*start)++;
+    }
+    while (*end > *start && isspace((unsigned char)(*end)[-1])) {
+        (*end)--;
+    }
+}
+
+static int is_config_key(const char *start, size_t length)
+{
+    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++) {
+        if (strlen(config_keys[i]) == length && memcmp(config_keys[i], start, length) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The `socket` value of the config text, parsed as ConfigFile does: lines of
+ * `key = value`, `#` starts a comment, blank lines skipped; a line without
+ * `key = value` or with an unknown key makes the whole file invalid (then, as
+ * for accessctl, it is ignored). The last `socket` line wins.
+ * Returns a malloc'd string, or NULL (no value, invalid file, no memory).
+ */
+static char *config_socket(const char *text, size_t length)
+{
+    const char *socket_start = NULL, *socket_end = NULL;
+    const char *line = text, *text_end = text + length;
+    for (;;) {
+        const char *line_end = memchr(line, '\n', (size_t)(text_end - line));
+        if (line_end == NULL) {
+            line_end = text_end;
+        }
+        const char *comment = memchr(line, '#', (size_t)(line_end - line));
+        const char *start = line, *end = comment != NULL ? comment : line_end;
+        trim(&start, &end);
+        if (start < end) {
+            /* Swift's split(separator: "=", maxSplits: 1) drops empty pieces:
+             * leading '=' are skipped, and both key and value must be non-empty. */
+            const char *key = start;
+            while (key < end && *key == '=') {
+                key++;
+            }
+            const char *equals = memchr(key, '=', (size_t)(end - key));
+            if (equals == NULL || equals == key || equals + 1 == end) {
+                return NULL;
+            }
+            const char *key_end = equals, *value = equals + 1, *value_end = end;
+            trim(&key, &key_end);
+            trim(&value, &value_end);
+            if (!is_config_key(key, (size_t)(key_end - key))) {
+                return NULL;
+            }
+            if ((size_t)(key_end - key) == strlen("socket") && memcmp(key, "socket", strlen("socket")) == 0) {
+                socket_start = value;
+                socket_end = value_end;
+            }
+        }
+        if (line_end == text_end) {
+            break;
+        }
+        line = line_end + 1;
+    }
+    if (socket_start == NULL || socket_start == socket_end) {
+        return NULL;
+    }
+    return strndup(socket_start, (size_t)(socket_end - socket_start));
+}
+
+/* The `socket` of the config file the daemon would read; NULL when none. */
+static char *config_file_socket(void)
+{
+    char path[4096];
+    if (!config_file_path(path, sizeof path)) {
+        return NULL;
+    }
+    FILE *file = fopen(path, "re");
+    if (file == NULL) {
+        return NULL;
+    }
+    char *text = malloc(CONFIG_MAX_BYTES);
+    char *socket = NULL;
+    if (text != NULL) {
+        size_t length = fread(text, 1, CONFIG_MAX_BYTES, file);
+        if (!ferror(file) && length < CONFIG_MAX_BYTES) {
+            socket = config_socket(text, length);
+        }
+        free(text);
+    }
+    fclose(file);
+    return socket;
+}
+
+size_t accessd_socket_path(char *buffer, size_t size)
+{
+    int written;
+    const char *value = nonempty_env("ACCESSD_SOCKET");
+    if (value != NULL) {
+        written = snprintf(buffer, size, "%s", value);
+        return written < 0 ? 0 : (size_t)written;
+    }
+    char *from_file = config_file_socket();
+    if (from_file != NULL) {
+        written = snprintf(buffer, size, "%s", from_file);
+        free(from_file);
+        return written < 0 ? 0 : (size_t)written;
+    }
+    value = getenv("RUNTIME_DIRECTORY");
+    if (value != NULL) {
+        /* systemd passes a colon-separated list: the first non-empty entry. */
+        while (*value == ':') {
+            value++;
+        }
+        if (*value != '\0') {
+            int first = (int)strcspn(value, ":");
+            written = snprintf(buffer, size, "%.*s/accessd.sock", first, value);
+            return written < 0 ? 0 : (size_t)written;
+        }
+    }
+    value = nonempty_env("XDG_RUNTIME_DIR");
+    if (value != NULL) {
+        written = snprintf(buffer, size, "%s/accessd/accessd.sock", value);
+        return written < 0 ? 0 : (size_t)written;
+    }
+    value = getenv("UID");
+    if (value != NULL) {
+        written = snprintf(buffer, size, "/tmp/accessd-%s/accessd.sock", value);
+    } else {
+        written = snprintf(buffer, size, "/tmp/accessd-%lu/accessd.sock", (unsigned long)getuid());
+    }
+    return written < 0 ? 0 : (size_t)written;
+}

@@ -1,0 +1,16 @@
+/* Shared by the library's sources; not installed. */
+#ifndef ACCESSD_CLIENT_INTERNAL_H
+#define ACCESSD_CLIENT_INTERNAL_H
+
+#include "accessd/client.h"
+
+#if defined(__GNUC__)
+#define ACCESSD_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ACCESSD_PRINTF(f, a)
+#endif
+
+/* Fills `error` (when not NULL) and returns `code`. */
+int accessd_fail(accessd_error *error, int code, int from_daemon, const char *format, ...) ACCESSD_PRINTF(4, 5);
+
+#endif
