@@ -16,6 +16,8 @@ import NIOPosix
 /// `ConnectionHandler` per connection on every loop.
 public final class AccessDaemonServer: Sendable {
     public let configuration: DaemonConfiguration
+    /// The settings in force: `configuration` as reloaded by SIGHUP (`reload(_:)`).
+    public let live: LiveConfiguration
     public let owner: StateOwner
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
@@ -26,7 +28,9 @@ public final class AccessDaemonServer: Sendable {
 
     private let snapshotRevision: NIOLockedValueBox<UInt64>
     private let lastSnapshotAt = NIOLockedValueBox<Int64>(0)
-    private let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+    let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+    /// The socket this process bound (and so removes at stop); nil for one passed by systemd.
+    private let boundSocketPath = NIOLockedValueBox<String?>(nil)
 
     /// The snapshot file in the state directory.
     public var snapshotPath: String { configuration.stateDirectory + "/state.snapshot" }
@@ -35,6 +39,7 @@ public final class AccessDaemonServer: Sendable {
     /// empty when there is none); a damaged snapshot stops the start.
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
         self.configuration = configuration
+        self.live = LiveConfiguration(configuration)
         self.logger = logger
         try FileManager.default.createDirectory(
             atPath: configuration.stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -53,14 +58,18 @@ public final class AccessDaemonServer: Sendable {
             policy: configuration.policy)
     }
 
-    /// Binds the socket and starts serving.
-    public func start() async throws {
-        let socketPath = configuration.socketPath
-        let directory = (socketPath as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-        try removeStaleSocket(at: socketPath)
+    /// Binds the socket and starts serving; or serves `listener`, a socket
+    /// systemd passed (socket activation), which is then never unlinked.
+    public func start(listener: ActivatedSocket? = nil) async throws {
+        let socketPath = listener?.path ?? configuration.socketPath
+        if listener == nil {
+            let directory = (socketPath as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try removeStaleSocket(at: socketPath)
+        }
         let configuration = self.configuration
+        let live = self.live
         let owner = self.owner
         let logger = self.logger
         let connectionCount = self.connectionCount
@@ -74,8 +83,9 @@ public final class AccessDaemonServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
+                let maximumConnections = live.current.maximumConnections
                 let admitted = connectionCount.withLockedValue { count -> Bool in
-                    guard count < configuration.maximumConnections else { return false }
+                    guard count < maximumConnections else { return false }
                     count += 1
                     return true
                 }
@@ -83,7 +93,7 @@ public final class AccessDaemonServer: Sendable {
                     if admitted { connectionCount.withLockedValue { $0 -= 1 } }
                 }
                 guard admitted else {
-                    logger.warning("refusing a connection: \(configuration.maximumConnections) are open")
+                    logger.warning("refusing a connection: \(maximumConnections) are open")
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(frame: Self.tooManyConnectionsFrame()))
                     }
@@ -93,20 +103,22 @@ public final class AccessDaemonServer: Sendable {
                 channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(owner: owner, configuration: configuration, control: control, logger: logger))
+                        ConnectionHandler(owner: owner, configuration: configuration, control: control, logger: logger, live: live))
                 }
             }
-        let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
-        chmod(socketPath, mode_t(configuration.socketMode))
-        self.channel.withLockedValue { $0 = channel }
-        let interval = TimeAmount.seconds(max(1, configuration.snapshotIntervalSeconds))
-        let task = owner.loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { [self] _ in
-            let promise = owner.loop.makePromise(of: Void.self)
-            promise.completeWithTask { try await self.snapshotIfChanged() }
-            return promise.futureResult
+        let channel: any Channel
+        if let listener {
+            channel = try await bootstrap.withBoundSocket(listener.descriptor).get()
+        } else {
+            channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
+            boundSocketPath.withLockedValue { $0 = socketPath }
+            chmod(socketPath, mode_t(configuration.socketMode))
         }
-        snapshotTask.withLockedValue { $0 = task }
-        logger.info("accessd listening", metadata: ["socket": "\(socketPath)"])
+        self.channel.withLockedValue { $0 = channel }
+        scheduleSnapshots(everySeconds: configuration.snapshotIntervalSeconds)
+        logger.info(
+            "accessd listening",
+            metadata: ["socket": "\(socketPath)", "activated": "\(listener != nil)"])
     }
 
     /// Writes a snapshot when the state changed since the last one. The state
@@ -137,7 +149,7 @@ public final class AccessDaemonServer: Sendable {
     private func goAway() async {
         let open = connections.withLockedValue { Array($0.values) }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(GoAwayEvent()) }
-        let deadline = NIODeadline.now() + .seconds(configuration.drainTimeoutSeconds)
+        let deadline = NIODeadline.now() + .seconds(live.current.drainTimeoutSeconds)
         for channel in open {
             let timeout = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
             try? await channel.closeFuture.get()
@@ -155,7 +167,7 @@ public final class AccessDaemonServer: Sendable {
         if let channel = channel.withLockedValue({ $0 }) {
             try? await channel.close()
         }
-        unlink(configuration.socketPath)
+        if let path = boundSocketPath.withLockedValue({ $0 }) { unlink(path) }
         await goAway()
         do {
             try await snapshotIfChanged()
@@ -165,6 +177,12 @@ public final class AccessDaemonServer: Sendable {
             throw error
         }
         try await group.shutdownGracefully()
+    }
+
+    /// Open connections, and the last snapshot's revision and time (ms since the epoch).
+    public func runtimeStatus() -> (connections: Int, snapshotRevision: UInt64, snapshotAtMilliseconds: Int64) {
+        let (revision, at) = snapshotRevision.withLockedValue { ($0, lastSnapshotAt.withLockedValue { $0 }) }
+        return (connectionCount.withLockedValue { $0 }, revision, at)
     }
 
     private func removeStaleSocket(at path: String) throws {
