@@ -86,6 +86,8 @@ struct Accessd: AsyncParsableCommand {
             throw fail(.config, "config error: \(error)")
         }
         sharedLevel.level = loaded.level
+        // From here on a signal is queued, never fatal: one during the start is handled once serving.
+        let signals = SignalEvents()
 
         let listener: ActivatedSocket?
         do {
@@ -121,7 +123,6 @@ struct Accessd: AsyncParsableCommand {
         notifier.ready(status: status)
         watchdog.sent(status: status)
 
-        let signals = SignalEvents()
         var level = loaded.level
         for await event in signals.events {
             guard case .reload = event else {
