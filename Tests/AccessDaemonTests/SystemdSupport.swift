@@ -76,7 +76,11 @@ final class DaemonProcess {
     let stdoutPath: String
     let stderrPath: String
 
-    init(executable: String, arguments: [String], environment: [String: String] = [:], directory: String) throws {
+    /// `journalStream`: set `$JOURNAL_STREAM` to the stderr file's `device:inode`, as systemd does for the journal.
+    init(
+        executable: String, arguments: [String], environment: [String: String] = [:], directory: String,
+        journalStream: Bool = false
+    ) throws {
         stdoutPath = directory + "/stdout-\(UUID().uuidString.prefix(6)).log"
         stderrPath = directory + "/stderr-\(UUID().uuidString.prefix(6)).log"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -88,6 +92,11 @@ final class DaemonProcess {
             merged[name] = nil
         }
         for (key, value) in environment { merged[key] = value }
+        if journalStream {
+            var status = stat()
+            guard stat(stderrPath, &status) == 0 else { throw RawConnection.Failure(description: "stat \(stderrPath)") }
+            merged["JOURNAL_STREAM"] = "\(status.st_dev):\(status.st_ino)"
+        }
         process.environment = merged
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -95,9 +104,13 @@ final class DaemonProcess {
     }
 
     /// `accessd` built beside the tests.
-    static func accessd(arguments: [String], environment: [String: String] = [:], directory: String) throws -> DaemonProcess {
+    static func accessd(
+        arguments: [String], environment: [String: String] = [:], directory: String, journalStream: Bool = false
+    ) throws -> DaemonProcess {
         let binary = try #require(AccessdBinaryTests.binary, "accessd is built with the tests (swift build --build-tests)")
-        return try DaemonProcess(executable: binary.path, arguments: arguments, environment: environment, directory: directory)
+        return try DaemonProcess(
+            executable: binary.path, arguments: arguments, environment: environment, directory: directory,
+            journalStream: journalStream)
     }
 
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
