@@ -13,6 +13,7 @@ stage=".build/$name"
 rm -rf "$stage"
 mkdir -p "$stage/bin"
 cp .build/release/accessd .build/release/accessctl "$stage/bin/"
+strip "$stage/bin/accessd" "$stage/bin/accessctl" 2>/dev/null || true
 cp -r scripts/systemd "$stage/systemd"
 cp scripts/install.sh README.md "$stage/"
 tar -C .build -czf ".build/$name.tar.gz" "$name"
