@@ -8,7 +8,8 @@ extension StateOwner {
 }
 
 /// Pets systemd's watchdog from the serving loop: every `interval` a task on
-/// the state owner's loop enters the owner and only then sends `WATCHDOG=1`,
+/// the state owner's loop enters the owner (a cheap isolated call) and only
+/// then sends `WATCHDOG=1` (a non-blocking datagram),
 /// so a hung owner or a blocked loop stops the petting and systemd restarts
 /// the service after `WatchdogSec=`. Each tick also sends `STATUS=` when the
 /// summary changed.
@@ -28,18 +29,17 @@ public final class SystemdWatchdog: Sendable {
         let interval = intervalMicroseconds.map { TimeAmount.microseconds($0) } ?? .seconds(statusOnlyEverySeconds)
         let lastStatus = self.lastStatus
         let loop = owner.loop
-        let repeated = loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { _ in
-            let promise = loop.makePromise(of: Void.self)
-            promise.completeWithTask {
-                _ = await owner.heartbeat()
-                var assignments = petting ? ["WATCHDOG=1"] : []
-                let line = status()
-                if lastStatus.withLockedValue({ old in defer { old = line }; return old != line }) {
-                    assignments.append("STATUS=" + line)
-                }
-                if !assignments.isEmpty { notifier.notify(assignments) }
+        // The tick runs on the owner's own loop (its executor) and enters the
+        // owner there, without the cooperative thread pool: a blocked loop or
+        // a busy owner delays the tick, and so the ping.
+        let repeated = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            _ = owner.assumeIsolated { $0.heartbeat() }
+            var assignments = petting ? ["WATCHDOG=1"] : []
+            let line = status()
+            if lastStatus.withLockedValue({ old in defer { old = line }; return old != line }) {
+                assignments.append("STATUS=" + line)
             }
-            return promise.futureResult
+            if !assignments.isEmpty { notifier.notify(assignments) }
         }
         task.withLockedValue { $0 = repeated }
     }
