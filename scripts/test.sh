@@ -10,6 +10,12 @@ if ! command -v protoc >/dev/null; then
     echo "installing protobuf-compiler" >&2
     apt-get update -qq && apt-get install -y -qq protobuf-compiler >&2
 fi
+# systemd's tools (systemd-analyze, systemd-socket-activate, systemd-sysusers),
+# which work without systemd as PID 1: the unit-file and socket-activation tests.
+if ! command -v systemd-analyze >/dev/null || ! command -v systemd-socket-activate >/dev/null; then
+    echo "installing systemd (for systemd-analyze and systemd-socket-activate)" >&2
+    apt-get update -qq && apt-get install -y -qq systemd >&2
+fi
 # Python's protobuf package, for the python3 first on PATH.
 if ! python3 -c 'import google.protobuf' 2>/dev/null; then
     echo "installing the protobuf package for $(command -v python3)" >&2

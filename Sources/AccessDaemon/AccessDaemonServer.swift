@@ -16,6 +16,8 @@ import NIOPosix
 /// `ConnectionHandler` per connection on every loop.
 public final class AccessDaemonServer: Sendable {
     public let configuration: DaemonConfiguration
+    /// The settings in force: `configuration` as reloaded by SIGHUP (`reload(_:)`).
+    public let live: LiveConfiguration
     public let owner: StateOwner
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
@@ -35,9 +37,13 @@ public final class AccessDaemonServer: Sendable {
 
     /// The last snapshot: its journal lsn, revision and time (ms since the epoch).
     private let lastSnapshot: NIOLockedValueBox<(lsn: UInt64, revision: UInt64, at: Int64)>
-    private let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+    let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
     /// Snapshots are encoded and written here, one at a time, off the event loops.
     private let snapshotThread = NIOThreadPool(numberOfThreads: 1)
+    /// Held for the daemon's life: another accessd on the same state directory is refused.
+    private let directoryLock: StateDirectoryLock?
+    /// The socket this process bound (and so removes at stop); nil for one passed by systemd.
+    private let boundSocketPath = NIOLockedValueBox<String?>(nil)
 
     /// Recovers the state from the state directory (the newest snapshot that
     /// holds, then the journal after it) and opens the journal. Anything
@@ -50,8 +56,16 @@ public final class AccessDaemonServer: Sendable {
         onFatalSync: @escaping @Sendable (StorageError) -> Void = AccessDaemonServer.exitAfterFatalSync
     ) throws {
         self.configuration = configuration
+        self.live = LiveConfiguration(configuration)
         self.logger = logger
         let directory = StateDirectory(storage: configuration.storage, path: configuration.stateDirectory)
+        if configuration.storage is PosixStorage {
+            // One daemon per state directory: a second would interleave its journal with ours.
+            try configuration.storage.createDirectory(configuration.stateDirectory, mode: 0o700)
+            self.directoryLock = try StateDirectoryLock(directory: configuration.stateDirectory)
+        } else {
+            self.directoryLock = nil
+        }
         let recovered = try directory.recover(
             acceptLoss: configuration.acceptDataLoss, eventRetention: configuration.eventRetention, logger: logger)
         logger.info(
@@ -72,14 +86,18 @@ public final class AccessDaemonServer: Sendable {
             loop: group.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
     }
 
-    /// Binds the socket and starts serving.
-    public func start() async throws {
-        let socketPath = configuration.socketPath
-        let directory = (socketPath as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-        try removeStaleSocket(at: socketPath)
+    /// Binds the socket and starts serving; or serves `listener`, a socket
+    /// systemd passed (socket activation), which is then never unlinked.
+    public func start(listener: ActivatedSocket? = nil) async throws {
+        let socketPath = listener?.path ?? configuration.socketPath
+        if listener == nil {
+            let directory = (socketPath as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            try removeStaleSocket(at: socketPath)
+        }
         let configuration = self.configuration
+        let live = self.live
         let owner = self.owner
         let logger = self.logger
         let connectionCount = self.connectionCount
@@ -101,8 +119,9 @@ public final class AccessDaemonServer: Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .childChannelInitializer { channel in
+                let maximumConnections = live.current.maximumConnections
                 let admitted = connectionCount.withLockedValue { count -> Bool in
-                    guard count < configuration.maximumConnections else { return false }
+                    guard count < maximumConnections else { return false }
                     count += 1
                     return true
                 }
@@ -110,7 +129,7 @@ public final class AccessDaemonServer: Sendable {
                     if admitted { connectionCount.withLockedValue { $0 -= 1 } }
                 }
                 guard admitted else {
-                    logger.warning("refusing a connection: \(configuration.maximumConnections) are open")
+                    logger.warning("refusing a connection: \(maximumConnections) are open")
                     return channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(frame: Self.tooManyConnectionsFrame()))
                     }
@@ -120,17 +139,19 @@ public final class AccessDaemonServer: Sendable {
                 channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(owner: owner, configuration: configuration, control: control, logger: logger))
+                        ConnectionHandler(owner: owner, configuration: configuration, control: control, logger: logger, live: live))
                 }
             }
-        let channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
-        chmod(socketPath, mode_t(configuration.socketMode))
-        self.channel.withLockedValue { $0 = channel }
-        let interval = TimeAmount.seconds(max(1, configuration.snapshotIntervalSeconds))
-        let task = owner.loop.scheduleRepeatedAsyncTask(initialDelay: interval, delay: interval) { [self] _ in
-            snapshot(force: false).map { _ in }
+        let channel: any Channel
+        if let listener {
+            channel = try await bootstrap.withBoundSocket(listener.descriptor).get()
+        } else {
+            channel = try await bootstrap.bind(unixDomainSocketPath: socketPath).get()
+            boundSocketPath.withLockedValue { $0 = socketPath }
+            chmod(socketPath, mode_t(configuration.socketMode))
         }
-        snapshotTask.withLockedValue { $0 = task }
+        self.channel.withLockedValue { $0 = channel }
+        scheduleSnapshots(everySeconds: configuration.snapshotIntervalSeconds)
         // A snapshot after every `snapshotEveryRecords` journal records, in the background.
         let every = UInt64(max(1, configuration.snapshotEveryRecords))
         let queued = NIOLockedValueBox(false)
@@ -148,7 +169,9 @@ public final class AccessDaemonServer: Sendable {
                 }
             }
         }.get()
-        logger.info("accessd listening", metadata: ["socket": "\(socketPath)"])
+        logger.info(
+            "accessd listening",
+            metadata: ["socket": "\(socketPath)", "activated": "\(listener != nil)"])
     }
 
     /// Writes a snapshot when the state changed since the last one.
@@ -196,12 +219,21 @@ public final class AccessDaemonServer: Sendable {
     private func goAway() async {
         let open = connections.withLockedValue { Array($0.values) }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(GoAwayEvent()) }
-        let deadline = NIODeadline.now() + .seconds(configuration.drainTimeoutSeconds)
+        let deadline = NIODeadline.now() + .seconds(live.current.drainTimeoutSeconds)
         for channel in open {
             let timeout = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
             try? await channel.closeFuture.get()
             timeout.cancel()
         }
+    }
+
+    /// Releases what `init` took (the journal, the snapshot thread, the
+    /// loops) when `start` failed; nothing is written.
+    public func abandon() async {
+        journal.close()
+        directoryLock?.release()
+        try? await snapshotThread.shutdownGracefully()
+        try? await group.shutdownGracefully()
     }
 
     /// Stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
@@ -214,20 +246,28 @@ public final class AccessDaemonServer: Sendable {
         if let channel = channel.withLockedValue({ $0 }) {
             try? await channel.close()
         }
-        unlink(configuration.socketPath)
+        if let path = boundSocketPath.withLockedValue({ $0 }) { unlink(path) }
         await goAway()
         do {
             try await snapshotIfChanged()
         } catch {
             logger.error("the final snapshot failed (the journal still holds every acknowledged write): \(error)")
             journal.close()
+            directoryLock?.release()
             try? await snapshotThread.shutdownGracefully()
             try? await group.shutdownGracefully()
             throw error
         }
         journal.close()
+        directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()
         try await group.shutdownGracefully()
+    }
+
+    /// Open connections, and the last snapshot's revision and time (ms since the epoch).
+    public func runtimeStatus() -> (connections: Int, snapshotRevision: UInt64, snapshotAtMilliseconds: Int64) {
+        let snapshot = lastSnapshot.withLockedValue { $0 }
+        return (connectionCount.withLockedValue { $0 }, snapshot.revision, snapshot.at)
     }
 
     private func removeStaleSocket(at path: String) throws {

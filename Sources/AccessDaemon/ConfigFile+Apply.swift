@@ -6,7 +6,7 @@ extension ConfigFile {
         func number(_ key: String, in range: ClosedRange<Int64>) throws -> Int64? {
             guard let text = values[key] else { return nil }
             guard let value = Int64(text), range.contains(value) else {
-                throw Invalid(path: path, line: 0, reason: "\(key) must be a whole number in \(range), not '\(text)'")
+                throw Invalid(path: path, line: lines[key] ?? 0, reason: "\(key) must be a whole number in \(range), not '\(text)'")
             }
             return value
         }
@@ -15,7 +15,7 @@ extension ConfigFile {
             var result = Set<UInt32>()
             for part in text.split(separator: ",") {
                 guard let id = UInt32(String(part).trimmingSpaces) else {
-                    throw Invalid(path: path, line: 0, reason: "\(key) must be a comma-separated list of numbers, not '\(text)'")
+                    throw Invalid(path: path, line: lines[key] ?? 0, reason: "\(key) must be a comma-separated list of numbers, not '\(text)'")
                 }
                 result.insert(id)
             }

@@ -25,7 +25,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private let owner: StateOwner
-    private let configuration: DaemonConfiguration
+    private var configuration: DaemonConfiguration
+    /// The reloadable settings (SIGHUP); `configuration` follows it from the next read.
+    private let live: LiveConfiguration?
+    private var liveGeneration: UInt64 = 0
     private var logger: Logger
     private var decoder: FrameDecoder
     private var cumulation: ByteBuffer?
@@ -43,12 +46,27 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private let control: DaemonControl
 
-    init(owner: StateOwner, configuration: DaemonConfiguration, control: DaemonControl, logger: Logger) {
+    init(
+        owner: StateOwner, configuration: DaemonConfiguration, control: DaemonControl, logger: Logger,
+        live: LiveConfiguration? = nil
+    ) {
         self.owner = owner
         self.control = control
         self.configuration = configuration
+        self.live = live
         self.logger = logger
         self.decoder = FrameDecoder(maximumFrameLength: configuration.maximumFrameLength)
+        followLiveConfiguration()
+    }
+
+    /// Takes a reloaded configuration when there is one (one atomic load otherwise).
+    private func followLiveConfiguration() {
+        guard let live, live.generation != liveGeneration else { return }
+        liveGeneration = live.generation
+        configuration = live.current
+        if decoder.maximumFrameLength != configuration.maximumFrameLength {
+            decoder = FrameDecoder(maximumFrameLength: configuration.maximumFrameLength)
+        }
     }
 
     /// Root and the configured uids and groups make administrator calls.
@@ -115,6 +133,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         guard !closing else { return }
+        followLiveConfiguration()
         if cumulation == nil {
             cumulation = bytes
         } else {

@@ -18,6 +18,8 @@
 /// directories and the XDG defaults.
 public struct ConfigFile: Sendable {
     public var values: [String: String]
+    /// The line each key was set on, for messages.
+    public var lines: [String: Int] = [:]
     public let path: String
 
     public static let keys: Set<String> = [
@@ -56,6 +58,7 @@ public struct ConfigFile: Sendable {
                     path: path, line: index + 1, reason: "unknown key '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
             }
             values[key] = String(parts[1]).trimmingSpaces
+            lines[key] = index + 1
         }
         self.values = values
     }

@@ -1,7 +1,6 @@
 import AccessDaemon
 import AccessPaths
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 
@@ -11,15 +10,41 @@ struct Accessd: AsyncParsableCommand {
         commandName: "accessd",
         abstract: "Keeps who-may-do-what in memory and answers local services over a Unix socket.",
         discussion: """
-            Paths: --socket, else $ACCESSD_SOCKET, else $RUNTIME_DIRECTORY/accessd.sock (systemd), \
-            else $XDG_RUNTIME_DIR/accessd/accessd.sock. State: --state-dir, else $ACCESSD_STATE_DIR, \
-            else $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/accessd (~/.local/state/accessd).
-            """)
+            Paths: --socket, else $ACCESSD_SOCKET, else the config file's socket, else \
+            $RUNTIME_DIRECTORY/accessd.sock (systemd), else $XDG_RUNTIME_DIR/accessd/accessd.sock, else \
+            /tmp/accessd-$UID/accessd.sock. State: --state-dir, else $ACCESSD_STATE_DIR, else the config file's \
+            state_dir, else $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/accessd (~/.local/state/accessd). \
+            Config file: --config, else $ACCESSD_CONFIG, else $XDG_CONFIG_HOME/accessd/accessd.conf or \
+            /etc/accessd/accessd.conf when present.
+
+            ENVIRONMENT
+              ACCESSD_SOCKET       the socket (after --socket)
+              ACCESSD_STATE_DIR    the state directory (after --state-dir)
+              ACCESSD_CONFIG       the config file (after --config)
+              ACCESSD_LOG_LEVEL    the log level (after --log-level)
+              RUNTIME_DIRECTORY    systemd's RuntimeDirectory=: the default socket's directory
+              STATE_DIRECTORY      systemd's StateDirectory=: the default state directory
+              XDG_RUNTIME_DIR, XDG_STATE_HOME, XDG_CONFIG_HOME, HOME, UID    the defaults outside systemd
+              LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES    socket activation: serve the socket systemd passed \
+            (named 'accessd' when there are several) and never unlink it
+              NOTIFY_SOCKET        sd_notify: READY=1, STATUS=, RELOADING=1, STOPPING=1
+              WATCHDOG_USEC, WATCHDOG_PID    send WATCHDOG=1 every WATCHDOG_USEC/2 from the serving loop
+              JOURNAL_STREAM       when it names stderr, log lines are '<priority>message key=value' without timestamps
+
+            SIGNALS
+              SIGTERM, SIGINT      GoAway to every connection, calls in flight finish (drain_timeout_s), final snapshot, exit 0
+              SIGHUP               reload the config file (log level, limits, administrators, intervals) without \
+            dropping connections; a broken file keeps the old configuration
+
+            EXIT STATUS
+            \(ExitStatus.all.map { "  \($0.code)  \($0.meaning)" }.joined(separator: "\n"))
+            """,
+        version: AccessdVersion.current)
 
     @Option(help: "The config file (key = value lines; see the README's configuration reference).")
     var config: String?
 
-    @Option(help: "The Unix socket to listen on.")
+    @Option(help: "The Unix socket to listen on (unless systemd passes one).")
     var socket: String?
 
     @Option(help: "The directory for the daemon's state.")
@@ -40,95 +65,136 @@ struct Accessd: AsyncParsableCommand {
     @Flag(help: "Start even when the journal is damaged or records are missing, keeping what comes before the damage (it says what it drops).")
     var acceptDataLoss = false
 
+    func validate() throws {
+        if let fsync, FsyncPolicy(rawValue: fsync) == nil {
+            throw ValidationError("unknown fsync policy '\(fsync)'; use always, interval or none")
+        }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var file: ConfigFile?
-        if let path = DaemonPaths.configFile(
-            flag: config, environment: environment, exists: { FileManager.default.fileExists(atPath: $0) })
-        {
-            do {
-                file = try ConfigFile(text: String(contentsOfFile: path, encoding: .utf8), path: path)
-            } catch let error as ConfigFile.Invalid {
-                throw ValidationError("config file: \(error)")
-            } catch {
-                throw ValidationError("cannot read the config file \(path): \(error)")
-            }
+        let sharedLevel = SharedLogLevel(.info)
+        let format = JournaldLogHandler.format(environment: environment)
+        LoggingSystem.bootstrap { label in JournaldLogHandler(label: label, level: sharedLevel, format: format) }
+        let logger = Logger(label: "accessd")
+        func fail(_ status: ExitStatus, _ message: String) -> ExitCode {
+            logger.critical("\(message)", metadata: ["exit": "\(status.code)"])
+            return ExitCode(status.code)
         }
-        let levelName = logLevel ?? environment["ACCESSD_LOG_LEVEL"] ?? file?.values["log_level"] ?? "info"
-        guard let level = Logger.Level(rawValue: levelName) else {
-            throw ValidationError("unknown log level '\(levelName)'; use trace, debug, info, notice, warning, error or critical")
-        }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "accessd")
-        logger.logLevel = level
-        var configuration = DaemonConfiguration(
-            socketPath: DaemonPaths.socketPath(flag: socket, environment: environment, file: file),
-            stateDirectory: DaemonPaths.stateDirectory(flag: stateDir, environment: environment, file: file))
+
+        let loader = ConfigurationLoader(
+            configFlag: config, socketFlag: socket, stateDirFlag: stateDir, adminUIDs: adminUIDs, adminGIDs: adminGIDs,
+            logLevelFlag: logLevel, environment: environment)
+        var loaded: ConfigurationLoader.Loaded
         do {
-            try file?.apply(to: &configuration)
+            loaded = try loader.load()
         } catch {
-            throw ValidationError("config file: \(error)")
+            throw fail(.config, "config error: \(error)")
         }
-        if let fsync {
-            guard let policy = FsyncPolicy(rawValue: fsync) else {
-                throw ValidationError("unknown fsync policy '\(fsync)'; use always, interval or none")
-            }
-            configuration.fsyncPolicy = policy
+        sharedLevel.level = loaded.level
+        // From here on a signal is queued, never fatal: one during the start is handled once serving.
+        let signals = SignalEvents()
+
+        let listener: ActivatedSocket?
+        do {
+            listener = try SocketActivation.takeListener(environment: environment)
+        } catch {
+            throw fail(.config, "\(error)")
         }
-        configuration.acceptDataLoss = acceptDataLoss
-        if !adminUIDs.isEmpty { configuration.administratorUIDs = Set(adminUIDs) }
-        if !adminGIDs.isEmpty { configuration.administratorGIDs = Set(adminGIDs) }
+        let configuredSocketPath = loaded.configuration.socketPath
+        if let listener {
+            loaded.configuration.socketPath = listener.path ?? "(socket passed by systemd)"
+        }
+
+        if let fsync, let policy = FsyncPolicy(rawValue: fsync) { loaded.configuration.fsyncPolicy = policy }
+        loaded.configuration.acceptDataLoss = acceptDataLoss
 
         let server: AccessDaemonServer
         do {
-            server = try AccessDaemonServer(configuration: configuration, logger: logger)
-        } catch let error as StateDirectory.RecoveryError {
-            logger.critical("cannot recover the state: \(error)")
-            FileHandle.standardError.write(Data("accessd: cannot recover the state: \(error)\n".utf8))
-            throw ExitCode(65)
+            server = try AccessDaemonServer(configuration: loaded.configuration, logger: logger)
+        } catch {
+            throw fail(ExitStatus.forStateError(error), "cannot load the state: \(error)")
         }
-        try await server.start()
-        print("accessd: listening on \(configuration.socketPath)")
+        do {
+            try await server.start(listener: listener)
+        } catch {
+            await server.abandon()
+            throw fail(ExitStatus.forSocketError(error), "cannot listen on \(loaded.configuration.socketPath): \(error)")
+        }
+        print("accessd: listening on \(loaded.configuration.socketPath)")
         fflush(nil)
-        await waitForTerminationSignal()
-        logger.info("shutting down")
-        try await server.stop()
-    }
 
-    /// Returns on SIGTERM or SIGINT.
-    private func waitForTerminationSignal() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = SignalOnce(continuation)
-            for signalNumber in [SIGTERM, SIGINT] {
-                signal(signalNumber, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-                source.setEventHandler { once.fire() }
-                source.resume()
-                once.keep(source)
+        let notifier = SystemdNotifier(environment: environment)
+        let watchdog = SystemdWatchdog(
+            owner: server.owner, notifier: notifier,
+            intervalMicroseconds: SystemdNotifier.watchdogInterval(environment: environment),
+            status: { server.statusSummary() })
+        let status = server.statusSummary()
+        notifier.ready(status: status)
+        watchdog.sent(status: status)
+
+        var level = loaded.level
+        for await event in signals.events {
+            guard case .reload = event else {
+                if case .terminate(let number) = event { logger.info("shutting down", metadata: ["signal": "\(number)"]) }
+                break
             }
+            notifier.reloading()
+            level = reload(
+                server: server, loader: loader, level: level, sharedLevel: sharedLevel,
+                configuredSocketPath: configuredSocketPath, logger: logger)
+            let status = server.statusSummary()
+            notifier.ready(status: status)
+            watchdog.sent(status: status)
         }
+
+        notifier.stopping(status: "draining: GoAway sent, \(server.runtimeStatus().connections) connections open")
+        watchdog.stop()
+        do {
+            try await server.stop()
+        } catch {
+            throw fail(.stateIO, "stopped without the final snapshot: \(error)")
+        }
+        withExtendedLifetime(signals) {}
     }
-}
 
-/// Resumes a continuation once, and keeps the signal sources alive.
-private final class SignalOnce: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-
-    func keep(_ source: any DispatchSourceSignal) { lock.withLock { sources.append(source) } }
-
-    func fire() {
-        let continuation = lock.withLock { () -> CheckedContinuation<Void, Never>? in
-            defer { self.continuation = nil }
-            return self.continuation
+    /// Reads the configuration again and puts it in force; a broken one is
+    /// logged with its file and line, and the old one stays.
+    /// - Returns: the log level now in force.
+    private func reload(
+        server: AccessDaemonServer, loader: ConfigurationLoader, level: Logger.Level, sharedLevel: SharedLogLevel,
+        configuredSocketPath: String, logger: Logger
+    ) -> Logger.Level {
+        var loaded: ConfigurationLoader.Loaded
+        do {
+            loaded = try loader.load()
+        } catch {
+            logger.error("reload failed; keeping the old configuration: \(error)")
+            return level
         }
-        continuation?.resume()
+        // Socket activation: the path served is systemd's; only a changed setting is news.
+        if loaded.configuration.socketPath == configuredSocketPath {
+            loaded.configuration.socketPath = server.configuration.socketPath
+        }
+        var change = server.reload(loaded.configuration)
+        if loaded.level != level {
+            sharedLevel.level = loaded.level
+            change.applied.insert("log_level", at: 0)
+        }
+        if !change.fixed.isEmpty {
+            logger.warning(
+                "these settings cannot change on reload; restart accessd to apply them",
+                metadata: ["keys": "\(change.fixed.joined(separator: ","))"])
+        }
+        logger.notice(
+            change.applied.isEmpty ? "reloaded the configuration; nothing changed" : "reloaded the configuration",
+            metadata: [
+                "changed": "\(change.applied.isEmpty ? "none" : change.applied.joined(separator: ","))",
+                "file": "\(loaded.path ?? "none")",
+            ])
+        return loaded.level
     }
 }

@@ -78,4 +78,23 @@ import Testing
         #expect(try Accessd_V1_Account(serializedBytes: response.payload).name == "Acme")
         #expect(stop(second) == 0)
     }
+
+    @Test func aSecondAccessdOnTheSameStateDirectoryStopsAtStart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-lock-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try start(directory: directory)
+        let binary = try #require(Self.binary)
+        let second = Process()
+        second.executableURL = binary
+        second.arguments = ["--socket", directory + "/other.sock", "--state-dir", directory + "/state", "--log-level", "warning"]
+        let errors = Pipe()
+        second.standardError = errors
+        second.standardOutput = Pipe()
+        try second.run()
+        second.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(second.terminationStatus == 75, "\(said)")
+        #expect(said.contains("in use by another accessd (pid \(first.process.processIdentifier))"), "\(said)")
+        #expect(stop(first) == 0)
+    }
 }

@@ -75,7 +75,8 @@ public final class JournalWriter: @unchecked Sendable {
         self.policy = policy
         self.logger = logger
         self.onFatalSync = onFatalSync
-        let thread = Thread { [unowned self] in self.loop() }
+        // The thread keeps the writer until `close()`.
+        let thread = Thread { self.loop() }
         thread.name = "accessd-journal"
         self.thread = thread
         thread.start()

@@ -1,0 +1,74 @@
+import NIOConcurrencyHelpers
+import Synchronization
+
+/// The configuration as it is now, shared by the listener and every
+/// connection, so that a reload (SIGHUP) reaches connections already open
+/// without dropping them. Readers that look often (a connection, per read)
+/// compare `generation` (one atomic load) and copy `current` only when it moved.
+public final class LiveConfiguration: Sendable {
+    private let box: NIOLockedValueBox<DaemonConfiguration>
+    private let counter = Synchronization.Atomic<UInt64>(0)
+
+    public init(_ configuration: DaemonConfiguration) {
+        self.box = NIOLockedValueBox(configuration)
+    }
+
+    /// The configuration in force.
+    public var current: DaemonConfiguration { box.withLockedValue { $0 } }
+
+    /// Moves on every `replace`.
+    public var generation: UInt64 { counter.load(ordering: .acquiring) }
+
+    /// Puts the reloadable settings of `new` in force and returns what changed.
+    /// The socket, the state directory, the domain policy, the event retention
+    /// and the loop count are fixed for the process's life: they stay as they
+    /// are and come back in `fixed` when `new` asked for other values.
+    @discardableResult
+    public func replace(with new: DaemonConfiguration) -> ConfigurationChange {
+        let change = box.withLockedValue { configuration -> ConfigurationChange in
+            let change = ConfigurationChange(from: configuration, to: new)
+            var next = new
+            next.socketPath = configuration.socketPath
+            next.stateDirectory = configuration.stateDirectory
+            next.policy = configuration.policy
+            next.eventRetention = configuration.eventRetention
+            next.eventLoopThreads = configuration.eventLoopThreads
+            next.socketMode = configuration.socketMode
+            configuration = next
+            return change
+        }
+        counter.add(1, ordering: .releasing)
+        return change
+    }
+}
+
+/// The keys (config-file names) whose values differ between two configurations.
+public struct ConfigurationChange: Sendable, Equatable {
+    /// Changed and now in force.
+    public var applied: [String] = []
+    /// Changed in the file but fixed until a restart.
+    public var fixed: [String] = []
+
+    public var isEmpty: Bool { applied.isEmpty && fixed.isEmpty }
+
+    public init(from old: DaemonConfiguration, to new: DaemonConfiguration) {
+        func check(_ key: String, _ differs: Bool, fixed isFixed: Bool = false) {
+            guard differs else { return }
+            if isFixed { fixed.append(key) } else { applied.append(key) }
+        }
+        check("admin_uids", old.administratorUIDs != new.administratorUIDs)
+        check("admin_gids", old.administratorGIDs != new.administratorGIDs)
+        check("max_frame_bytes", old.maximumFrameLength != new.maximumFrameLength)
+        check("max_calls_per_connection", old.maximumCallsPerConnection != new.maximumCallsPerConnection)
+        check("max_connections", old.maximumConnections != new.maximumConnections)
+        check("frame_stall_timeout_ms", old.frameStallTimeoutMilliseconds != new.frameStallTimeoutMilliseconds)
+        check("snapshot_interval_s", old.snapshotIntervalSeconds != new.snapshotIntervalSeconds)
+        check("drain_timeout_s", old.drainTimeoutSeconds != new.drainTimeoutSeconds)
+        check("socket", old.socketPath != new.socketPath, fixed: true)
+        check("state_dir", old.stateDirectory != new.stateDirectory, fixed: true)
+        check(
+            "activation_lifetime_s",
+            old.policy.activationLifetimeMilliseconds != new.policy.activationLifetimeMilliseconds, fixed: true)
+        check("event_retention", old.eventRetention != new.eventRetention, fixed: true)
+    }
+}
