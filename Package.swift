@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "accessctl", targets: ["accessctl"]),
         .executable(name: "accessd-bench", targets: ["AccessBench"]),
         .executable(name: "accessd-core-bench", targets: ["AccessCoreBench"]),
+        .executable(name: "accessd-durability-bench", targets: ["AccessDurabilityBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -127,7 +128,26 @@ let package = Package(
         // Release-mode micro-benchmark of the core (scripts/bench-core.sh).
         .executableTarget(
             name: "AccessCoreBench",
-            dependencies: ["AccessCore"],
+            dependencies: ["AccessCore", "AccessBenchSupport"],
+            swiftSettings: strictSwift
+        ),
+        // What the benchmarks share: a deterministic population built through the core.
+        .target(name: "AccessBenchSupport", dependencies: ["AccessCore"], swiftSettings: strictSwift),
+        // Durability figures (scripts/bench-durability.sh): snapshot and recovery at scale,
+        // the longest wait during a snapshot, durable writes beside the raw fdatasync rate.
+        .executableTarget(
+            name: "AccessDurabilityBench",
+            dependencies: [
+                "AccessBenchSupport",
+                "AccessCore",
+                "AccessDaemon",
+                "AccessServer",
+                "AccessClient",
+                "AccessWire",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

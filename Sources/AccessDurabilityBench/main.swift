@@ -1,0 +1,333 @@
+// accessd-durability-bench: the durability figures of issue 4, one RESULT line each.
+//
+//   state  --dir D --users N --accounts M --journal K
+//       builds N users in M accounts through the core, writes a snapshot of
+//       them into D (size, time), appends K journal records after it through
+//       the daemon's journal writer, then recovers D as accessd
+//       does at start (time). Leaves D ready for `accessd --state-dir D`, and
+//       D/bench-ids with (user, account) pairs for `pause`.
+//   pause  --socket S --ids FILE [--conns 8] [--seconds 6]
+//       Check calls on C-1 connections and writes on one, against a running
+//       accessd; a snapshot is requested a third of the way in. Reports the
+//       longest call wait while the snapshot was written and outside it.
+//   fsync  --dir D [--seconds 2]
+//       the raw rate of 64-byte append + fdatasync on D's filesystem.
+//   writes --socket S --writers W [--seconds 3]
+//       durable writes per second from W connections, one write in flight each.
+
+import AccessBenchSupport
+import AccessClient
+import AccessCore
+import AccessDaemon
+import AccessServer
+import AccessWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct Arguments {
+    var values: [String: String] = [:]
+
+    init(_ arguments: ArraySlice<String>) {
+        var iterator = arguments.makeIterator()
+        while let flag = iterator.next() {
+            guard flag.hasPrefix("--"), let value = iterator.next() else { fatalError("expected --flag value, got \(flag)") }
+            values[String(flag.dropFirst(2))] = value
+        }
+    }
+
+    func string(_ key: String, _ fallback: String? = nil) -> String {
+        guard let value = values[key] ?? fallback else { fatalError("--\(key) is required") }
+        return value
+    }
+
+    func int(_ key: String, _ fallback: Int) -> Int { values[key].flatMap(Int.init) ?? fallback }
+    func double(_ key: String, _ fallback: Double) -> Double { values[key].flatMap(Double.init) ?? fallback }
+}
+
+func milliseconds(since start: ContinuousClock.Instant) -> Double {
+    seconds(ContinuousClock.now - start) * 1000
+}
+
+func quietLogger() -> Logger {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}
+
+// MARK: state
+
+func buildState(_ arguments: Arguments) throws {
+    let directory = arguments.string("dir")
+    let users = arguments.int("users", 100_000)
+    let accounts = arguments.int("accounts", max(1, users / 10))
+    let journalRecords = arguments.int("journal", 100_000)
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+
+    var clock = ContinuousClock.now
+    let population = Population.build(users: users, accounts: accounts, withBigAccount: false)
+    report("build", [("users", "\(users)"), ("accounts", "\(accounts)"), ("s", format(milliseconds(since: clock) / 1000))])
+
+    // The snapshot, written as the daemon writes it.
+    var history = EventHistory()
+    history.skip(to: population.state.revision)
+    let durable = DurableState(state: population.state, history: history)
+    let stateDirectory = StateDirectory(path: directory)
+    clock = .now
+    let written = try stateDirectory.writeSnapshot(durable, writtenAt: population.now)
+    report(
+        "snapshot_write",
+        [("users", "\(users)"), ("bytes", "\(written.bytes)"), ("bytes_per_user", format(Double(written.bytes) / Double(users))),
+         ("ms", format(milliseconds(since: clock)))])
+
+    // K journal records after it: EditUser writes run through the core, their
+    // events journaled by the daemon's journal writer, one record each.
+    let journal = JournalWriter(
+        storage: PosixStorage(), directory: directory, policy: .none, logger: quietLogger(), onFatalSync: { _ in exit(74) })
+    var state = population.state
+    var rng = Random(state: 9)
+    var now = population.now
+    let pairs = population.owners
+    let done = DispatchSemaphore(value: 0)
+    clock = .now
+    for n in 0..<journalRecords {
+        let pair = pairs[n % pairs.count]
+        now = now.adding(milliseconds: 1)
+        let events = try state.execute(
+            .editUser(EditUser(user: pair.owner, firstName: "Renamed\(n)")),
+            context: CommandContext(principal: .user(pair.owner), now: now), using: &rng)
+        var record = Accessd_V1_JournalRecord()
+        record.lsn = UInt64(n + 1)
+        record.events = events.map(Accessd_V1_Event.init)
+        let last = n == journalRecords - 1
+        journal.submit(lsn: record.lsn, payload: try record.serializedBytes(), generation: 0) { result in
+            if case .failure(let error) = result { fatalError("journal append failed: \(error)") }
+            if last { done.signal() }
+        }
+    }
+    if journalRecords > 0 { done.wait() }
+    journal.close()
+    let journalBytes = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("journal-") }
+        .reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + $1)[.size] as? Int) ?? 0) }
+    report(
+        "journal_append",
+        [("records", "\(journalRecords)"), ("bytes", "\(journalBytes)"), ("ms", format(milliseconds(since: clock))),
+         ("fsync", "none")])
+
+    // Recovery, as accessd does at start.
+    let before = residentBytes()
+    clock = .now
+    let recovered = try stateDirectory.recover(logger: quietLogger())
+    let recoveryMilliseconds = milliseconds(since: clock)
+    precondition(recovered.replayed == journalRecords && recovered.durable.state.users.count == users, "recovery lost records")
+    report(
+        "recovery",
+        [("users", "\(users)"), ("journal_records", "\(recovered.replayed)"), ("ms", format(recoveryMilliseconds)),
+         ("rss_growth_bytes_per_user", format(Double(residentBytes() - before) / Double(users)))])
+
+    // Pairs for Check calls: every hundredth user with its account.
+    var lines: [String] = []
+    for account in recovered.durable.state.accounts.values.prefix(2000) {
+        if let user = recovered.durable.state.users.values.first(where: { $0.account == account.id && $0.status == .active }) {
+            lines.append("\(user.id.rawValue) \(account.id.rawValue)")
+        }
+        if lines.count >= 1000 { break }
+    }
+    try lines.joined(separator: "\n").write(toFile: directory + "/bench-ids", atomically: false, encoding: .utf8)
+}
+
+// MARK: pause
+
+/// Longest waits while a snapshot is written, against a running accessd.
+func snapshotPause(_ arguments: Arguments) async throws {
+    let socket = arguments.string("socket")
+    let pairs = try String(contentsOfFile: arguments.string("ids"), encoding: .utf8).split(separator: "\n").map {
+        $0.split(separator: " ").map(String.init)
+    }
+    precondition(!pairs.isEmpty, "no ids to check with")
+    let connections = arguments.int("conns", 8)
+    let duration = arguments.double("seconds", 6)
+    let start = ContinuousClock.now
+    let end = start + .seconds(duration)
+
+    /// (when the call started, when it ended) per call, per connection.
+    let samples = NIOLockedValueBox<[(Double, Double)]>([])
+    func record(_ begin: ContinuousClock.Instant, _ finish: ContinuousClock.Instant) {
+        let entry = (seconds(begin - start), seconds(finish - start))
+        samples.withLockedValue { $0.append(entry) }
+    }
+
+    let admin = try await AccessClient.connect(socketPath: socket)
+    var create = Accessd_V1_CreateAccountRequest()
+    create.name = "Pause writer \(getpid())"
+    create.fullAccessLicenses = 1
+    create.ownerEmail = "pause-\(getpid())@bench.example"
+    create.ownerFirstName = "Pause"
+    create.ownerLastName = "Writer"
+    let writerAccount = try await admin.call(
+        "/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
+
+    var snapshotWindow = (0.0, 0.0)
+    var snapshotResponse = Accessd_V1_SnapshotResponse()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for connection in 0..<connections {
+            group.addTask {
+                let client = try await AccessClient.connect(socketPath: socket)
+                var n = connection
+                while ContinuousClock.now < end {
+                    let begin = ContinuousClock.now
+                    if connection == 0 {
+                        var set = Accessd_V1_SetLicenseCountRequest()
+                        set.accountID = writerAccount.account.id
+                        set.count = UInt32(2 + n % 2)
+                        _ = try await client.call(
+                            "/accessd.v1.AdminService/SetLicenseCount", set, as: Accessd_V1_WriteResponse.self)
+                    } else {
+                        var check = Accessd_V1_CheckRequest()
+                        let pair = pairs[n % pairs.count]
+                        check.user = pair[0]
+                        check.accountID = pair[1]
+                        check.permission = .viewBilling
+                        _ = try await client.call("/accessd.v1.AccessService/Check", check, as: Accessd_V1_CheckResponse.self)
+                    }
+                    record(begin, .now)
+                    n += connections
+                }
+                await client.close()
+            }
+        }
+        try await Task.sleep(for: .seconds(duration / 3))
+        let begin = ContinuousClock.now
+        snapshotResponse = try await admin.call(
+            "/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), as: Accessd_V1_SnapshotResponse.self)
+        snapshotWindow = (seconds(begin - start), seconds(ContinuousClock.now - start))
+        try await group.waitForAll()
+    }
+    await admin.close()
+    let all = samples.withLockedValue { $0 }
+    // A call overlapping the snapshot's window counts as during it.
+    let during = all.filter { $0.1 >= snapshotWindow.0 && $0.0 <= snapshotWindow.1 }.map { $0.1 - $0.0 }
+    let outside = all.filter { $0.1 < snapshotWindow.0 || $0.0 > snapshotWindow.1 }.map { $0.1 - $0.0 }
+    func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+    report(
+        "snapshot_pause",
+        [("revision", "\(snapshotResponse.revision)"), ("snapshot_ms", format((snapshotWindow.1 - snapshotWindow.0) * 1000)),
+         ("calls_during", "\(during.count)"), ("max_wait_during_ms", format((during.max() ?? 0) * 1000, 2)),
+         ("p99_during_ms", format(percentile(during, 0.99) * 1000, 2)),
+         ("max_wait_outside_ms", format((outside.max() ?? 0) * 1000, 2)),
+         ("p99_outside_ms", format(percentile(outside, 0.99) * 1000, 2))])
+}
+
+// MARK: fsync
+
+/// The raw rate of small appends each followed by fdatasync.
+func rawFsync(_ arguments: Arguments) throws {
+    let path = arguments.string("dir") + "/fsync-probe"
+    let duration = arguments.double("seconds", 2)
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    precondition(fd >= 0, "cannot create \(path)")
+    defer {
+        close(fd)
+        unlink(path)
+    }
+    let record = [UInt8](repeating: 0x5A, count: 64)
+    var latencies: [Double] = []
+    let start = ContinuousClock.now
+    while seconds(ContinuousClock.now - start) < duration {
+        let begin = ContinuousClock.now
+        precondition(record.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == 64)
+        precondition(fdatasync(fd) == 0)
+        latencies.append(seconds(ContinuousClock.now - begin))
+    }
+    latencies.sort()
+    report(
+        "raw_fdatasync",
+        [("syncs_per_s", format(Double(latencies.count) / seconds(ContinuousClock.now - start), 0)),
+         ("p50_us", format(latencies[latencies.count / 2] * 1e6, 0)),
+         ("p99_us", format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1e6, 0))])
+}
+
+// MARK: writes
+
+/// Durable writes per second from W connections, one write in flight each.
+func durableWrites(_ arguments: Arguments) async throws {
+    let socket = arguments.string("socket")
+    let writers = arguments.int("writers", 8)
+    let duration = arguments.double("seconds", 3)
+    let setup = try await AccessClient.connect(socketPath: socket)
+    let stats = try await setup.call(
+        "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
+    var accounts: [String] = []
+    for writer in 0..<writers {
+        var create = Accessd_V1_CreateAccountRequest()
+        create.name = "Writer \(writer) \(getpid())"
+        create.fullAccessLicenses = 1
+        create.ownerEmail = "writer\(writer)-\(getpid())@bench.example"
+        create.ownerFirstName = "Writer"
+        create.ownerLastName = "\(writer)"
+        accounts.append(
+            try await setup.call("/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
+                .account.id)
+    }
+    let before = try await setup.call(
+        "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
+    let latencies = NIOLockedValueBox<[Double]>([])
+    let start = ContinuousClock.now
+    let end = start + .seconds(duration)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for writer in 0..<writers {
+            let account = accounts[writer]
+            group.addTask {
+                let client = try await AccessClient.connect(socketPath: socket)
+                var n = 0
+                var mine: [Double] = []
+                while ContinuousClock.now < end {
+                    var set = Accessd_V1_SetLicenseCountRequest()
+                    set.accountID = account
+                    set.count = UInt32(2 + n % 2)
+                    let begin = ContinuousClock.now
+                    _ = try await client.call("/accessd.v1.AdminService/SetLicenseCount", set, as: Accessd_V1_WriteResponse.self)
+                    mine.append(seconds(ContinuousClock.now - begin))
+                    n += 1
+                }
+                latencies.withLockedValue { $0 += mine }
+                await client.close()
+            }
+        }
+        try await group.waitForAll()
+    }
+    let elapsed = seconds(ContinuousClock.now - start)
+    let after = try await setup.call(
+        "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
+    await setup.close()
+    let sorted = latencies.withLockedValue { $0 }.sorted()
+    let records = after.journalRecords - before.journalRecords
+    let syncs = max(1, after.journalSyncs - before.journalSyncs)
+    report(
+        "durable_writes",
+        [("writers", "\(writers)"), ("fsync", stats.fsyncPolicy), ("writes_per_s", format(Double(sorted.count) / elapsed, 0)),
+         ("p50_us", format(sorted[sorted.count / 2] * 1e6, 0)),
+         ("p99_us", format(sorted[min(sorted.count - 1, sorted.count * 99 / 100)] * 1e6, 0)),
+         ("records_per_sync", format(Double(records) / Double(syncs), 2))])
+}
+
+let command = CommandLine.arguments.dropFirst().first ?? ""
+let arguments = Arguments(CommandLine.arguments.dropFirst(2))
+switch command {
+case "state": try buildState(arguments)
+case "pause": try await snapshotPause(arguments)
+case "fsync": try rawFsync(arguments)
+case "writes": try await durableWrites(arguments)
+default:
+    FileHandle.standardError.write(Data("usage: accessd-durability-bench state|pause|fsync|writes --flag value ...\n".utf8))
+    exit(64)
+}
