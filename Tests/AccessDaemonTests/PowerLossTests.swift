@@ -120,6 +120,38 @@ import Testing
         #expect(JournalRig.names(recovered.durable.state) == ["Account 0", "Account 2"])
     }
 
+    @Test(arguments: [2, 3, 5, 8])
+    func aFailedAppendFailsTheWritesQueuedBehindItAndLeavesNoGap(failingWrite: Int) throws {
+        let disk = SimulatedDisk()
+        let rig = try JournalRig(disk: disk)
+        // The segment header is write 1; records follow in groups. Slow I/O
+        // and spaced submissions make records queue behind the failing group.
+        disk.failWriteNumber = failingWrite
+        disk.ioDelayMicroseconds = 2000
+        let futures = (0..<60).map { n in
+            usleep(300)
+            return rig.submit([JournalRig.createAccount(n)])
+        }
+        var acknowledged: Set<String> = []
+        var refused = 0
+        for (n, future) in futures.enumerated() {
+            switch Result(catching: { try future.wait() }) {
+            case .success: acknowledged.insert("Account \(n)")
+            case .failure: refused += 1
+            }
+        }
+        #expect(refused > 0, "the failing write refused something")
+        // Writes go on after the failure.
+        _ = try rig.write([JournalRig.createAccount(100)])
+        acknowledged.insert("Account 100")
+        let durable = try rig.durable()
+        #expect(JournalRig.names(durable.state) == acknowledged, "the owner rolled back exactly what was refused")
+        rig.shutdown()
+        let recovered = try StateDirectory(storage: disk, path: JournalRig.directory).recover(logger: JournalRig.quietLogger)
+        #expect(JournalRig.names(recovered.durable.state) == acknowledged)
+        #expect(recovered.warnings.isEmpty, "\(recovered.warnings)")
+    }
+
     @Test func withIntervalSyncAKillLosesNothingThatWasWritten() throws {
         // `interval` may lose up to a second to a power cut, never to a crash
         // of the process: what reached the file survives.

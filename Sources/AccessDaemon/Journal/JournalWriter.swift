@@ -31,6 +31,7 @@ public final class JournalWriter: @unchecked Sendable {
     private struct Submission {
         var lsn: UInt64
         var bytes: [UInt8]
+        var generation: UInt64
         var completion: Completion
     }
 
@@ -97,7 +98,7 @@ public final class JournalWriter: @unchecked Sendable {
             completion(.failure(StorageError(.io, "an earlier write failed to reach the journal; this one was built on it and was not applied")))
             return
         }
-        pending.append(Submission(lsn: lsn, bytes: bytes, completion: completion))
+        pending.append(Submission(lsn: lsn, bytes: bytes, generation: generation, completion: completion))
         condition.signal()
         condition.unlock()
     }
@@ -142,7 +143,9 @@ public final class JournalWriter: @unchecked Sendable {
                     condition.wait()
                 }
             }
-            let group = pending
+            // Records built on a record that failed were never written: fail them too.
+            let stale = pending.filter { $0.generation < failedGeneration }
+            let group = pending.filter { $0.generation >= failedGeneration }
             pending = []
             let rotate = rotateRequested && !group.isEmpty
             if rotate { rotateRequested = false }
@@ -152,6 +155,9 @@ public final class JournalWriter: @unchecked Sendable {
             let isDead = dead
             condition.unlock()
 
+            for submission in stale {
+                submission.completion(.failure(StorageError(.io, "an earlier write failed to reach the journal; this one was built on it and was not applied")))
+            }
             if isDead {
                 for submission in group {
                     submission.completion(.failure(StorageError(.io, "the journal stopped after a failed sync")))
@@ -160,13 +166,13 @@ public final class JournalWriter: @unchecked Sendable {
                 write(group, rotate: rotate)
             }
             for lsn in removals { removeSegments(upTo: lsn) }
-            if policy == .interval, unsyncedBytes > 0,
+            if !isDead, policy == .interval, unsyncedBytes > 0,
                 DispatchTime.now().uptimeNanoseconds - lastSync.uptimeNanoseconds >= 1_000_000_000 || stop
             {
                 _ = syncFile()
             }
             if stop {
-                if policy != .none || unsyncedBytes > 0 { _ = syncFile() }
+                if !isDead && (policy != .none || unsyncedBytes > 0) { _ = syncFile() }
                 file?.close()
                 file = nil
                 finished.signal()

@@ -37,6 +37,12 @@ final class SimulatedDisk: Storage, @unchecked Sendable {
         set { lock.withLock { _capacity = newValue } }
     }
     private var _capacity = Int.max
+    /// How long each append and sync takes (so that records queue up behind them).
+    var ioDelayMicroseconds: UInt32 {
+        get { lock.withLock { _ioDelay } }
+        set { lock.withLock { _ioDelay = newValue } }
+    }
+    private var _ioDelay: UInt32 = 0
     /// After a power cut every operation fails until `powerOn`.
     private var off = false
 
@@ -145,6 +151,8 @@ final class SimulatedDisk: Storage, @unchecked Sendable {
     fileprivate func length(_ path: String) -> Int { lock.withLock { files[path]?.current.count ?? 0 } }
 
     fileprivate func append(_ bytes: [UInt8], to path: String) throws(StorageError) {
+        let delay = ioDelayMicroseconds
+        if delay > 0 { usleep(delay) }
         try locked { () throws(StorageError) in
             try nextWrite(path, adding: bytes.count)
             guard files[path] != nil else { throw StorageError(.io, "\(path) is gone") }
@@ -153,6 +161,8 @@ final class SimulatedDisk: Storage, @unchecked Sendable {
     }
 
     fileprivate func sync(_ path: String) throws(StorageError) {
+        let delay = ioDelayMicroseconds
+        if delay > 0 { usleep(delay) }
         try locked { () throws(StorageError) in
             try check()
             syncs += 1
