@@ -155,10 +155,10 @@ func snapshotPause(_ arguments: Arguments) async throws {
     let start = ContinuousClock.now
     let end = start + .seconds(duration)
 
-    /// (when the call started, when it ended) per call, per connection.
-    let samples = NIOLockedValueBox<[(Double, Double)]>([])
-    func record(_ begin: ContinuousClock.Instant, _ finish: ContinuousClock.Instant) {
-        let entry = (seconds(begin - start), seconds(finish - start))
+    /// (when the call started, when it ended, a write?) per call.
+    let samples = NIOLockedValueBox<[(Double, Double, Bool)]>([])
+    func record(_ begin: ContinuousClock.Instant, _ finish: ContinuousClock.Instant, write: Bool) {
+        let entry = (seconds(begin - start), seconds(finish - start), write)
         samples.withLockedValue { $0.append(entry) }
     }
 
@@ -195,7 +195,7 @@ func snapshotPause(_ arguments: Arguments) async throws {
                         check.permission = .viewBilling
                         _ = try await client.call("/accessd.v1.AccessService/Check", check, as: Accessd_V1_CheckResponse.self)
                     }
-                    record(begin, .now)
+                    record(begin, .now, write: connection == 0)
                     n += connections
                 }
                 await client.close()
@@ -210,21 +210,29 @@ func snapshotPause(_ arguments: Arguments) async throws {
     }
     await admin.close()
     let all = samples.withLockedValue { $0 }
-    // A call overlapping the snapshot's window counts as during it.
-    let during = all.filter { $0.1 >= snapshotWindow.0 && $0.0 <= snapshotWindow.1 }.map { $0.1 - $0.0 }
-    let outside = all.filter { $0.1 < snapshotWindow.0 || $0.0 > snapshotWindow.1 }.map { $0.1 - $0.0 }
     func percentile(_ values: [Double], _ p: Double) -> Double {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
     }
-    report(
-        "snapshot_pause",
-        [("revision", "\(snapshotResponse.revision)"), ("snapshot_ms", format((snapshotWindow.1 - snapshotWindow.0) * 1000)),
-         ("calls_during", "\(during.count)"), ("max_wait_during_ms", format((during.max() ?? 0) * 1000, 2)),
-         ("p99_during_ms", format(percentile(during, 0.99) * 1000, 2)),
-         ("max_wait_outside_ms", format((outside.max() ?? 0) * 1000, 2)),
-         ("p99_outside_ms", format(percentile(outside, 0.99) * 1000, 2))])
+    // A call overlapping the snapshot's window counts as during it.
+    func waits(writes: Bool, during: Bool) -> [Double] {
+        all.filter { $0.2 == writes && ($0.1 >= snapshotWindow.0 && $0.0 <= snapshotWindow.1) == during }.map { $0.1 - $0.0 }
+    }
+    var fields: [(String, String)] = [
+        ("revision", "\(snapshotResponse.revision)"), ("snapshot_ms", format((snapshotWindow.1 - snapshotWindow.0) * 1000)),
+    ]
+    for (kind, writes) in [("reads", false), ("writes", true)] {
+        let during = waits(writes: writes, during: true)
+        let outside = waits(writes: writes, during: false)
+        fields += [
+            ("\(kind)_during", "\(during.count)"), ("\(kind)_max_wait_during_ms", format((during.max() ?? 0) * 1000, 2)),
+            ("\(kind)_p99_during_ms", format(percentile(during, 0.99) * 1000, 2)),
+            ("\(kind)_max_wait_outside_ms", format((outside.max() ?? 0) * 1000, 2)),
+            ("\(kind)_p99_outside_ms", format(percentile(outside, 0.99) * 1000, 2)),
+        ]
+    }
+    report("snapshot_pause", fields)
 }
 
 // MARK: fsync

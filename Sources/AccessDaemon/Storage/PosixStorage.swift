@@ -51,7 +51,18 @@ public struct PosixStorage: Storage {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.failure("cannot create \(temporary)") }
         do throws(StorageError) {
-            try Self.writeAll(fd, bytes, path: temporary)
+            // In slices, each pushed to the disk before the next: a large file
+            // (a snapshot) never puts one big burst in front of the journal's syncs.
+            let slice = 1 << 20
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + slice)
+                try Self.writeAll(fd, Array(bytes[offset..<end]), path: temporary)
+                if end < bytes.count {
+                    guard fdatasync(fd) == 0 else { throw Self.failure("cannot fdatasync \(temporary)") }
+                }
+                offset = end
+            }
             guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(temporary)") }
         } catch {
             close(fd)

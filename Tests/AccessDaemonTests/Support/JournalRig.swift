@@ -72,9 +72,9 @@ final class JournalRig: @unchecked Sendable {
     /// Writes a snapshot as the daemon does.
     func snapshot() throws {
         let value = try durable()
-        journal.rotate()
         let written = try StateDirectory(storage: disk, path: Self.directory)
             .writeSnapshot(value, writtenAt: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000))
+        journal.rotate()
         journal.removeSegments(coveredBy: written.keepFrom)
     }
 
