@@ -70,5 +70,7 @@ public struct ConfigurationChange: Sendable, Equatable {
             "activation_lifetime_s",
             old.policy.activationLifetimeMilliseconds != new.policy.activationLifetimeMilliseconds, fixed: true)
         check("event_retention", old.eventRetention != new.eventRetention, fixed: true)
+        check("fsync", old.fsyncPolicy != new.fsyncPolicy, fixed: true)
+        check("snapshot_every_records", old.snapshotEveryRecords != new.snapshotEveryRecords, fixed: true)
     }
 }

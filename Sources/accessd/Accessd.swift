@@ -87,7 +87,8 @@ struct Accessd: AsyncParsableCommand {
 
         let loader = ConfigurationLoader(
             configFlag: config, socketFlag: socket, stateDirFlag: stateDir, adminUIDs: adminUIDs, adminGIDs: adminGIDs,
-            logLevelFlag: logLevel, environment: environment)
+            logLevelFlag: logLevel, fsyncFlag: fsync.flatMap(FsyncPolicy.init(rawValue:)), acceptDataLoss: acceptDataLoss,
+            environment: environment)
         var loaded: ConfigurationLoader.Loaded
         do {
             loaded = try loader.load()
@@ -109,8 +110,6 @@ struct Accessd: AsyncParsableCommand {
             loaded.configuration.socketPath = listener.path ?? "(socket passed by systemd)"
         }
 
-        if let fsync, let policy = FsyncPolicy(rawValue: fsync) { loaded.configuration.fsyncPolicy = policy }
-        loaded.configuration.acceptDataLoss = acceptDataLoss
 
         let server: AccessDaemonServer
         do {

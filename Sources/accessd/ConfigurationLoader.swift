@@ -13,6 +13,8 @@ struct ConfigurationLoader: Sendable {
     var adminUIDs: [UInt32]
     var adminGIDs: [UInt32]
     var logLevelFlag: String?
+    var fsyncFlag: FsyncPolicy? = nil
+    var acceptDataLoss = false
     var environment: [String: String]
 
     struct Loaded: Sendable {
@@ -63,6 +65,8 @@ struct ConfigurationLoader: Sendable {
         }
         if !adminUIDs.isEmpty { configuration.administratorUIDs = Set(adminUIDs) }
         if !adminGIDs.isEmpty { configuration.administratorGIDs = Set(adminGIDs) }
+        if let fsyncFlag { configuration.fsyncPolicy = fsyncFlag }
+        configuration.acceptDataLoss = acceptDataLoss
         return Loaded(configuration: configuration, level: level, path: path)
     }
 }
