@@ -62,15 +62,24 @@ extension AccessState {
             guard offices[office.id] == nil, accounts[office.account] != nil else { throw fail("office \(office.id)") }
             offices[office.id] = office
         }
+        // Users are most of a state: check them against plain hash tables.
+        var accountIDs = Set<AccountID>(minimumCapacity: records.accounts.count)
+        for account in records.accounts { accountIDs.insert(account.id) }
+        var roleAccount: [RoleID: AccountID] = [:]
+        roleAccount.reserveCapacity(records.roles.count)
+        for role in records.roles { roleAccount[role.id] = role.account }
+        var officeAccount: [OfficeID: AccountID] = [:]
+        for office in records.offices { officeAccount[office.id] = office.account }
+        var userIDs = Set<UserID>(minimumCapacity: records.users.count)
         for user in records.users {
-            guard users[user.id] == nil, accounts[user.account] != nil, roles[user.role]?.account == user.account,
-                user.offices.allSatisfy({ offices[$0]?.account == user.account })
+            guard userIDs.insert(user.id).inserted, accountIDs.contains(user.account), roleAccount[user.role] == user.account,
+                user.offices.allSatisfy({ officeAccount[$0] == user.account })
             else { throw fail("user \(user.id)") }
             users[user.id] = user
         }
         for project in records.projects {
             guard projects[project.id] == nil, accounts[project.account] != nil,
-                project.members.allSatisfy({ users[$0] != nil }), project.offices.allSatisfy({ offices[$0] != nil })
+                project.members.allSatisfy({ userIDs.contains($0) }), project.offices.allSatisfy({ offices[$0] != nil })
             else { throw fail("project \(project.id)") }
             projects[project.id] = project
         }
@@ -79,7 +88,7 @@ extension AccessState {
             products[product.id] = product
         }
         for share in records.shares {
-            guard shares[share.id] == nil, accounts[share.owner] != nil, users[share.grantee] != nil else {
+            guard shares[share.id] == nil, accounts[share.owner] != nil, userIDs.contains(share.grantee) else {
                 throw fail("share \(share.id)")
             }
             shares[share.id] = share

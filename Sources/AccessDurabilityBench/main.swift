@@ -10,6 +10,8 @@
 //       Check calls on C-1 connections and writes on one, against a running
 //       accessd; a snapshot is requested a third of the way in. Reports the
 //       longest call wait while the snapshot was written and outside it.
+//   recover --dir D
+//       recovery alone (read-only), of a directory `state` left.
 //   fsync  --dir D [--seconds 2]
 //       the raw rate of 64-byte append + fdatasync on D's filesystem.
 //   writes --socket S --writers W [--seconds 3]
@@ -334,6 +336,13 @@ switch command {
 case "state": try buildState(arguments)
 case "pause": try await snapshotPause(arguments)
 case "fsync": try rawFsync(arguments)
+case "recover":
+    // Recovery alone, of a directory `state` left (for profiling).
+    let clock = ContinuousClock.now
+    let recovered = try StateDirectory(path: arguments.string("dir")).recover(readOnly: true, logger: quietLogger())
+    report(
+        "recovery", [("users", "\(recovered.durable.state.users.count)"), ("journal_records", "\(recovered.replayed)"),
+                     ("ms", format(milliseconds(since: clock)))])
 case "writes": try await durableWrites(arguments)
 default:
     FileHandle.standardError.write(Data("usage: accessd-durability-bench state|pause|fsync|writes --flag value ...\n".utf8))
