@@ -26,7 +26,7 @@ public final class AccessDaemonServer: Sendable {
     /// Open connections, for GoAway at shutdown.
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
-    /// The journal; nil once closed.
+    /// The journal every accepted write goes to before its reply.
     public let journal: JournalWriter
     public let stateDirectory: StateDirectory
     /// What recovery found at start.
