@@ -75,8 +75,8 @@ extension AccessState {
             guard userIDs.insert(user.id).inserted, accountIDs.contains(user.account), roleAccount[user.role] == user.account,
                 user.offices.allSatisfy({ officeAccount[$0] == user.account })
             else { throw fail("user \(user.id)") }
-            users[user.id] = user
         }
+        users = Table(uniqueKeysWithValues: records.users.lazy.map { ($0.id, $0) })
         for project in records.projects {
             guard projects[project.id] == nil, accounts[project.account] != nil,
                 project.members.allSatisfy({ userIDs.contains($0) }), project.offices.allSatisfy({ offices[$0] != nil })

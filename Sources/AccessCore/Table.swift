@@ -13,6 +13,11 @@ public struct Table<Key: Hashable & Sendable, Value: Sendable>: Sendable {
 
     public init() {}
 
+    /// A table of records with distinct keys, built in one pass (a restore).
+    public init(uniqueKeysWithValues records: some Sequence<(Key, Value)>) {
+        storage = TreeDictionary(uniqueKeysWithValues: records.lazy.map { ($0.0, Box($0.1)) })
+    }
+
     /// The record for `key`. Setting replaces the whole record (in a new box).
     /// - Complexity: O(log n).
     public subscript(key: Key) -> Value? {
