@@ -20,8 +20,8 @@ public final class LiveConfiguration: Sendable {
     public var generation: UInt64 { counter.load(ordering: .acquiring) }
 
     /// Puts the reloadable settings of `new` in force and returns what changed.
-    /// The socket, the state directory, the domain policy, the event retention
-    /// and the loop count are fixed for the process's life: they stay as they
+    /// The socket, the state directory, the domain policy, the event retention,
+    /// the loop count and the journal's settings are fixed for the process's life: they stay as they
     /// are and come back in `fixed` when `new` asked for other values.
     @discardableResult
     public func replace(with new: DaemonConfiguration) -> ConfigurationChange {
@@ -34,6 +34,10 @@ public final class LiveConfiguration: Sendable {
             next.eventRetention = configuration.eventRetention
             next.eventLoopThreads = configuration.eventLoopThreads
             next.socketMode = configuration.socketMode
+            next.fsyncPolicy = configuration.fsyncPolicy
+            next.snapshotEveryRecords = configuration.snapshotEveryRecords
+            next.acceptDataLoss = configuration.acceptDataLoss
+            next.storage = configuration.storage
             configuration = next
             return change
         }
