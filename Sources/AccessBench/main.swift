@@ -6,11 +6,12 @@
 //
 //   accessd-bench --socket PATH [--conns 32] [--depth 1] [--seconds 5] [--warmup 1]
 //                 [--mix check|mixed|writes] [--setup users=100000,accounts=10000]
-//                 [--ids FILE] [--echo] [--name NAME] [--threads N]
+//                 [--ids FILE] [--save-ids FILE] [--echo] [--name NAME] [--threads N]
 //
 // --setup loads the data set first through the socket as an administrator (run
-// it as root or an admin uid); --ids reads "user account" lines instead (as
-// `accessd-durability-bench state` leaves them). The mixed mix is 90% Check,
+// it as root or an admin uid), --save-ids writes its (user account) pairs for
+// later runs; --ids reads such lines instead (as `accessd-durability-bench
+// state` leaves them too). The mixed mix is 90% Check,
 // 10% SetLicenseCount (each connection writes its own account).
 
 import AccessWire
@@ -34,6 +35,7 @@ struct Options {
     var users = 1000
     var accounts = 100
     var ids: String?
+    var saveIDs: String?
     var echo = false
     var name: String?
     var threads = System.coreCount
@@ -56,6 +58,7 @@ struct Options {
                 guard let chosen = Mix(rawValue: value) else { Self.fail("--mix is check, mixed or writes") }
                 mix = chosen
             case "--ids": ids = value
+            case "--save-ids": saveIDs = value
             case "--name": name = value
             case "--threads": threads = Self.number(flag, value)
             case "--setup":
@@ -146,6 +149,9 @@ if options.echo {
             "RESULT name=setup users=\(set.checks.count) accounts=\(options.accounts) failed_calls=\(set.failures)"
                 + " s=\(String(format: "%.1f", took)) calls_per_s=\(Int(Double(set.checks.count + options.accounts / 10 * 4) / took))")
         pairs = set.checks
+        if let path = options.saveIDs {
+            try pairs.map { "\($0.0) \($0.1)" }.joined(separator: "\n").write(toFile: path, atomically: false, encoding: .utf8)
+        }
     }
     if options.mix != .check {
         writers = try await Setup.writerAccounts(socket: options.socket, count: options.connections, tag: tag)
