@@ -56,7 +56,7 @@ cleanup() {
 trap cleanup EXIT
 
 wait_for() { # file pattern
-    for _ in $(seq 3000); do grep -q "$2" "$1" 2> /dev/null && return; sleep 0.1; done
+    for _ in $(seq 1200); do grep -qi "$2" "$1" 2> /dev/null && return; sleep 0.1; done
     echo "timed out waiting for '$2' in $1" >&2; exit 1
 }
 field() { # line key
@@ -85,8 +85,8 @@ pids+=($!)
 accessd_pid=$!
 pids+=($accessd_pid)
 wait_for "$work/echo.out" listening
-wait_for "$work/redis.log" "Ready to accept"
-wait_for "$work/redis-aof.log" "Ready to accept"
+wait_for "$work/redis.log" "ready to accept"
+wait_for "$work/redis-aof.log" "ready to accept"
 wait_for "$work/accessd.out" listening
 
 # The data set, loaded through the socket.
