@@ -27,7 +27,19 @@ enum Setup {
     static func load(socket: String, users: Int, accounts: Int, tag: String) async throws -> DataSet {
         let perAccount = max(1, users / max(1, accounts))
         let clients = try await connect(socket: socket, count: connections)
-        defer { Task { for client in clients { await client.close() } } }
+        do {
+            let set = try await load(users: users, accounts: accounts, perAccount: perAccount, tag: tag, clients: clients)
+            for client in clients { await client.close() }
+            return set
+        } catch {
+            for client in clients { await client.close() }
+            throw error
+        }
+    }
+
+    private static func load(users: Int, accounts: Int, perAccount: Int, tag: String, clients: [AccessClient]) async throws
+        -> DataSet
+    {
 
         // Accounts and their users.
         var set = DataSet()
