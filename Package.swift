@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The domain core: every rule of spec/domain.md as a pure state machine.
@@ -115,13 +116,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // Load generator against a running accessd (scripts/bench-check.sh; issue 6 grows it).
+        // The lean load generator (scripts/bench.sh): raw NIO channels with D calls in flight each,
+        // replies read only as far as their id and code, latencies in an HdrHistogram.
         .executableTarget(
             name: "AccessBench",
             dependencies: [
                 "AccessClient",
                 "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSwift
         ),

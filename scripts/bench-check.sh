@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A quick release-mode Check benchmark: starts accessd on a temporary socket,
-# runs accessd-bench against it (default 32 connections, depth 1, 5 s), stops it.
-# Pass accessd-bench flags (--conns N --depth D --seconds S) to change the run.
+# runs accessd-bench against it (default 1,000 users, 32 connections, depth 1,
+# 5 s), stops it. scripts/bench.sh runs the whole matrix with its baselines.
+# Pass accessd-bench flags (--conns N --depth D --seconds S --mix M --setup
+# users=N,accounts=M) to change the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product accessd --scratch-path .build-release >&2

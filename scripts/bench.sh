@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# The whole benchmark matrix of issue 6, in one run, with its baselines:
+#   - a minimal C echo server with accessd's framing (scripts/bench-echo.c) and
+#     Redis (redis-server on a private Unix socket, persistence off; a second one
+#     with appendonly yes + appendfsync always), measured with redis-benchmark -s;
+#   - Check at conns 1, 32, 128 x depth 1, 16 against a data set loaded through
+#     the socket (default 100,000 users in 10,000 accounts), echo and Redis GET
+#     beside each, with ratio_vs_echo and ratio_vs_redis;
+#   - the mixed load (90% Check, 10% writes);
+#   - durable writes (fsync = always) at 1, 8, 32, 64 writers beside Redis SET
+#     with appendfsync always and the raw fdatasync rate;
+#   - snapshot pause, recovery and memory per user at 10,000 / 100,000 / 1,000,000 users.
+# RESULT lines go to stdout, progress to stderr; BENCHMARKS.md is written with the figures.
+#
+# Usage: scripts/bench.sh [--seconds 3] [--users 100000] [--accounts 10000]
+#                         [--sizes "10000 100000 1000000"] [--out BENCHMARKS.md] [--note TEXT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=3
+users=100000
+accounts=10000
+sizes="10000 100000 1000000"
+out=BENCHMARKS.md
+note=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds="$2"; shift 2 ;;
+        --users) users="$2"; shift 2 ;;
+        --accounts) accounts="$2"; shift 2 ;;
+        --sizes) sizes="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --note) note="$2"; shift 2 ;;
+        *) echo "unknown flag $1" >&2; exit 64 ;;
+    esac
+done
+began=$(date +%s)
+say() { echo "bench.sh [$(( $(date +%s) - began ))s]: $*" >&2; }
+
+say "building (release)"
+for product in accessd accessd-bench accessd-durability-bench; do
+    swift build -c release --product "$product" --scratch-path .build-release >&2
+done
+bin=.build-release/release
+if ! command -v redis-server > /dev/null || ! command -v redis-benchmark > /dev/null; then
+    say "installing redis-server"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >&2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/accessd-bench.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+    wait 2> /dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() { # file pattern
+    for _ in $(seq 1200); do grep -qi "$2" "$1" 2> /dev/null && return; sleep 0.1; done
+    echo "timed out waiting for '$2' in $1" >&2; exit 1
+}
+field() { # line key
+    echo " $1 " | grep -o " $2=[^ ]*" | head -1 | cut -d= -f2
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# redis-benchmark: prints "rps p50_us p99_us max_us" of one test.
+redis_run() { # socket test clients pipeline requests
+    redis-benchmark -s "$1" -t "$2" -c "$3" -P "$4" -n "$5" -d 64 --csv -q 2> /dev/null \
+        | awk -F'"' -v t="$(echo "$2" | tr a-z A-Z)" '$2 == t { printf "%d %d %d %d\n", $4, $10 * 1000, $14 * 1000, $16 * 1000 }'
+}
+
+# The servers.
+cc -O2 -o "$work/bench-echo" scripts/bench-echo.c
+"$work/bench-echo" "$work/echo.sock" > "$work/echo.out" &
+pids+=($!)
+redis-server --port 0 --unixsocket "$work/redis.sock" --save '' --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
+pids+=($!)
+mkdir -p "$work/aof"
+redis-server --port 0 --unixsocket "$work/redis-aof.sock" --save '' --appendonly yes --appendfsync always \
+    --dir "$work/aof" --daemonize no > "$work/redis-aof.log" 2>&1 &
+pids+=($!)
+"$bin/accessd" --socket "$work/accessd.sock" --state-dir "$work/state" --log-level warning > "$work/accessd.out" 2> "$work/accessd.err" &
+accessd_pid=$!
+pids+=($accessd_pid)
+wait_for "$work/echo.out" listening
+wait_for "$work/redis.log" "ready to accept"
+wait_for "$work/redis-aof.log" "ready to accept"
+wait_for "$work/accessd.out" listening
+
+# The data set, loaded through the socket.
+say "loading $users users in $accounts accounts into accessd"
+rss_before=$(rss_kib $accessd_pid)
+setup=$("$bin/accessd-bench" --socket "$work/accessd.sock" --setup "users=$users,accounts=$accounts" \
+    --save-ids "$work/ids" --conns 1 --seconds 0.2 --warmup 0 | grep 'name=setup')
+echo "$setup"
+rss_after=$(rss_kib $accessd_pid)
+loaded_users=$(field "$setup" users)
+setup_line="$loaded_users users in $accounts accounts (with an office, a project, a share and a client link in every tenth account) loaded through the socket in $(field "$setup" s) s ($(field "$setup" calls_per_s) calls/s, $(field "$setup" failed_calls) failed); accessd's RSS $((rss_before / 1024)) MiB before, $((rss_after / 1024)) MiB after: $(awk -v a="$rss_after" -v u="$loaded_users" 'BEGIN { printf "%.0f", a * 1024 / u }') bytes per user (journal and call bookkeeping included)"
+
+redis_requests() { # clients pipeline: about $seconds s of work
+    local base
+    if [ "$2" -gt 1 ]; then base=400000; elif [ "$1" -gt 1 ]; then base=100000; else base=30000; fi
+    echo $((base * seconds))
+}
+
+# Check matrix.
+check_rows=""
+declare -A check_ratio_redis check_ratio_echo check_p99 redis_p99
+for conns in 1 32 128; do
+    for depth in 1 16; do
+        say "check conns=$conns depth=$depth"
+        echo_line=$("$bin/accessd-bench" --socket "$work/echo.sock" --echo --conns $conns --depth $depth --seconds "$seconds")
+        echo "$echo_line"
+        read -r r_rps r_p50 r_p99 r_max <<< "$(redis_run "$work/redis.sock" get $conns $depth "$(redis_requests $conns $depth)")"
+        echo "RESULT name=redis_get conns=$conns depth=$depth rps=$r_rps p50_us=$r_p50 p99_us=$r_p99 max_us=$r_max"
+        line=$("$bin/accessd-bench" --socket "$work/accessd.sock" --ids "$work/ids" --conns $conns --depth $depth --seconds "$seconds")
+        rps=$(field "$line" rps)
+        e_rps=$(field "$echo_line" rps)
+        line="$line ratio_vs_echo=$(ratio "$rps" "$e_rps") ratio_vs_redis=$(ratio "$rps" "$r_rps")"
+        echo "$line"
+        key="$conns.$depth"
+        check_ratio_echo[$key]=$(field "$line" ratio_vs_echo)
+        check_ratio_redis[$key]=$(field "$line" ratio_vs_redis)
+        check_p99[$key]=$(field "$line" p99_us)
+        redis_p99[$key]=$r_p99
+        check_rows+="| $conns | $depth | $rps | $(field "$line" p50_us) | $(field "$line" p99_us) | $(field "$line" p999_us) | $(field "$line" max_us) | $e_rps | $(field "$echo_line" p99_us) | $r_rps | $r_p50 | $r_p99 | ${check_ratio_echo[$key]} | ${check_ratio_redis[$key]} |"$'\n'
+    done
+done
+
+# Mixed load.
+mixed_rows=""
+for conns in 32 128; do
+    say "mixed conns=$conns"
+    line=$("$bin/accessd-bench" --socket "$work/accessd.sock" --ids "$work/ids" --mix mixed --conns $conns --depth 1 --seconds "$seconds")
+    echo "$line"
+    mixed_rows+="| $conns | 1 | $(field "$line" rps) | $(field "$line" p50_us) | $(field "$line" p99_us) | $(field "$line" p999_us) | $(field "$line" read_p99_us) | $(field "$line" write_rps) | $(field "$line" write_p50_us) | $(field "$line" write_p99_us) | $(field "$line" errors) |"$'\n'
+done
+
+# Durable writes.
+say "raw fdatasync rate"
+raw=$("$bin/accessd-durability-bench" fsync --dir "$work" --seconds 2)
+echo "$raw"
+raw_rate=$(field "$raw" syncs_per_s)
+durable_rows=""
+declare -A durable_ratio
+for writers in 1 8 32 64; do
+    say "durable writes writers=$writers"
+    read -r r_rps r_p50 r_p99 r_max <<< "$(redis_run "$work/redis-aof.sock" set $writers 1 $((5000 * seconds * (1 + writers / 4))))"
+    echo "RESULT name=redis_set_aof_always writers=$writers rps=$r_rps p50_us=$r_p50 p99_us=$r_p99 max_us=$r_max"
+    line=$("$bin/accessd-bench" --socket "$work/accessd.sock" --ids "$work/ids" --mix writes --conns $writers --depth 1 --seconds "$seconds" --name durable_writes)
+    rps=$(field "$line" rps)
+    durable_ratio[$writers]=$(ratio "$rps" "$r_rps")
+    line="$line fsync=always ratio_vs_redis=${durable_ratio[$writers]} ratio_vs_raw_fdatasync=$(ratio "$rps" "$raw_rate")"
+    echo "$line"
+    durable_rows+="| $writers | $rps | $(field "$line" p50_us) | $(field "$line" p99_us) | $(field "$line" errors) | $r_rps | $r_p50 | $r_p99 | ${durable_ratio[$writers]} | $(ratio "$rps" "$raw_rate") |"$'\n'
+done
+kill "$accessd_pid"
+wait "$accessd_pid" 2> /dev/null || true
+
+# Snapshot, recovery, memory at scale.
+scale_rows=""
+declare -A scale_pause scale_recovery scale_memory
+for size in $sizes; do
+    say "state of $size users"
+    dir="$work/scale-$size"
+    state=$("$bin/accessd-durability-bench" state --dir "$dir" --users "$size" --accounts $((size / 10)) --journal 100000)
+    echo "$state"
+    snapshot=$(echo "$state" | grep name=snapshot_write)
+    recovery=$(echo "$state" | grep name=recovery)
+    say "accessd on $size users: memory and snapshot pause"
+    "$bin/accessd" --socket "$work/scale.sock" --state-dir "$dir" --log-level warning > "$work/scale.out" 2> "$work/scale.err" &
+    scale_pid=$!
+    pids+=($scale_pid)
+    wait_for "$work/scale.out" listening
+    rss=$(rss_kib $scale_pid)
+    per_user=$(awk -v a="$rss" -v u="$size" 'BEGIN { printf "%.0f", a * 1024 / u }')
+    echo "RESULT name=memory users=$size rss_kib=$rss bytes_per_user=$per_user"
+    pause=$("$bin/accessd-durability-bench" pause --socket "$work/scale.sock" --ids "$dir/bench-ids" --conns 8 --seconds 6)
+    echo "$pause"
+    kill "$scale_pid"
+    wait "$scale_pid" 2> /dev/null || true
+    rm -rf "$dir"
+    longest=$(awk -v a="$(field "$pause" reads_max_wait_during_ms)" -v b="$(field "$pause" writes_max_wait_during_ms)" 'BEGIN { print (a > b ? a : b) }')
+    scale_pause[$size]=$longest
+    scale_recovery[$size]=$(field "$recovery" ms)
+    scale_memory[$size]=$per_user
+    scale_rows+="| $size | $(field "$snapshot" bytes) | $(field "$snapshot" ms) | $(field "$pause" snapshot_ms) | $(field "$pause" reads_max_wait_during_ms) | $(field "$pause" writes_max_wait_during_ms) | $(field "$pause" reads_max_wait_outside_ms) | $(field "$recovery" ms) | $per_user |"$'\n'
+done
+
+elapsed=$(( $(date +%s) - began ))
+say "done in ${elapsed}s; writing $out"
+
+# Targets.
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**missed**"; fi; }
+big=$(echo $sizes | awk '{ print $NF }')
+targets="| Check 32x1 vs Redis GET (at least 1.0x) | ${check_ratio_redis[32.1]}x | $(verdict "${check_ratio_redis[32.1]} >= 1.0") |
+| Check 32x1 vs echo (at least 0.5x) | ${check_ratio_echo[32.1]}x | $(verdict "${check_ratio_echo[32.1]} >= 0.5") |
+| Check 32x1 p99 no worse than Redis GET's | ${check_p99[32.1]} us vs ${redis_p99[32.1]} us | $(verdict "${check_p99[32.1]} <= ${redis_p99[32.1]}") |
+| Check 32x16 vs Redis GET pipelined 16 (at least 1.0x) | ${check_ratio_redis[32.16]}x | $(verdict "${check_ratio_redis[32.16]} >= 1.0") |
+| Durable writes, 32 writers, vs Redis SET appendfsync always (at least 1.0x) | ${durable_ratio[32]}x | $(verdict "${durable_ratio[32]} >= 1.0") |
+| $big users: longest call wait during a snapshot (under 10 ms) | ${scale_pause[$big]} ms | $(verdict "${scale_pause[$big]} < 10") |
+| $big users: recovery (under 3 s) | ${scale_recovery[$big]} ms | $(verdict "${scale_recovery[$big]} < 3000") |
+| $big users: resident memory (under 1 KiB per user) | ${scale_memory[$big]} bytes/user | $(verdict "${scale_memory[$big]} < 1024") |"
+
+cat > "$out" << EOF
+# Benchmarks
+
+Figures of one run of \`scripts/bench.sh\` (issue 6), in ${elapsed} s. The generator is
+\`accessd-bench\` (release): raw NIO channels over $(nproc) event loops, D calls in flight per connection,
+requests written from pre-serialized bytes, replies read only as far as their id and code, latencies
+in an HdrHistogram; ${seconds} s measured after 1 s of warm-up. The echo baseline is the same generator,
+same code path, against \`scripts/bench-echo.c\` (epoll, returns each frame as is). Redis figures are
+\`redis-benchmark -s SOCKET -d 64\` (\`-c\` connections, \`-P\` pipeline = depth) against a
+\`redis-server\` on a private Unix socket; its latencies have millisecond resolution with 3 decimals.
+Generator, servers and baselines all share the same machine, so every figure includes the
+generator's own CPU.${note:+
+
+**Note:** $note}
+
+- Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r), state on $(df -h "$work" | awk 'NR==2 {print $1}') ($(stat -f -c %T "$work"))
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift scripts || echo ' (with uncommitted changes)')
+- $(redis-server --version | cut -d' ' -f1-3); $(swift --version 2>&1 | head -1)
+- Data set: $setup_line
+
+## Targets
+
+| target | this run | |
+|---|---|---|
+$targets
+
+## Check
+
+accessd: \`AccessService/Check\` over the data set above. Echo and Redis GET at the same connections
+and depth (Redis: \`-c conns -P depth\`).
+
+| conns | depth | accessd rps | p50 us | p99 us | p99.9 us | max us | echo rps | echo p99 us | Redis GET rps | Redis p50 us | Redis p99 us | ratio vs echo | ratio vs Redis |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+${check_rows}
+## Mixed load
+
+90% Check, 10% \`AdminService/SetLicenseCount\` (each connection writes its own account), fsync = always.
+
+| conns | depth | rps | p50 us | p99 us | p99.9 us | read p99 us | write rps | write p50 us | write p99 us | errors |
+|---|---|---|---|---|---|---|---|---|---|---|
+${mixed_rows}
+## Durable writes
+
+\`SetLicenseCount\` with fsync = always (each acknowledged write on disk), one write in flight per
+writer, beside Redis SET with \`appendonly yes\`, \`appendfsync always\`, and the raw rate of 64-byte
+append + fdatasync on the same filesystem: $raw_rate syncs/s.
+
+| writers | accessd writes/s | p50 us | p99 us | errors | Redis AOF SET/s | Redis p50 us | Redis p99 us | ratio vs Redis | ratio vs raw fdatasync |
+|---|---|---|---|---|---|---|---|---|---|
+${durable_rows}
+## Snapshot, recovery, memory
+
+Per size: a state of N users in N/10 accounts built by \`accessd-durability-bench state\` (snapshot, then
+100,000 journal records after it), recovered as accessd does at start; then a release accessd started on
+it (memory per user: its VmRSS after loading, divided by users) while \`accessd-durability-bench pause\`
+runs Checks on 7 connections and writes on one and asks for a snapshot.
+
+| users | snapshot bytes | snapshot write ms | snapshot in accessd ms | longest read wait during ms | longest write wait during ms | longest read wait outside ms | recovery ms (snapshot + 100,000 records) | RSS bytes per user |
+|---|---|---|---|---|---|---|---|---|
+${scale_rows}
+EOF
