@@ -45,6 +45,11 @@ enum Validation {
     }
 
     static func trim(_ raw: String) -> String {
+        // Most inputs (ids, emails) start and end with a printable ASCII byte:
+        // nothing to trim, and no need to walk grapheme clusters.
+        if let first = raw.utf8.first, let last = raw.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return raw
+        }
         var view = Substring(raw)
         while let first = view.first, first.isWhitespace { view.removeFirst() }
         while let last = view.last, last.isWhitespace { view.removeLast() }

@@ -89,7 +89,13 @@ enum WireInput {
     static func count(_ value: UInt32) -> Int { Int(value) }
 
     /// Trimmed of whitespace at both ends.
-    static func trimmed(_ text: String) -> String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
+    static func trimmed(_ text: String) -> String {
+        // The common case (an id or an email) has nothing to trim: skip Foundation.
+        if let first = text.utf8.first, let last = text.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return text
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     /// A user named by id or email (AccessService: "a user id or email"):
     /// resolved like an actor; an unknown one is NOT_FOUND.
