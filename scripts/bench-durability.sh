@@ -20,6 +20,7 @@ while [ $# -gt 0 ]; do
 done
 swift build -c release --product accessd --scratch-path .build-release >&2
 swift build -c release --product accessd-durability-bench --scratch-path .build-release >&2
+swift build -c release --product accessd-bench --scratch-path .build-release >&2
 bin=.build-release/release
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/accessd-bench.XXXXXX")
 pid=
@@ -50,8 +51,9 @@ echo "$raw"
 raw_rate=$(echo "$raw" | grep -o 'syncs_per_s=[0-9.]*' | cut -d= -f2)
 start_daemon "$work/state-writes"
 for writers in 1 8 64; do
-    line=$("$bin/accessd-durability-bench" writes --socket "$work/accessd.sock" --writers "$writers" --seconds 3)
-    rate=$(echo "$line" | grep -o 'writes_per_s=[0-9.]*' | cut -d= -f2)
+    line=$("$bin/accessd-bench" --socket "$work/accessd.sock" --setup users=10,accounts=1 --mix writes \
+        --conns "$writers" --depth 1 --seconds 3 --name durable_writes | grep '^RESULT name=durable_writes')
+    rate=$(echo "$line" | grep -o ' rps=[0-9.]*' | cut -d= -f2)
     echo "$line ratio_vs_raw_fdatasync=$(awk -v a="$rate" -v b="$raw_rate" 'BEGIN { printf "%.2f", a / b }')"
 done
 stop_daemon

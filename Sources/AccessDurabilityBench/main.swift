@@ -14,8 +14,7 @@
 //       recovery alone (read-only), of a directory `state` left.
 //   fsync  --dir D [--seconds 2]
 //       the raw rate of 64-byte append + fdatasync on D's filesystem.
-//   writes --socket S --writers W [--seconds 3]
-//       durable writes per second from W connections, one write in flight each.
+// (Durable writes per second come from `accessd-bench --mix writes`.)
 
 import AccessBenchSupport
 import AccessClient
@@ -266,70 +265,6 @@ func rawFsync(_ arguments: Arguments) throws {
          ("p99_us", format(latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1e6, 0))])
 }
 
-// MARK: writes
-
-/// Durable writes per second from W connections, one write in flight each.
-func durableWrites(_ arguments: Arguments) async throws {
-    let socket = arguments.string("socket")
-    let writers = arguments.int("writers", 8)
-    let duration = arguments.double("seconds", 3)
-    let setup = try await AccessClient.connect(socketPath: socket)
-    let stats = try await setup.call(
-        "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
-    var accounts: [String] = []
-    for writer in 0..<writers {
-        var create = Accessd_V1_CreateAccountRequest()
-        create.name = "Writer \(writer) \(getpid())"
-        create.fullAccessLicenses = 1
-        create.ownerEmail = "writer\(writer)-\(getpid())@bench.example"
-        create.ownerFirstName = "Writer"
-        create.ownerLastName = "\(writer)"
-        accounts.append(
-            try await setup.call("/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
-                .account.id)
-    }
-    let before = try await setup.call(
-        "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
-    let latencies = NIOLockedValueBox<[Double]>([])
-    let start = ContinuousClock.now
-    let end = start + .seconds(duration)
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for writer in 0..<writers {
-            let account = accounts[writer]
-            group.addTask {
-                let client = try await AccessClient.connect(socketPath: socket)
-                var n = 0
-                var mine: [Double] = []
-                while ContinuousClock.now < end {
-                    var set = Accessd_V1_SetLicenseCountRequest()
-                    set.accountID = account
-                    set.count = UInt32(2 + n % 2)
-                    let begin = ContinuousClock.now
-                    _ = try await client.call("/accessd.v1.AdminService/SetLicenseCount", set, as: Accessd_V1_WriteResponse.self)
-                    mine.append(seconds(ContinuousClock.now - begin))
-                    n += 1
-                }
-                latencies.withLockedValue { $0 += mine }
-                await client.close()
-            }
-        }
-        try await group.waitForAll()
-    }
-    let elapsed = seconds(ContinuousClock.now - start)
-    let after = try await setup.call(
-        "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
-    await setup.close()
-    let sorted = latencies.withLockedValue { $0 }.sorted()
-    let records = after.journalRecords - before.journalRecords
-    let syncs = max(1, after.journalSyncs - before.journalSyncs)
-    report(
-        "durable_writes",
-        [("writers", "\(writers)"), ("fsync", stats.fsyncPolicy), ("writes_per_s", format(Double(sorted.count) / elapsed, 0)),
-         ("p50_us", format(sorted[sorted.count / 2] * 1e6, 0)),
-         ("p99_us", format(sorted[min(sorted.count - 1, sorted.count * 99 / 100)] * 1e6, 0)),
-         ("records_per_sync", format(Double(records) / Double(syncs), 2))])
-}
-
 let command = CommandLine.arguments.dropFirst().first ?? ""
 let arguments = Arguments(CommandLine.arguments.dropFirst(2))
 switch command {
@@ -343,8 +278,7 @@ case "recover":
     report(
         "recovery", [("users", "\(recovered.durable.state.users.count)"), ("journal_records", "\(recovered.replayed)"),
                      ("ms", format(milliseconds(since: clock)))])
-case "writes": try await durableWrites(arguments)
 default:
-    FileHandle.standardError.write(Data("usage: accessd-durability-bench state|pause|fsync|writes --flag value ...\n".utf8))
+    FileHandle.standardError.write(Data("usage: accessd-durability-bench state|pause|recover|fsync --flag value ...\n".utf8))
     exit(64)
 }
