@@ -27,11 +27,11 @@ extension AccessState {
             guard accounts[account.id] == nil else { throw fail("account \(account.id) exists already") }
             accounts[account.id] = account
         case .accountRenamed(let account), .licenseCountChanged(let account), .billingUpdated(let account):
-            guard accounts[account.id] != nil else { throw fail("no account \(account.id)") }
+            guard accounts.contains(account.id) else { throw fail("no account \(account.id)") }
             accounts[account.id] = account
 
         case .roleCreated(let role):
-            guard roles[role.id] == nil, accounts[role.account] != nil else { throw fail("cannot create role \(role.id)") }
+            guard roles[role.id] == nil, accounts.contains(role.account) else { throw fail("cannot create role \(role.id)") }
             roles[role.id] = role
             indexes.rolesByAccount.insert(role.id, into: role.account)
             indexes.roleByName[ScopedName(account: role.account, name: role.name)] = role.id
@@ -67,7 +67,7 @@ extension AccessState {
             indexes.activationByUser[activation.user] = activation.tokenHash
 
         case .officeCreated(let office):
-            guard offices[office.id] == nil, accounts[office.account] != nil else {
+            guard offices[office.id] == nil, accounts.contains(office.account) else {
                 throw fail("cannot create office \(office.id)")
             }
             offices[office.id] = office
@@ -92,7 +92,7 @@ extension AccessState {
             indexes.officeByName[ScopedName(account: old.account, name: old.name)] = nil
 
         case .projectCreated(let project):
-            guard projects[project.id] == nil, accounts[project.account] != nil else {
+            guard projects[project.id] == nil, accounts.contains(project.account) else {
                 throw fail("cannot create project \(project.id)")
             }
             projects[project.id] = project
@@ -106,7 +106,7 @@ extension AccessState {
             indexes.projectsByAccount.remove(id, from: old.account)
 
         case .productCreated(let product):
-            guard products[product.id] == nil, accounts[product.account] != nil else {
+            guard products[product.id] == nil, accounts.contains(product.account) else {
                 throw fail("cannot create product \(product.id)")
             }
             products[product.id] = product
@@ -128,8 +128,8 @@ extension AccessState {
 
         case .accessShared(let share):
             let pair = SharePair(owner: share.owner, grantee: share.grantee)
-            guard shares[share.id] == nil, indexes.shareByPair[pair] == nil, accounts[share.owner] != nil,
-                users[share.grantee] != nil
+            guard shares[share.id] == nil, indexes.shareByPair[pair] == nil, accounts.contains(share.owner),
+                users.contains(share.grantee)
             else { throw fail("cannot create share \(share.id)") }
             shares[share.id] = share
             indexes.sharesByOwner.insert(share.id, into: share.owner)
@@ -148,7 +148,7 @@ extension AccessState {
             indexes.shareByPair[SharePair(owner: old.owner, grantee: old.grantee)] = nil
 
         case .clientAdded(let link):
-            guard clientLinks[link.key] == nil, accounts[link.agency] != nil, accounts[link.client] != nil else {
+            guard clientLinks[link.key] == nil, accounts.contains(link.agency), accounts.contains(link.client) else {
                 throw fail("cannot add client link \(link.key)")
             }
             clientLinks[link.key] = link

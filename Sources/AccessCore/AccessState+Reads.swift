@@ -34,7 +34,7 @@ extension AccessState {
     public func principal(forActor actor: String) throws(AccessError) -> Principal {
         let text = Validation.trim(actor)
         if let id = UserID(text) {
-            guard users[id] != nil else { throw .unauthenticated("the actor \(text) is not a user") }
+            guard users.contains(id) else { throw .unauthenticated("the actor \(text) is not a user") }
             return .user(id)
         }
         let matches = Region.allCases.compactMap { indexes.userByEmail[EmailKey(region: $0, email: text)] }
@@ -51,7 +51,7 @@ extension AccessState {
     func readerGrant(
         _ principal: Principal, in account: AccountID, needs permission: Permission? = nil, membersOnly: Bool = false
     ) throws(AccessError) -> (user: User, grant: AccessGrant)? {
-        guard accounts[account] != nil else { throw .notFound("no account \(account)") }
+        guard accounts.contains(account) else { throw .notFound("no account \(account)") }
         if principal == .administrator { return nil }
         let user = try actingUser(principal)
         if let permission {

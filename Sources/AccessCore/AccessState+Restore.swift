@@ -55,11 +55,11 @@ extension AccessState {
             accounts[account.id] = account
         }
         for role in records.roles {
-            guard roles[role.id] == nil, accounts[role.account] != nil else { throw fail("role \(role.id)") }
+            guard roles[role.id] == nil, accounts.contains(role.account) else { throw fail("role \(role.id)") }
             roles[role.id] = role
         }
         for office in records.offices {
-            guard offices[office.id] == nil, accounts[office.account] != nil else { throw fail("office \(office.id)") }
+            guard offices[office.id] == nil, accounts.contains(office.account) else { throw fail("office \(office.id)") }
             offices[office.id] = office
         }
         // Users are most of a state: check them against plain hash tables.
@@ -78,23 +78,23 @@ extension AccessState {
         }
         users = Table(uniqueKeysWithValues: records.users.lazy.map { ($0.id, $0) })
         for project in records.projects {
-            guard projects[project.id] == nil, accounts[project.account] != nil,
-                project.members.allSatisfy({ userIDs.contains($0) }), project.offices.allSatisfy({ offices[$0] != nil })
+            guard projects[project.id] == nil, accounts.contains(project.account),
+                project.members.allSatisfy({ userIDs.contains($0) }), project.offices.allSatisfy({ offices.contains($0) })
             else { throw fail("project \(project.id)") }
             projects[project.id] = project
         }
         for product in records.products {
-            guard products[product.id] == nil, accounts[product.account] != nil else { throw fail("product \(product.id)") }
+            guard products[product.id] == nil, accounts.contains(product.account) else { throw fail("product \(product.id)") }
             products[product.id] = product
         }
         for share in records.shares {
-            guard shares[share.id] == nil, accounts[share.owner] != nil, userIDs.contains(share.grantee) else {
+            guard shares[share.id] == nil, accounts.contains(share.owner), userIDs.contains(share.grantee) else {
                 throw fail("share \(share.id)")
             }
             shares[share.id] = share
         }
         for link in records.clientLinks {
-            guard clientLinks[link.key] == nil, accounts[link.agency] != nil, accounts[link.client] != nil,
+            guard clientLinks[link.key] == nil, accounts.contains(link.agency), accounts.contains(link.client),
                 link.role.map({ roles[$0]?.account == link.client }) ?? true
             else { throw fail("client link \(link.key)") }
             clientLinks[link.key] = link

@@ -102,7 +102,7 @@ extension AccessState {
     /// permission or the account is INVALID_ARGUMENT. O(log n) in all users.
     public func check(_ request: CheckRequest) throws(AccessError) -> CheckResult {
         guard let user = users[request.user] else { throw .notFound("no user \(request.user)") }
-        guard accounts[request.account] != nil else { throw .notFound("no account \(request.account)") }
+        guard accounts.contains(request.account) else { throw .notFound("no account \(request.account)") }
         try validate(request.resource, for: request.permission, in: request.account)
         return evaluate(user: user, account: request.account, permission: request.permission, resource: request.resource)
     }

@@ -25,6 +25,10 @@ public struct Table<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         set { storage[key] = newValue.map(Box.init) }
     }
 
+    /// Whether there is a record for `key`, without copying it out of its box.
+    /// - Complexity: O(log n).
+    public func contains(_ key: Key) -> Bool { storage[key] != nil }
+
     /// - Complexity: O(1).
     public var count: Int { storage.count }
     public var isEmpty: Bool { storage.isEmpty }

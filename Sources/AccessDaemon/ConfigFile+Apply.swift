@@ -34,6 +34,7 @@ extension ConfigFile {
         }
         if let value = try number("event_retention", in: 1...100_000_000) { configuration.eventRetention = Int(value) }
         if let value = try number("snapshot_every_records", in: 1...1_000_000_000) { configuration.snapshotEveryRecords = value }
+        if let value = try number("event_loops", in: 1...256) { configuration.eventLoopThreads = Int(value) }
         if let text = values["fsync"] {
             guard let policy = FsyncPolicy(rawValue: text) else {
                 throw Invalid(path: path, line: 0, reason: "fsync must be always, interval or none, not '\(text)'")

@@ -192,6 +192,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     // MARK: - Calls
 
     private func handleFrame(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        // The common shapes are read in place; the rest (and every error) the general way.
+        switch ClientFrameHead.parse(frame) {
+        case .request(let head):
+            return handleRequest(head, context: context)
+        case .cancel(let id):
+            return handleCancel(id, context: context)
+        case nil:
+            break
+        }
         let clientFrame: Accessd_V1_ClientFrame
         do {
             clientFrame = try Accessd_V1_ClientFrame(serializedBytes: Array(frame.readableBytesView))
@@ -201,27 +210,31 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         switch clientFrame.kind {
         case .request(let request):
-            handleRequest(request, context: context)
+            handleRequest(RequestHead(request), context: context)
         case .cancel(let cancel):
-            // Reads answer at once and writes, once received, are applied in order:
-            // only a read waiting for its revision can still be stopped.
-            switch inFlight[cancel.id] {
-            case .waitingForRevision:
-                inFlight[cancel.id] = nil
-                respond(id: cancel.id, code: .cancelled, message: "cancelled by the client", context: context)
-            case .stream:
-                unfollow(cancel.id)
-                inFlight[cancel.id] = nil
-                respond(id: cancel.id, code: .cancelled, message: "cancelled by the client", context: context)
-            case .write, nil:
-                break
-            }
+            handleCancel(cancel.id, context: context)
         case nil:
             fail(context: context, code: .invalidArgument, message: "the frame carries neither a request nor a cancel")
         }
     }
 
-    private func handleRequest(_ request: Accessd_V1_Request, context: ChannelHandlerContext) {
+    /// Reads answer at once and writes, once received, are applied in order:
+    /// only a read waiting for its revision, or a stream, can still be stopped.
+    private func handleCancel(_ id: UInt64, context: ChannelHandlerContext) {
+        switch inFlight[id] {
+        case .waitingForRevision:
+            inFlight[id] = nil
+            respond(id: id, code: .cancelled, message: "cancelled by the client", context: context)
+        case .stream:
+            unfollow(id)
+            inFlight[id] = nil
+            respond(id: id, code: .cancelled, message: "cancelled by the client", context: context)
+        case .write, nil:
+            break
+        }
+    }
+
+    private func handleRequest(_ request: RequestHead, context: ChannelHandlerContext) {
         let id = request.id
         guard !goingAway else {
             respond(id: id, code: .unavailable, message: "accessd is shutting down; call again once it is back", context: context)
@@ -262,11 +275,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch handler {
         case .read(let read):
             answerRead(
-                id: id, read: read, payload: request.payload, principal: principal, minRevision: request.minRevision,
-                deadline: deadline, context: context)
+                id: id, method: request.method, read: read, payload: request.payload, principal: principal,
+                minRevision: request.minRevision, deadline: deadline, context: context)
         case .write(let makeCommand, let reply):
             do {
-                let command = try makeCommand(request.payload, published.state)
+                let command = try makeCommand(Data(request.payload.readableBytesView), published.state)
                 inFlight[id] = .write
                 pendingWrites.append(
                     PendingWrite(
@@ -279,14 +292,14 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         case .daemon:
             answerDaemonCall(
-                id: id, method: request.method, payload: request.payload, principal: principal, published: published,
+                id: id, method: request.method, payload: Data(request.payload.readableBytesView), principal: principal, published: published,
                 context: context)
         }
     }
 
     private func answerRead(
-        id: UInt64, read: @escaping @Sendable (Data, ReadContext) throws(AccessError) -> Data, payload: Data,
-        principal: Principal,
+        id: UInt64, method: String, read: @escaping @Sendable (Data, ReadContext) throws(AccessError) -> Data,
+        payload: ByteBuffer, principal: Principal,
         minRevision: UInt64, deadline: NIODeadline?, context: ChannelHandlerContext
     ) {
         let published = owner.published
@@ -307,15 +320,27 @@ final class ConnectionHandler: ChannelInboundHandler {
                 let (handler, context) = loopBound.value
                 guard handler.inFlight[id] == .waitingForRevision else { return }  // cancelled
                 handler.answerRead(
-                    id: id, read: read, payload: payload, principal: principal, minRevision: minRevision,
+                    id: id, method: method, read: read, payload: payload, principal: principal, minRevision: minRevision,
                     deadline: limit, context: context)
                 context.flush()
             }
             return
         }
         inFlight[id] = nil
+        if method == CheckFastPath.method, let request = CheckFastPath.request(payload) {
+            do {
+                let reply = try MethodTable.check(request, in: published.state)
+                respond(id: id, revision: published.revision, context: context, payloadLength: CheckFastPath.length(of: reply)) {
+                    CheckFastPath.write(reply, to: &$0)
+                }
+            } catch {
+                respond(id: id, error: error, revision: published.revision, context: context)
+            }
+            return
+        }
         do {
-            let reply = try read(payload, ReadContext(state: published.state, history: published.history, principal: principal))
+            let reply = try read(
+                Data(payload.readableBytesView), ReadContext(state: published.state, history: published.history, principal: principal))
             respond(id: id, payload: reply, revision: published.revision, context: context)
         } catch {
             respond(id: id, error: error, revision: published.revision, context: context)
@@ -416,14 +441,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func sendEvents(_ events: [Event], id: UInt64, context: ChannelHandlerContext) {
         guard inFlight[id] == .stream, !events.isEmpty else { return }
         for event in events {
-            var response = Accessd_V1_Response()
-            response.id = id
-            response.more = true
-            response.payload = (try? Accessd_V1_Event(event).serializedBytes()) ?? Data()
-            response.revision = event.seq
-            var frame = Accessd_V1_ServerFrame()
-            frame.response = response
-            write(frame, context: context)
+            let payload: [UInt8] = (try? Accessd_V1_Event(event).serializedBytes()) ?? []
+            respond(id: id, more: true, revision: event.seq, context: context, payloadLength: payload.count) {
+                $0.writeBytes(payload)
+            }
         }
         context.flush()
     }
@@ -435,8 +456,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Sends this read's batch of writes to the owner: on its loop directly,
-    /// from another loop in one hop. The replies leave once the batch's
-    /// journal record is durable, back on this connection's loop.
+    /// from another loop in one hop. The owner queues it behind the record
+    /// being synced (see `StateOwner.submit`); the replies leave once the
+    /// batch's journal record is durable, back on this connection's loop.
     private func flushWrites(context: ChannelHandlerContext) {
         guard !pendingWrites.isEmpty else { return }
         let ids = pendingWrites.map(\.id)
@@ -445,40 +467,25 @@ final class ConnectionHandler: ChannelInboundHandler {
         let owner = self.owner
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let connectionLoop = context.eventLoop
-        @Sendable func deliverWhenDurable(_ outcomes: [WriteOutcome], _ durable: EventLoopFuture<Void>?) {
-            guard let durable else {
-                connectionLoop.execute {
-                    let (handler, context) = loopBound.value
-                    handler.deliver(ids, outcomes, context: context)
-                    context.flush()
-                }
-                return
-            }
-            durable.hop(to: connectionLoop).whenComplete { result in
+        let completion: StateOwner.BatchCompletion = { result in
+            @Sendable func deliver() {
                 let (handler, context) = loopBound.value
                 switch result {
-                case .success:
+                case .success(let outcomes):
                     handler.deliver(ids, outcomes, context: context)
                 case .failure(let error):
                     let refusal = AccessError(
                         .unavailable, "the write could not be made durable and was not applied (\(error)); try again later")
-                    handler.deliver(ids, outcomes.map { _ in .refused(refusal) }, context: context)
+                    handler.deliver(ids, ids.map { _ in .refused(refusal) }, context: context)
                 }
                 context.flush()
             }
+            if connectionLoop.inEventLoop { deliver() } else { connectionLoop.execute(deliver) }
         }
         if owner.loop.inEventLoop {
-            let (outcomes, durable) = owner.assumeIsolated { $0.run(calls) }
-            if durable == nil, connectionLoop === owner.loop {
-                deliver(ids, outcomes, context: context)
-            } else {
-                deliverWhenDurable(outcomes, durable)
-            }
+            owner.assumeIsolated { $0.submit(calls, completion: completion) }
         } else {
-            owner.loop.execute {
-                let (outcomes, durable) = owner.assumeIsolated { $0.run(calls) }
-                deliverWhenDurable(outcomes, durable)
-            }
+            owner.loop.execute { owner.assumeIsolated { $0.submit(calls, completion: completion) } }
         }
     }
 
@@ -505,7 +512,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         id: UInt64, code: StatusCode = .ok, message: String = "", payload: Data = Data(), revision: UInt64? = nil,
         context: ChannelHandlerContext
     ) {
-        if let call = calls.removeValue(forKey: id) {
+        respond(
+            id: id, code: code, message: message, revision: revision, context: context, payloadLength: payload.count
+        ) { $0.writeBytes(payload) }
+    }
+
+    /// Writes one Response frame straight into a buffer for the socket.
+    private func respond(
+        id: UInt64, code: StatusCode = .ok, message: String = "", more: Bool = false, revision: UInt64? = nil,
+        context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ByteBuffer) -> Void
+    ) {
+        if !more, let call = calls.removeValue(forKey: id) {
             let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
             var metadata: Logger.Metadata = [
                 "method": "\(call.method)", "uid": "\(peer.map { String($0.uid) } ?? "?")",
@@ -515,15 +532,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             for (key, value) in call.metadata { metadata["meta.\(key)"] = "\(value)" }
             logger.debug("call", metadata: metadata)
         }
-        var response = Accessd_V1_Response()
-        response.id = id
-        response.code = UInt32(code.rawValue)
-        response.message = message
-        response.payload = payload
-        response.revision = revision ?? owner.published.revision
-        var frame = Accessd_V1_ServerFrame()
-        frame.response = response
-        write(frame, context: context)
+        let frame = ResponseFrame(
+            id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? owner.published.revision)
+        var buffer = context.channel.allocator.buffer(capacity: 32 + message.utf8.count + payloadLength)
+        frame.write(to: &buffer, payloadLength: payloadLength, writePayload)
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {

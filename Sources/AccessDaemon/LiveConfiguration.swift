@@ -76,5 +76,6 @@ public struct ConfigurationChange: Sendable, Equatable {
         check("event_retention", old.eventRetention != new.eventRetention, fixed: true)
         check("fsync", old.fsyncPolicy != new.fsyncPolicy, fixed: true)
         check("snapshot_every_records", old.snapshotEveryRecords != new.snapshotEveryRecords, fixed: true)
+        check("event_loops", old.eventLoopThreads != new.eventLoopThreads, fixed: true)
     }
 }

@@ -75,6 +75,15 @@ public actor StateOwner {
     /// Followers of events (FollowEvents), called on the owner's loop with every durable batch.
     private var followers: [FollowerKey: @Sendable ([Event]) -> Void] = [:]
 
+    /// Batches that arrived while a record was in flight, in order (see `submit`).
+    private var queued: [(calls: [WriteCall], completion: BatchCompletion)] = []
+    /// Whether a record is with the journal and not yet durable.
+    private var recordInFlight = false
+
+    /// The outcomes of a batch once they may be sent, or the journal's error
+    /// (then none of the batch was applied). Called on the owner's loop.
+    typealias BatchCompletion = @Sendable (Result<[WriteOutcome], any Error>) -> Void
+
     public init(
         loop: any EventLoop, durable: DurableState, policy: DomainPolicy, journal: JournalWriter? = nil,
         clock: @escaping @Sendable () -> Timestamp = StateOwner.wallClock
@@ -111,6 +120,48 @@ public actor StateOwner {
     }()
 
     func setOnDurable(_ callback: @escaping @Sendable (UInt64) -> Void) { onDurable = callback }
+
+    /// Runs a batch of writes, after every batch submitted before it, and
+    /// calls `completion` when its outcomes may be sent.
+    ///
+    /// Group commit happens here, before the journal: while one record is
+    /// being made durable, the batches of every connection wait in a queue;
+    /// when it is durable they run together as one batch, one journal record,
+    /// one published state. So the work per write (applying it, encoding the
+    /// record, publishing, waking the writer thread) is shared by every write
+    /// that waited for the same sync, instead of being paid once per connection.
+    /// With nothing in flight a batch runs at once.
+    func submit(_ calls: [WriteCall], completion: @escaping BatchCompletion) {
+        queued.append((calls, completion))
+        if !recordInFlight { drain() }
+    }
+
+    private func drain() {
+        guard !queued.isEmpty else { return }
+        let batches = queued
+        queued = []
+        let (outcomes, durable) = run(batches.count == 1 ? batches[0].calls : batches.flatMap(\.calls))
+        @Sendable func complete(_ result: Result<Void, any Error>) {
+            var start = 0
+            for batch in batches {
+                let end = start + batch.calls.count
+                batch.completion(result.map { Array(outcomes[start..<end]) })
+                start = end
+            }
+        }
+        guard let durable else {
+            complete(.success(()))
+            return
+        }
+        recordInFlight = true
+        durable.whenComplete { result in
+            self.assumeIsolated { owner in
+                owner.recordInFlight = false
+                complete(result)
+                owner.drain()
+            }
+        }
+    }
 
     /// Runs a batch of writes in order. The outcomes may be sent once
     /// `durable` succeeds (nil: at once); when it fails, none was applied.
@@ -207,6 +258,7 @@ public actor StateOwner {
         switch result {
         case .success:
             becameDurable(value, events: events)
+            if lastSubmitted === promise.futureResult { lastSubmitted = nil }
             promise.succeed(())
         case .failure(let error):
             if generation == self.generation {
@@ -214,6 +266,7 @@ public actor StateOwner {
                 working = durable
                 self.generation = journal?.generation ?? generation + 1
             }
+            if lastSubmitted === promise.futureResult { lastSubmitted = nil }
             promise.fail(error)
         }
     }

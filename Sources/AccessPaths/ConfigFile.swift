@@ -25,7 +25,7 @@ public struct ConfigFile: Sendable {
     public static let keys: Set<String> = [
         "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
         "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s", "activation_lifetime_s",
-        "event_retention", "log_level", "fsync", "snapshot_every_records",
+        "event_retention", "log_level", "fsync", "snapshot_every_records", "event_loops",
     ]
 
     public struct Invalid: Error, CustomStringConvertible {

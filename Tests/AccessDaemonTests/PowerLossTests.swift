@@ -47,7 +47,9 @@ import Testing
                 let size = Int.random(in: 1...4, using: &random)
                 let numbers = (next..<next + size).map { $0 }
                 next += size
-                let future = rig.submit(numbers.map { JournalRig.createAccount($0) })
+                // Half the batches go through the owner's queue, as connections' do.
+                let calls = numbers.map { JournalRig.createAccount($0) }
+                let future = Bool.random(using: &random) ? rig.queue(calls) : rig.submit(calls)
                 futures.append(future.map { outcomes in
                     for (number, outcome) in zip(numbers, outcomes) {
                         if case .applied = outcome { acked.withLockedValue { $0.append("Account \(number)") } }

@@ -1,5 +1,5 @@
-import AccessCore
-import AccessWire
+public import AccessCore
+public import AccessWire
 
 extension MethodTable {
     /// AccessService (R19): any caller may check; the answer does not depend on the actor.
@@ -8,19 +8,7 @@ extension MethodTable {
             (
                 "Check",
                 Handlers.read(Accessd_V1_CheckRequest.self) { request, context throws(AccessError) in
-                    let state = context.state
-                    let user = try WireInput.user(request.user, field: "user", in: state)
-                    let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
-                    let permission = try Permission.parse(request.permission, field: "permission")
-                    let resource: CheckResource? =
-                        switch request.resource {
-                        case nil: nil
-                        case .projectID(let id): .project(try WireInput.id(id, field: "project_id"))
-                        case .productID(let id): .product(try WireInput.id(id, field: "product_id"))
-                        }
-                    let result = try state.check(
-                        CheckRequest(user: user, account: account, permission: permission, resource: resource))
-                    return Accessd_V1_CheckResponse(result)
+                    try check(request, in: context.state)
                 }
             ),
             (
@@ -33,5 +21,20 @@ extension MethodTable {
                 }
             ),
         ]
+    }
+
+    /// Check (R19): shared by the table and the daemon's fast path (`CheckFastPath`).
+    public static func check(_ request: Accessd_V1_CheckRequest, in state: AccessState) throws(AccessError) -> Accessd_V1_CheckResponse {
+        let user = try WireInput.user(request.user, field: "user", in: state)
+        let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
+        let permission = try Permission.parse(request.permission, field: "permission")
+        let resource: CheckResource? =
+            switch request.resource {
+            case nil: nil
+            case .projectID(let id): .project(try WireInput.id(id, field: "project_id"))
+            case .productID(let id): .product(try WireInput.id(id, field: "product_id"))
+            }
+        let result = try state.check(CheckRequest(user: user, account: account, permission: permission, resource: resource))
+        return Accessd_V1_CheckResponse(result)
     }
 }

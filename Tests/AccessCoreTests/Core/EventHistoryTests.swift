@@ -71,7 +71,7 @@ import Testing
         #expect(history.retention == 5)
         #expect(history.firstSeq == 8)
         #expect(history.lastSeq == 12)
-        #expect(history.events.count == 5)
+        #expect(history.count == 5)
         #expect(try history.events(after: 7) == Array(all[7...]), "the oldest held is still readable")
         #expect(try history.events(after: 10) == Array(all[10...]))
     }
@@ -91,7 +91,7 @@ import Testing
         for (index, event) in all.enumerated() {
             history.append([event])
             #expect(history.lastSeq == event.seq)
-            #expect(history.events.count == min(index + 1, 3))
+            #expect(history.count == min(index + 1, 3))
             #expect(history.firstSeq == UInt64(max(1, index - 1)))
         }
         #expect(try history.events(after: 7) == Array(all[7...]))
@@ -107,6 +107,34 @@ import Testing
         #expect(try copy.events(after: 0) == Array(all.prefix(4)))
         #expect(history.firstSeq == 5)
         expectReadError(.outOfRange, rule: nil) { try history.events(after: 0) }
+    }
+
+    @Test func chunkBoundariesRetentionAndCopiesHoldAcrossHundredsOfEvents() throws {
+        // More than two chunks (EventHistory.chunkSize) in uneven batches, a
+        // retention that cuts mid-chunk, and copies taken along the way.
+        let all = try events(700)
+        var history = EventHistory(retention: 300)
+        var copies: [(EventHistory, Int)] = []
+        var appended = 0
+        for size in [1, 255, 1, 3, 300, 140] {
+            history.append(all[appended..<appended + size])
+            appended += size
+            copies.append((history, appended))
+            #expect(history.lastSeq == UInt64(appended))
+            #expect(history.count == min(appended, 300))
+        }
+        for (copy, upTo) in copies {
+            let first = max(0, upTo - 300)
+            #expect(try copy.events(after: UInt64(first), limit: 1000) == Array(all[first..<upTo]), "a copy at \(upTo)")
+        }
+        #expect(try history.events(after: 400, limit: 1000) == Array(all[400...]))
+        #expect(try history.events(after: 500, limit: 7) == Array(all[500..<507]))
+        expectReadError(.outOfRange, rule: nil) { try history.events(after: 399) }
+
+        var restored = EventHistory(retention: 300)
+        restored.skip(to: 400)
+        restored.append(all[400...])
+        #expect(restored == history, "the same events under the same retention are equal however they were laid out")
     }
 
     @Test func appendingOutOfSequenceStops() async {

@@ -61,6 +61,14 @@ final class JournalRig: @unchecked Sendable {
         }
     }
 
+    /// Queues one batch the way connections do (`StateOwner.submit`): behind the record in flight.
+    func queue(_ calls: [WriteCall]) -> EventLoopFuture<[WriteOutcome]> {
+        let owner = self.owner
+        let promise = owner.loop.makePromise(of: [WriteOutcome].self)
+        owner.loop.execute { owner.assumeIsolated { $0.submit(calls) { promise.completeWith($0) } } }
+        return promise.futureResult
+    }
+
     func write(_ calls: [WriteCall]) throws -> [WriteOutcome] { try submit(calls).wait() }
 
     /// The owner's durable state.

@@ -1,0 +1,88 @@
+public import AccessWire
+public import NIOCore
+
+/// Check, the call services make most, without swift-protobuf's general
+/// machinery: the `CheckRequest` is read in place from the frame and the
+/// `CheckResponse` written straight into the outbound buffer. The decision is
+/// `MethodTable.check`, the same function the method table runs; only the
+/// codec differs, and FastFramesTests holds its bytes equal to swift-protobuf's.
+public enum CheckFastPath {
+    public static let method = MethodTable.path(service: "AccessService", method: "Check")
+
+    /// The request, when its payload has the common shape; nil: take the general path.
+    public static func request(_ payload: ByteBuffer) -> Accessd_V1_CheckRequest? {
+        var reader = ProtoReader(payload)
+        var request = Accessd_V1_CheckRequest()
+        var seen: UInt8 = 0
+        while !reader.isAtEnd {
+            guard let (field, wireType) = reader.readTag(), field >= 1, field <= 5 else { return nil }
+            let bit = UInt8(1) << field
+            // Repeated fields, and both members of the oneof, are rare enough to leave to swift-protobuf.
+            guard seen & bit == 0, !(field >= 4 && seen & 0b110000 != 0) else { return nil }
+            seen |= bit
+            switch (field, wireType) {
+            case (1, 2): guard let text = reader.readString() else { return nil }; request.user = text
+            case (2, 2): guard let text = reader.readString() else { return nil }; request.accountID = text
+            case (3, 0):
+                guard let value = reader.readVarint() else { return nil }
+                guard let permission = Accessd_V1_Permission(rawValue: Int(Int32(truncatingIfNeeded: value))) else { return nil }
+                request.permission = permission
+            case (4, 2): guard let text = reader.readString() else { return nil }; request.resource = .projectID(text)
+            case (5, 2): guard let text = reader.readString() else { return nil }; request.resource = .productID(text)
+            default: return nil
+            }
+        }
+        return request
+    }
+
+    /// The encoded length of a response.
+    public static func length(of response: Accessd_V1_CheckResponse) -> Int {
+        let path = response.hasPath ? 1 + ProtoWriter.varintSize(UInt64(length(of: response.path))) + length(of: response.path) : 0
+        return (response.allowed ? 2 : 0) + path + ProtoWriter.bytesFieldSize(response.reason.utf8.count)
+            + ProtoWriter.bytesFieldSize(response.deniedBy.utf8.count)
+    }
+
+    /// Writes a response as swift-protobuf would encode it.
+    public static func write(_ response: Accessd_V1_CheckResponse, to buffer: inout ByteBuffer) {
+        if response.allowed { buffer.writeBytes([0x08, 0x01]) }
+        if response.hasPath {
+            buffer.writeInteger(UInt8(0x12))
+            ProtoWriter.writeVarint(UInt64(length(of: response.path)), to: &buffer)
+            switch response.path.path {
+            case nil: break
+            case .homeRoleID(let id): writeOneofString(1, id, to: &buffer)
+            case .shareID(let id): writeOneofString(2, id, to: &buffer)
+            case .clientLink(let link):
+                buffer.writeInteger(UInt8(3 << 3 | 2))
+                ProtoWriter.writeVarint(UInt64(length(of: link)), to: &buffer)
+                ProtoWriter.writeStringField(1, link.agencyAccountID, to: &buffer)
+                ProtoWriter.writeStringField(2, link.roleID, to: &buffer)
+            }
+        }
+        ProtoWriter.writeStringField(3, response.reason, to: &buffer)
+        ProtoWriter.writeStringField(4, response.deniedBy, to: &buffer)
+    }
+
+    private static func length(of path: Accessd_V1_AccessPath) -> Int {
+        switch path.path {
+        case nil: 0
+        case .homeRoleID(let id), .shareID(let id): oneofStringLength(id)
+        case .clientLink(let link): 1 + ProtoWriter.varintSize(UInt64(length(of: link))) + length(of: link)
+        }
+    }
+
+    private static func length(of link: Accessd_V1_ClientLinkPath) -> Int {
+        ProtoWriter.bytesFieldSize(link.agencyAccountID.utf8.count) + ProtoWriter.bytesFieldSize(link.roleID.utf8.count)
+    }
+
+    /// A member of a oneof is written even when empty.
+    private static func oneofStringLength(_ text: String) -> Int {
+        1 + ProtoWriter.varintSize(UInt64(text.utf8.count)) + text.utf8.count
+    }
+
+    private static func writeOneofString(_ field: UInt8, _ text: String, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(field << 3 | 2)
+        ProtoWriter.writeVarint(UInt64(text.utf8.count), to: &buffer)
+        buffer.writeString(text)
+    }
+}

@@ -1,0 +1,177 @@
+import AccessWire
+import Foundation
+import NIOCore
+import SwiftProtobuf
+import Testing
+
+@testable import AccessServer
+
+/// The hot path's codec (`ClientFrameHead`, `ResponseFrame`, `CheckFastPath`)
+/// against swift-protobuf, the reference: what it reads, swift-protobuf reads
+/// the same way; what it declines (nil), goes to swift-protobuf; what it
+/// writes is byte for byte what swift-protobuf writes (spec/protocol.md, "Frames").
+@Suite struct FastFramesTests {
+    private static let texts = ["", "a", "usr_1a", "owner@example.com", "Zoë ✓", String(repeating: "x", count: 200)]
+
+    private func text(_ random: inout SeededGenerator) -> String { Self.texts.randomElement(using: &random)! }
+
+    private func number(_ random: inout SeededGenerator) -> UInt64 {
+        [0, 1, 127, 128, 300, 16_383, 16_384, UInt64(UInt32.max), UInt64.max, random.next()].randomElement(using: &random)!
+    }
+
+    private func randomRequest(_ random: inout SeededGenerator) -> Accessd_V1_Request {
+        var request = Accessd_V1_Request()
+        request.id = number(&random)
+        request.method = [CheckFastPath.method, "/accessd.v1.UserService/AddUser", ""].randomElement(using: &random)!
+        request.payload = Data((0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        request.actor = text(&random)
+        request.timeoutMs = UInt32(truncatingIfNeeded: number(&random))
+        request.minRevision = number(&random)
+        request.dryRun = Bool.random(using: &random)
+        request.idempotencyKey = text(&random)
+        return request
+    }
+
+    @Test func requestsReadInPlaceMatchSwiftProtobuf() throws {
+        var random = SeededGenerator(seed: 6)
+        for _ in 0..<2000 {
+            let request = randomRequest(&random)
+            var frame = Accessd_V1_ClientFrame()
+            frame.request = request
+            let bytes: [UInt8] = try frame.serializedBytes()
+            guard case .request(let head) = ClientFrameHead.parse(ByteBuffer(bytes: bytes)) else {
+                Issue.record("a plain request is read in place: \(request)")
+                return
+            }
+            #expect(head.id == request.id && head.method == request.method && head.actor == request.actor)
+            #expect(Data(head.payload.readableBytesView) == request.payload)
+            #expect(head.timeoutMs == request.timeoutMs && head.minRevision == request.minRevision)
+            #expect(head.dryRun == request.dryRun && head.idempotencyKey == request.idempotencyKey)
+        }
+    }
+
+    @Test func cancelsAreReadInPlace() throws {
+        for id: UInt64 in [0, 1, 300, .max] {
+            var frame = Accessd_V1_ClientFrame()
+            frame.cancel.id = id
+            guard case .cancel(let parsed) = ClientFrameHead.parse(ByteBuffer(bytes: try frame.serializedBytes() as [UInt8])) else {
+                Issue.record("cancel \(id) is read in place")
+                continue
+            }
+            #expect(parsed == id)
+        }
+    }
+
+    @Test func unusualFramesAreLeftToSwiftProtobuf() throws {
+        var withMetadata = Accessd_V1_ClientFrame()
+        withMetadata.request.id = 7
+        withMetadata.request.metadata = ["trace": "abc"]
+        #expect(ClientFrameHead.parse(ByteBuffer(bytes: try withMetadata.serializedBytes() as [UInt8])) == nil, "metadata")
+
+        var bytes: [UInt8] = try withMetadata.serializedBytes()
+        bytes = [0x0A, 4, 0x08, 1, 0x08, 2]  // a request whose id appears twice: swift-protobuf's last-wins
+        #expect(ClientFrameHead.parse(ByteBuffer(bytes: bytes)) == nil, "a repeated field")
+        #expect(ClientFrameHead.parse(ByteBuffer(bytes: [0x0A, 3, 0x12, 1, 0xFF])) == nil, "a method that is not UTF-8")
+        #expect(ClientFrameHead.parse(ByteBuffer(bytes: [])) == nil, "an empty frame")
+        #expect(ClientFrameHead.parse(ByteBuffer(bytes: [0x0A, 2, 0x78, 0x01])) == nil, "an unknown field (15)")
+    }
+
+    @Test func randomBytesNeverReadDifferentlyFromSwiftProtobuf() throws {
+        var random = SeededGenerator(seed: 60)
+        var readInPlace = 0
+        for round in 0..<20_000 {
+            // Mutations of valid frames reach deeper than uniform noise.
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                var frame = Accessd_V1_ClientFrame()
+                frame.request = randomRequest(&random)
+                bytes = try frame.serializedBytes()
+                for _ in 0..<Int.random(in: 1...3, using: &random) where !bytes.isEmpty {
+                    bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                }
+                if Bool.random(using: &random) { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &random))) }
+            } else {
+                bytes = (0..<Int.random(in: 0...24, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            }
+            guard let head = ClientFrameHead.parse(ByteBuffer(bytes: bytes)) else { continue }
+            readInPlace += 1
+            let reference = try? Accessd_V1_ClientFrame(serializedBytes: bytes)
+            switch (head, reference?.kind) {
+            case (.request(let head), .request(let request)?):
+                let same =
+                    head.id == request.id && head.method == request.method && head.actor == request.actor
+                    && Data(head.payload.readableBytesView) == request.payload && head.timeoutMs == request.timeoutMs
+                    && head.minRevision == request.minRevision && head.dryRun == request.dryRun
+                    && head.idempotencyKey == request.idempotencyKey && request.metadata.isEmpty
+                #expect(same, "bytes \(bytes)")
+            case (.cancel(let id), .cancel(let cancel)?):
+                #expect(id == cancel.id, "bytes \(bytes)")
+            default:
+                Issue.record("read in place as \(head), swift-protobuf: \(String(describing: reference)); bytes \(bytes)")
+            }
+        }
+        #expect(readInPlace > 1000, "the mutations keep many frames readable (\(readInPlace))")
+    }
+
+    @Test func responsesAreWrittenAsSwiftProtobufWritesThem() throws {
+        var random = SeededGenerator(seed: 61)
+        for _ in 0..<2000 {
+            var response = Accessd_V1_Response()
+            response.id = number(&random)
+            response.code = UInt32.random(in: 0...16, using: &random)
+            response.message = text(&random)
+            response.payload = Data((0..<[0, 1, 127, 128, 300].randomElement(using: &random)!).map { UInt8(truncatingIfNeeded: $0) })
+            response.more = Bool.random(using: &random)
+            response.revision = number(&random)
+            var frame = Accessd_V1_ServerFrame()
+            frame.response = response
+            let reference: [UInt8] = try frame.serializedBytes()
+
+            var buffer = ByteBuffer()
+            ResponseFrame(
+                id: response.id, code: response.code, message: response.message, more: response.more,
+                revision: response.revision
+            ).write(to: &buffer, payload: response.payload)
+            #expect(buffer.readInteger(as: UInt32.self) == UInt32(reference.count))
+            #expect(Array(buffer.readableBytesView) == reference, "\(response)")
+        }
+    }
+
+    @Test func checkRequestsAndResponsesMatchSwiftProtobuf() throws {
+        var random = SeededGenerator(seed: 62)
+        for _ in 0..<2000 {
+            var request = Accessd_V1_CheckRequest()
+            request.user = text(&random)
+            request.accountID = text(&random)
+            request.permission = Accessd_V1_Permission(rawValue: Int.random(in: 0...20, using: &random))!
+            switch Int.random(in: 0...2, using: &random) {
+            case 0: break
+            case 1: request.resource = .projectID(text(&random))
+            default: request.resource = .productID(text(&random))
+            }
+            let parsed = CheckFastPath.request(ByteBuffer(bytes: try request.serializedBytes() as [UInt8]))
+            #expect(parsed == request)
+
+            var response = Accessd_V1_CheckResponse()
+            response.allowed = Bool.random(using: &random)
+            switch Int.random(in: 0...4, using: &random) {
+            case 0: break
+            case 1: response.path.homeRoleID = text(&random)
+            case 2: response.path.shareID = text(&random)
+            case 3:
+                response.path.clientLink.agencyAccountID = text(&random)
+                response.path.clientLink.roleID = text(&random)
+            default: response.path = Accessd_V1_AccessPath()  // set, with no member
+            }
+            response.reason = text(&random)
+            response.deniedBy = text(&random)
+            var buffer = ByteBuffer()
+            CheckFastPath.write(response, to: &buffer)
+            #expect(Array(buffer.readableBytesView) == (try response.serializedBytes() as [UInt8]), "\(response)")
+            #expect(buffer.readableBytes == CheckFastPath.length(of: response))
+        }
+        // Both members of the oneof, an unknown field: left to swift-protobuf.
+        #expect(CheckFastPath.request(ByteBuffer(bytes: [0x22, 1, 0x61, 0x2A, 1, 0x62])) == nil)
+        #expect(CheckFastPath.request(ByteBuffer(bytes: [0x30, 1])) == nil)
+    }
+}
