@@ -43,6 +43,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// For the one debug line per call: method, actor, trace metadata, start.
     private var calls: [UInt64: (method: String, actor: String, metadata: [String: String], start: NIODeadline)] = [:]
     private var context: ChannelHandlerContext?
+    /// The published state taken once per read from the socket, for all its frames (one lock, not one per call).
+    private var readPublished: PublishedState?
+    private var published: PublishedState { readPublished ?? owner.published }
 
     private let control: DaemonControl
 
@@ -139,6 +142,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         } else {
             cumulation!.writeBuffer(&bytes)
         }
+        readPublished = owner.published
+        defer { readPublished = nil }
         do {
             while !closing, var buffer = cumulation, let frame = try decoder.decode(buffer: &buffer) {
                 cumulation = buffer
@@ -259,7 +264,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if logger.logLevel <= .debug {
             calls[id] = (request.method, request.actor, request.metadata, .now())
         }
-        let published = owner.published
+        let published = self.published
         let principal: Principal
         if request.actor.isEmpty {
             principal = isAdministrator ? .administrator : .anonymous
@@ -302,7 +307,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         payload: ByteBuffer, principal: Principal,
         minRevision: UInt64, deadline: NIODeadline?, context: ChannelHandlerContext
     ) {
-        let published = owner.published
+        let published = self.published
         if published.revision < minRevision {
             // Read-your-writes: wait for the state to reach the revision, or the deadline.
             let limit = deadline ?? .now() + .milliseconds(configuration.defaultMinRevisionWaitMilliseconds)
@@ -443,7 +448,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         for event in events {
             let payload: [UInt8] = (try? Accessd_V1_Event(event).serializedBytes()) ?? []
             respond(id: id, more: true, revision: event.seq, context: context, payloadLength: payload.count) {
-                $0.writeBytes(payload)
+                $0.bytes(payload)
             }
         }
         context.flush()
@@ -514,13 +519,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     ) {
         respond(
             id: id, code: code, message: message, revision: revision, context: context, payloadLength: payload.count
-        ) { $0.writeBytes(payload) }
+        ) { $0.bytes(payload) }
     }
 
     /// Writes one Response frame straight into a buffer for the socket.
     private func respond(
         id: UInt64, code: StatusCode = .ok, message: String = "", more: Bool = false, revision: UInt64? = nil,
-        context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ByteBuffer) -> Void
+        context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ProtoWriter) -> Void
     ) {
         if !more, let call = calls.removeValue(forKey: id) {
             let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
@@ -533,7 +538,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             logger.debug("call", metadata: metadata)
         }
         let frame = ResponseFrame(
-            id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? owner.published.revision)
+            id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? published.revision)
         var buffer = context.channel.allocator.buffer(capacity: 32 + message.utf8.count + payloadLength)
         frame.write(to: &buffer, payloadLength: payloadLength, writePayload)
         context.write(wrapOutboundOut(buffer), promise: nil)

@@ -127,25 +127,26 @@ public struct ProtoReader {
     /// A length-delimited field as text; nil when it is not UTF-8 (proto3 strings must be).
     public mutating func readString() -> String? {
         guard let bytes = readBytes() else { return nil }
-        return bytes.withUnsafeReadableBytes { String(validating: $0, as: UTF8.self) }
+        return bytes.withUnsafeReadableBytes { raw in
+            // Ids and emails are ASCII: no validation to do beyond seeing that.
+            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+            return String(validating: raw, as: UTF8.self)
+        }
     }
 }
 
-/// Writes protobuf's wire format (fields in number order, proto3 defaults left out, as swift-protobuf does).
-public enum ProtoWriter {
+/// Writes protobuf's wire format into memory sized beforehand (fields in
+/// number order, proto3 defaults left out, as swift-protobuf does).
+public struct ProtoWriter {
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var offset = 0
+
+    @inlinable
+    init(_ base: UnsafeMutableRawPointer) { self.base = base }
+
     @inlinable
     public static func varintSize(_ value: UInt64) -> Int {
         value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
-    }
-
-    @inlinable
-    public static func writeVarint(_ value: UInt64, to buffer: inout ByteBuffer) {
-        var value = value
-        while value >= 0x80 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        buffer.writeInteger(UInt8(value))
     }
 
     /// Size of a varint field (tag below 16), 0 when the value is the default.
@@ -157,18 +158,74 @@ public enum ProtoWriter {
     public static func bytesFieldSize(_ length: Int) -> Int { length == 0 ? 0 : 1 + varintSize(UInt64(length)) + length }
 
     @inlinable
-    public static func writeVarintField(_ field: UInt8, _ value: UInt64, to buffer: inout ByteBuffer) {
-        guard value != 0 else { return }
-        buffer.writeInteger(field << 3)
-        writeVarint(value, to: &buffer)
+    public mutating func byte(_ value: UInt8) {
+        base.storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
+        offset += 1
     }
 
     @inlinable
-    public static func writeStringField(_ field: UInt8, _ text: String, to buffer: inout ByteBuffer) {
-        guard !text.isEmpty else { return }
-        buffer.writeInteger(field << 3 | 2)
-        writeVarint(UInt64(text.utf8.count), to: &buffer)
-        buffer.writeString(text)
+    public mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        byte(UInt8(value))
+    }
+
+    @inlinable
+    public mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        guard let address = source.baseAddress, source.count > 0 else { return }
+        (base + offset).copyMemory(from: address, byteCount: source.count)
+        offset += source.count
+    }
+
+    @inlinable
+    public mutating func bytes(_ source: some Collection<UInt8>) {
+        if source.withContiguousStorageIfAvailable({ bytes(UnsafeRawBufferPointer($0)) }) == nil {
+            for value in source { byte(value) }
+        }
+    }
+
+    @inlinable
+    public mutating func text(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    @inlinable
+    public mutating func varintField(_ field: UInt8, _ value: UInt64) {
+        guard value != 0 else { return }
+        byte(field << 3)
+        varint(value)
+    }
+
+    /// A string field, left out when empty.
+    @inlinable
+    public mutating func stringField(_ field: UInt8, _ value: String) {
+        guard !value.isEmpty else { return }
+        byte(field << 3 | 2)
+        varint(UInt64(value.utf8.count))
+        text(value)
+    }
+
+    /// A string field written even when empty (a member of a oneof).
+    @inlinable
+    public mutating func oneofStringField(_ field: UInt8, _ value: String) {
+        byte(field << 3 | 2)
+        varint(UInt64(value.utf8.count))
+        text(value)
+    }
+
+    /// Writes exactly `length` bytes into `buffer` through a writer.
+    @inlinable
+    public static func write(_ length: Int, to buffer: inout ByteBuffer, _ body: (inout ProtoWriter) -> Void) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { raw in
+            var writer = ProtoWriter(raw.baseAddress!)
+            body(&writer)
+            precondition(writer.offset == length, "wrote \(writer.offset) bytes where \(length) were sized")
+            return length
+        }
     }
 }
 
@@ -188,39 +245,40 @@ public struct ResponseFrame {
         self.revision = revision
     }
 
-    /// Writes the frame around a payload of `payloadLength` bytes that `writePayload` writes.
+    /// Writes the frame around a payload of exactly `payloadLength` bytes that `writePayload` writes.
     @inlinable
-    public func write(to buffer: inout ByteBuffer, payloadLength: Int, _ writePayload: (inout ByteBuffer) -> Void) {
+    public func write(to buffer: inout ByteBuffer, payloadLength: Int, _ writePayload: (inout ProtoWriter) -> Void) {
         let messageLength = message.utf8.count
         let responseLength =
             ProtoWriter.varintFieldSize(id) + ProtoWriter.varintFieldSize(UInt64(code))
             + ProtoWriter.bytesFieldSize(messageLength) + ProtoWriter.bytesFieldSize(payloadLength)
             + (more ? 2 : 0) + ProtoWriter.varintFieldSize(revision)
         let frameLength = 1 + ProtoWriter.varintSize(UInt64(responseLength)) + responseLength
-        buffer.reserveCapacity(minimumWritableBytes: 4 + frameLength)
-        buffer.writeInteger(UInt32(frameLength), endianness: .big)
-        buffer.writeInteger(UInt8(0x0A))  // ServerFrame.response
-        ProtoWriter.writeVarint(UInt64(responseLength), to: &buffer)
-        ProtoWriter.writeVarintField(1, id, to: &buffer)
-        ProtoWriter.writeVarintField(2, UInt64(code), to: &buffer)
-        if messageLength > 0 {
-            buffer.writeInteger(UInt8(0x1A))
-            ProtoWriter.writeVarint(UInt64(messageLength), to: &buffer)
-            buffer.writeString(message)
+        ProtoWriter.write(4 + frameLength, to: &buffer) { writer in
+            let length = UInt32(frameLength).bigEndian
+            withUnsafeBytes(of: length) { writer.bytes($0) }
+            writer.byte(0x0A)  // ServerFrame.response
+            writer.varint(UInt64(responseLength))
+            writer.varintField(1, id)
+            writer.varintField(2, UInt64(code))
+            writer.stringField(3, message)
+            if payloadLength > 0 {
+                writer.byte(0x22)
+                writer.varint(UInt64(payloadLength))
+                let start = writer.offset
+                writePayload(&writer)
+                precondition(writer.offset - start == payloadLength, "the payload is not the length announced")
+            }
+            if more {
+                writer.byte(0x28)
+                writer.byte(0x01)
+            }
+            writer.varintField(6, revision)
         }
-        if payloadLength > 0 {
-            buffer.writeInteger(UInt8(0x22))
-            ProtoWriter.writeVarint(UInt64(payloadLength), to: &buffer)
-            let start = buffer.writerIndex
-            writePayload(&buffer)
-            precondition(buffer.writerIndex - start == payloadLength, "the payload is not the length announced")
-        }
-        if more { buffer.writeBytes([0x28, 0x01]) }
-        ProtoWriter.writeVarintField(6, revision, to: &buffer)
     }
 
     /// Writes the frame with a payload already encoded.
     public func write(to buffer: inout ByteBuffer, payload: some Collection<UInt8>) {
-        write(to: &buffer, payloadLength: payload.count) { $0.writeBytes(payload) }
+        write(to: &buffer, payloadLength: payload.count) { $0.bytes(payload) }
     }
 }

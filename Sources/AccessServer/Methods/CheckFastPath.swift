@@ -44,23 +44,31 @@ public enum CheckFastPath {
 
     /// Writes a response as swift-protobuf would encode it.
     public static func write(_ response: Accessd_V1_CheckResponse, to buffer: inout ByteBuffer) {
-        if response.allowed { buffer.writeBytes([0x08, 0x01]) }
+        ProtoWriter.write(length(of: response), to: &buffer) { write(response, to: &$0) }
+    }
+
+    /// Writes a response (`length(of:)` bytes) as swift-protobuf would encode it.
+    public static func write(_ response: Accessd_V1_CheckResponse, to writer: inout ProtoWriter) {
+        if response.allowed {
+            writer.byte(0x08)
+            writer.byte(0x01)
+        }
         if response.hasPath {
-            buffer.writeInteger(UInt8(0x12))
-            ProtoWriter.writeVarint(UInt64(length(of: response.path)), to: &buffer)
+            writer.byte(0x12)
+            writer.varint(UInt64(length(of: response.path)))
             switch response.path.path {
             case nil: break
-            case .homeRoleID(let id): writeOneofString(1, id, to: &buffer)
-            case .shareID(let id): writeOneofString(2, id, to: &buffer)
+            case .homeRoleID(let id): writer.oneofStringField(1, id)
+            case .shareID(let id): writer.oneofStringField(2, id)
             case .clientLink(let link):
-                buffer.writeInteger(UInt8(3 << 3 | 2))
-                ProtoWriter.writeVarint(UInt64(length(of: link)), to: &buffer)
-                ProtoWriter.writeStringField(1, link.agencyAccountID, to: &buffer)
-                ProtoWriter.writeStringField(2, link.roleID, to: &buffer)
+                writer.byte(3 << 3 | 2)
+                writer.varint(UInt64(length(of: link)))
+                writer.stringField(1, link.agencyAccountID)
+                writer.stringField(2, link.roleID)
             }
         }
-        ProtoWriter.writeStringField(3, response.reason, to: &buffer)
-        ProtoWriter.writeStringField(4, response.deniedBy, to: &buffer)
+        writer.stringField(3, response.reason)
+        writer.stringField(4, response.deniedBy)
     }
 
     private static func length(of path: Accessd_V1_AccessPath) -> Int {
@@ -78,11 +86,5 @@ public enum CheckFastPath {
     /// A member of a oneof is written even when empty.
     private static func oneofStringLength(_ text: String) -> Int {
         1 + ProtoWriter.varintSize(UInt64(text.utf8.count)) + text.utf8.count
-    }
-
-    private static func writeOneofString(_ field: UInt8, _ text: String, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(field << 3 | 2)
-        ProtoWriter.writeVarint(UInt64(text.utf8.count), to: &buffer)
-        buffer.writeString(text)
     }
 }
