@@ -46,6 +46,20 @@ extension AccessState {
         }
     }
 
+    /// The record of the user `actor` names, as `principal(forActor:)` finds
+    /// it, with one lookup for an id (Check's hot path).
+    public func user(forActor actor: String) throws(AccessError) -> User {
+        let text = Validation.trim(actor)
+        if let id = UserID(text) {
+            guard let user = users[id] else { throw .unauthenticated("the actor \(text) is not a user") }
+            return user
+        }
+        guard let id = try principal(forActor: text).userID, let user = users[id] else {
+            throw .unauthenticated("the actor \(text) is neither a user id nor the email of a user")
+        }
+        return user
+    }
+
     /// For reads: nil for an administrator (who reads everything), else the
     /// acting user's grant in the account, if it holds `permission` (any grant when nil).
     func readerGrant(

@@ -27,12 +27,31 @@ public struct AccessState: Hashable, Sendable {
     public internal(set) var nextSeq: UInt64 = 1
 
     /// Derived lookups, maintained by `apply` and never by anything else.
-    var indexes = Indexes()
+    /// Behind one reference (copied on write), so that copying a state (every
+    /// read takes one) retains one object instead of every index.
+    var indexes: Indexes {
+        _read { yield indexStorage.value }
+        _modify {
+            if !isKnownUniquelyReferenced(&indexStorage) { indexStorage = IndexStorage(indexStorage.value) }
+            yield &indexStorage.value
+        }
+    }
+    private var indexStorage = IndexStorage(Indexes())
 
     public init() {}
 
     /// The sequence number of the last event applied: the state's revision.
     public var revision: UInt64 { nextSeq - 1 }
+}
+
+/// The indexes' box: mutated only while uniquely referenced (see `AccessState.indexes`).
+final class IndexStorage: Hashable, @unchecked Sendable {
+    var value: Indexes
+
+    init(_ value: Indexes) { self.value = value }
+
+    static func == (lhs: IndexStorage, rhs: IndexStorage) -> Bool { lhs === rhs || lhs.value == rhs.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 /// Secondary indexes, so that no call scans every user of every account.

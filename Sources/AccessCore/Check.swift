@@ -102,6 +102,11 @@ extension AccessState {
     /// permission or the account is INVALID_ARGUMENT. O(log n) in all users.
     public func check(_ request: CheckRequest) throws(AccessError) -> CheckResult {
         guard let user = users[request.user] else { throw .notFound("no user \(request.user)") }
+        return try check(request, user: user)
+    }
+
+    /// `check` for a user already looked up (`user.id == request.user`).
+    public func check(_ request: CheckRequest, user: User) throws(AccessError) -> CheckResult {
         guard accounts.contains(request.account) else { throw .notFound("no account \(request.account)") }
         try validate(request.resource, for: request.permission, in: request.account)
         return evaluate(user: user, account: request.account, permission: request.permission, resource: request.resource)

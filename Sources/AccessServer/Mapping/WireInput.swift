@@ -99,6 +99,19 @@ enum WireInput {
 
     /// A user named by id or email (AccessService: "a user id or email"):
     /// resolved like an actor; an unknown one is NOT_FOUND.
+    /// `user`, returning the record (one lookup for an id).
+    static func userRecord(_ text: String, field: String, in state: AccessState) throws(AccessError) -> User {
+        let text = trimmed(text)
+        guard !text.isEmpty else {
+            throw AccessError(.invalidArgument, "\(field) is required: a user id (usr_...) or the email of a user")
+        }
+        do throws(AccessError) {
+            return try state.user(forActor: text)
+        } catch where error.code == .unauthenticated {
+            throw AccessError(.notFound, "no user has the id or email \(quote(text))")
+        }
+    }
+
     static func user(_ text: String, field: String, in state: AccessState) throws(AccessError) -> UserID {
         let text = trimmed(text)
         guard !text.isEmpty else {

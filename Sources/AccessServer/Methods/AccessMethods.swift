@@ -25,7 +25,7 @@ extension MethodTable {
 
     /// Check (R19): shared by the table and the daemon's fast path (`CheckFastPath`).
     public static func check(_ request: Accessd_V1_CheckRequest, in state: AccessState) throws(AccessError) -> Accessd_V1_CheckResponse {
-        let user = try WireInput.user(request.user, field: "user", in: state)
+        let user = try WireInput.userRecord(request.user, field: "user", in: state)
         let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
         let permission = try Permission.parse(request.permission, field: "permission")
         let resource: CheckResource? =
@@ -34,7 +34,8 @@ extension MethodTable {
             case .projectID(let id): .project(try WireInput.id(id, field: "project_id"))
             case .productID(let id): .product(try WireInput.id(id, field: "product_id"))
             }
-        let result = try state.check(CheckRequest(user: user, account: account, permission: permission, resource: resource))
+        let result = try state.check(
+            CheckRequest(user: user.id, account: account, permission: permission, resource: resource), user: user)
         return Accessd_V1_CheckResponse(result)
     }
 }
