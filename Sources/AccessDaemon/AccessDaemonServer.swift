@@ -11,7 +11,7 @@ import NIOPosix
     import Glibc
 #endif
 
-/// The listening daemon: the state's owner on the first event loop, a Unix
+/// The listening daemon: the state's owner on an event loop of its own, a Unix
 /// socket (mode 0660) in a directory only the daemon's user can write, and a
 /// `ConnectionHandler` per connection on every loop.
 public final class AccessDaemonServer: Sendable {
@@ -20,6 +20,8 @@ public final class AccessDaemonServer: Sendable {
     public let live: LiveConfiguration
     public let owner: StateOwner
     private let group: MultiThreadedEventLoopGroup
+    /// The state owner's loop: it serves no connection, and waits for the journal's syncs.
+    private let ownerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let logger: Logger
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     private let connectionCount = NIOLockedValueBox(0)
@@ -83,7 +85,7 @@ public final class AccessDaemonServer: Sendable {
             storage: configuration.storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
             logger: logger, onFatalSync: onFatalSync)
         self.owner = StateOwner(
-            loop: group.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
+            loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
     }
 
     /// Binds the socket and starts serving; or serves `listener`, a socket
@@ -241,6 +243,7 @@ public final class AccessDaemonServer: Sendable {
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()
         try? await group.shutdownGracefully()
+        try? await ownerGroup.shutdownGracefully()
     }
 
     /// Stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
@@ -263,12 +266,14 @@ public final class AccessDaemonServer: Sendable {
             directoryLock?.release()
             try? await snapshotThread.shutdownGracefully()
             try? await group.shutdownGracefully()
+            try? await ownerGroup.shutdownGracefully()
             throw error
         }
         journal.close()
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()
         try await group.shutdownGracefully()
+        try await ownerGroup.shutdownGracefully()
     }
 
     /// Open connections, and the last snapshot's revision and time (ms since the epoch).

@@ -35,7 +35,7 @@ public struct DaemonConfiguration: Sendable {
     public var storage: any Storage = PosixStorage()
     /// At shutdown, how long connections may take to answer their calls in flight.
     public var drainTimeoutSeconds: Int64 = 10
-    /// Event loops serving connections (the state's owner runs on the first).
+    /// Event loops serving connections (the state's owner has a loop of its own).
     public var eventLoopThreads = 2
 
     public init(socketPath: String, stateDirectory: String) {

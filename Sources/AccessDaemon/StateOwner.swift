@@ -42,9 +42,9 @@ enum WriteOutcome: Sendable {
     case refused(AccessError)
 }
 
-/// The only writer of the state. Its executor is an event loop: handlers on
-/// that loop enter it with `assumeIsolated` (no thread hop); other loops hand
-/// it whole batches (one hop per batch).
+/// The only writer of the state. Its executor is an event loop of its own,
+/// which serves no connection: connections hand it whole batches (one hop per
+/// batch), and it journals them there, waiting for the disk itself.
 ///
 /// A batch is applied to the working state at once and its events go to the
 /// journal as one record; the replies wait for that record to be durable.
@@ -65,20 +65,18 @@ public actor StateOwner {
     private let clock: @Sendable () -> Timestamp
     private nonisolated let publishedBox: NIOLockedValueBox<PublishedState>
     private let journal: JournalWriter?
-    /// Journal failures seen and rolled back (see `JournalWriter.submit`).
+    /// Journal failures seen and rolled back (see `JournalWriter.append`).
     private var generation: UInt64 = 0
-    /// When the last record submitted is durable.
-    private var lastSubmitted: EventLoopFuture<Void>?
     /// Called on this loop after each durable record with its lsn (snapshot after M records).
     private var onDurable: (@Sendable (UInt64) -> Void)?
 
     /// Followers of events (FollowEvents), called on the owner's loop with every durable batch.
     private var followers: [FollowerKey: @Sendable ([Event]) -> Void] = [:]
 
-    /// Batches that arrived while a record was in flight, in order (see `submit`).
+    /// Batches waiting for the next record, in order (see `submit`).
     private var queued: [(calls: [WriteCall], completion: BatchCompletion)] = []
-    /// Whether a record is with the journal and not yet durable.
-    private var recordInFlight = false
+    /// Whether a drain is scheduled on the loop.
+    private var drainScheduled = false
 
     /// The outcomes of a batch once they may be sent, or the journal's error
     /// (then none of the batch was applied). Called on the owner's loop.
@@ -122,50 +120,40 @@ public actor StateOwner {
     func setOnDurable(_ callback: @escaping @Sendable (UInt64) -> Void) { onDurable = callback }
 
     /// Runs a batch of writes, after every batch submitted before it, and
-    /// calls `completion` when its outcomes may be sent.
+    /// calls `completion` (on this loop) when its outcomes may be sent.
     ///
-    /// Group commit happens here, before the journal: while one record is
-    /// being made durable, the batches of every connection wait in a queue;
-    /// when it is durable they run together as one batch, one journal record,
-    /// one published state. So the work per write (applying it, encoding the
-    /// record, publishing, waking the writer thread) is shared by every write
-    /// that waited for the same sync, instead of being paid once per connection.
-    /// With nothing in flight a batch runs at once.
+    /// Group commit happens here: the batch joins a queue, and one drain,
+    /// scheduled behind whatever the loop already holds, runs everything
+    /// queued as one batch, one journal record, one published state. While a
+    /// record is being synced the loop waits for the disk, so every batch that
+    /// connections send meanwhile is queued by the time it resumes, and shares
+    /// the next record and sync; the work per write (applying it, encoding the
+    /// record, publishing) is shared by every write that waited together.
     func submit(_ calls: [WriteCall], completion: @escaping BatchCompletion) {
         queued.append((calls, completion))
-        if !recordInFlight { drain() }
+        guard !drainScheduled else { return }
+        drainScheduled = true
+        loop.execute { self.assumeIsolated { $0.drain() } }
     }
 
     private func drain() {
+        drainScheduled = false
         guard !queued.isEmpty else { return }
         let batches = queued
         queued = []
-        let (outcomes, durable) = run(batches.count == 1 ? batches[0].calls : batches.flatMap(\.calls))
-        @Sendable func complete(_ result: Result<Void, any Error>) {
-            var start = 0
-            for batch in batches {
-                let end = start + batch.calls.count
-                batch.completion(result.map { Array(outcomes[start..<end]) })
-                start = end
-            }
-        }
-        guard let durable else {
-            complete(.success(()))
-            return
-        }
-        recordInFlight = true
-        durable.whenComplete { result in
-            self.assumeIsolated { owner in
-                owner.recordInFlight = false
-                complete(result)
-                owner.drain()
-            }
+        let result = run(batches.count == 1 ? batches[0].calls : batches.flatMap(\.calls))
+        var start = 0
+        for batch in batches {
+            let end = start + batch.calls.count
+            batch.completion(result.map { Array($0[start..<end]) }.mapError { $0 })
+            start = end
         }
     }
 
-    /// Runs a batch of writes in order. The outcomes may be sent once
-    /// `durable` succeeds (nil: at once); when it fails, none was applied.
-    func run(_ batch: [WriteCall]) -> (outcomes: [WriteOutcome], durable: EventLoopFuture<Void>?) {
+    /// Runs a batch of writes in order and journals what they applied as one
+    /// record. The outcomes may be sent when it returns them; when the journal
+    /// failed, none was applied (the state is rolled back).
+    func run(_ batch: [WriteCall]) -> Result<[WriteOutcome], StorageError> {
         var outcomes: [WriteOutcome] = []
         outcomes.reserveCapacity(batch.count)
         var applied: [Event] = []
@@ -213,15 +201,12 @@ public actor StateOwner {
             }
             outcomes.append(outcome)
         }
-        guard !applied.isEmpty || !replies.isEmpty else {
-            // Nothing to journal; what was answered may rest on records still in flight.
-            return (outcomes, lastSubmitted)
-        }
+        guard !applied.isEmpty || !replies.isEmpty else { return .success(outcomes) }
         working.lsn += 1
         let value = working
         guard let journal else {
             becameDurable(value, events: applied)
-            return (outcomes, nil)
+            return .success(outcomes)
         }
         var record = Accessd_V1_JournalRecord()
         record.lsn = value.lsn
@@ -233,41 +218,17 @@ public actor StateOwner {
         } catch {
             // Cannot happen for well-formed messages; refuse rather than journal less than was applied.
             working = durable
-            let failure = AccessError(.internal, "the write could not be encoded for the journal: \(error)")
-            return (outcomes.map { _ in .refused(failure) }, nil)
+            return .failure(StorageError(.io, "the write could not be encoded for the journal: \(error)"))
         }
-        let promise = loop.makePromise(of: Void.self)
-        let generation = self.generation
-        let events = applied
-        let loop = self.loop
-        journal.submit(lsn: value.lsn, payload: payload, generation: generation) { [self] result in
-            loop.execute {
-                self.assumeIsolated { owner in
-                    owner.recorded(value, events: events, generation: generation, result: result, promise: promise)
-                }
-            }
-        }
-        lastSubmitted = promise.futureResult
-        return (outcomes, promise.futureResult)
-    }
-
-    private func recorded(
-        _ value: DurableState, events: [Event], generation: UInt64, result: Result<Void, StorageError>,
-        promise: EventLoopPromise<Void>
-    ) {
-        switch result {
+        switch journal.append(lsn: value.lsn, payload: payload, generation: generation) {
         case .success:
-            becameDurable(value, events: events)
-            if lastSubmitted === promise.futureResult { lastSubmitted = nil }
-            promise.succeed(())
+            becameDurable(value, events: applied)
+            return .success(outcomes)
         case .failure(let error):
-            if generation == self.generation {
-                // The first failure of this generation: forget everything not durable.
-                working = durable
-                self.generation = journal?.generation ?? generation + 1
-            }
-            if lastSubmitted === promise.futureResult { lastSubmitted = nil }
-            promise.fail(error)
+            // Forget everything not durable, and acknowledge the failure.
+            working = durable
+            generation = journal.generation
+            return .failure(error)
         }
     }
 

@@ -94,7 +94,6 @@ func buildState(_ arguments: Arguments) throws {
     var rng = Random(state: 9)
     var now = population.now
     let pairs = population.owners
-    let done = DispatchSemaphore(value: 0)
     clock = .now
     for n in 0..<journalRecords {
         let pair = pairs[n % pairs.count]
@@ -105,13 +104,10 @@ func buildState(_ arguments: Arguments) throws {
         var record = Accessd_V1_JournalRecord()
         record.lsn = UInt64(n + 1)
         record.events = events.map(Accessd_V1_Event.init)
-        let last = n == journalRecords - 1
-        journal.submit(lsn: record.lsn, payload: try record.serializedBytes(), generation: 0) { result in
-            if case .failure(let error) = result { fatalError("journal append failed: \(error)") }
-            if last { done.signal() }
+        if case .failure(let error) = journal.append(lsn: record.lsn, payload: try record.serializedBytes(), generation: 0) {
+            fatalError("journal append failed: \(error)")
         }
     }
-    if journalRecords > 0 { done.wait() }
     journal.close()
     let journalBytes = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("journal-") }
         .reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + $1)[.size] as? Int) ?? 0) }

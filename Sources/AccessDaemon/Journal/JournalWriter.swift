@@ -14,27 +14,21 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
     case none
 }
 
-/// Appends journal records on a thread of its own: records submitted while a
-/// write and sync are under way are written together and share the next
-/// sync (group commit). Each submission learns, through its completion,
-/// whether it is durable (per the policy) or failed.
+/// Appends journal records. `append` writes a record, and with `always`
+/// syncs it, on the caller's thread: the state's owner, on a loop of its
+/// own that serves no connection, so nothing but the next batch of writes
+/// waits for the disk; the writes that arrive meanwhile wait at the owner and
+/// go out together as the next record (group commit, see `StateOwner.submit`).
+/// A thread of the writer's own does what no caller waits for: the `interval`
+/// syncs and removing segments that snapshots cover.
 ///
 /// A failed append (for example a full disk) cuts the segment back to its last
-/// whole record and fails that group and everything submitted after it until
-/// the submitter acknowledges the failure (`generation`), because those
-/// records were built on the failed ones. A failed sync is fatal: the kernel
-/// may have dropped the dirty pages, so retrying could acknowledge data that
-/// is gone; `onFatalSync` is called and nothing more is acknowledged.
+/// whole record and fails that record; the submitter rolls back and counts the
+/// failure (`generation`), and a record built before it fails too. A failed
+/// sync is fatal: the kernel may have dropped the dirty pages, so retrying
+/// could acknowledge data that is gone; `onFatalSync` is called and nothing
+/// more is acknowledged.
 public final class JournalWriter: @unchecked Sendable {
-    public typealias Completion = @Sendable (Result<Void, StorageError>) -> Void
-
-    private struct Submission {
-        var lsn: UInt64
-        var bytes: [UInt8]
-        var generation: UInt64
-        var completion: Completion
-    }
-
     private let storage: any Storage
     private let directory: String
     public let policy: FsyncPolicy
@@ -43,7 +37,6 @@ public final class JournalWriter: @unchecked Sendable {
 
     private let condition = NSCondition()
     // Guarded by `condition`:
-    private var pending: [Submission] = []
     private var stopping = false
     private var rotateRequested = true
     private var failedGeneration: UInt64 = 0
@@ -52,7 +45,8 @@ public final class JournalWriter: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    // Owned by the writer thread:
+    // Guarded by `fileLock` (taken after `condition`, never before it):
+    private let fileLock = NSLock()
     private var file: (any AppendableFile)?
     private var unsyncedBytes = 0
     private var lastSync = DispatchTime.now()
@@ -83,27 +77,30 @@ public final class JournalWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Submits a record. `generation` is the number of failures the submitter
-    /// has acknowledged; a submission older than the latest failure fails at once.
-    public func submit(lsn: UInt64, payload: [UInt8], generation: UInt64, completion: @escaping Completion) {
+    /// Appends one record (synced, with `always`) before returning.
+    /// `generation` is the number of failures the caller has acknowledged; a
+    /// record built before the latest failure fails at once.
+    public func append(lsn: UInt64, payload: [UInt8], generation: UInt64) -> Result<Void, StorageError> {
+        let rotate: Bool
+        do {
+            condition.lock()
+            defer { condition.unlock() }
+            if dead { return .failure(StorageError(.io, "the journal stopped after a failed sync")) }
+            if stopping { return .failure(StorageError(.io, "the journal is closed; the write was not applied")) }
+            if generation < failedGeneration {
+                return .failure(
+                    StorageError(.io, "an earlier write failed to reach the journal; this one was built on it and was not applied"))
+            }
+            rotate = rotateRequested
+            rotateRequested = false
+        }
         let bytes = JournalFormat.frame(payload)
-        condition.lock()
-        if dead || stopping {
-            condition.unlock()
-            completion(.failure(StorageError(.io, "the journal is closed; the write was not applied")))
-            return
-        }
-        if generation < failedGeneration {
-            condition.unlock()
-            completion(.failure(StorageError(.io, "an earlier write failed to reach the journal; this one was built on it and was not applied")))
-            return
-        }
-        pending.append(Submission(lsn: lsn, bytes: bytes, generation: generation, completion: completion))
-        condition.signal()
-        condition.unlock()
+        let result = fileLock.withLock { write(bytes, lsn: lsn, rotate: rotate) }
+        if case .failure = result, rotate { condition.withLock { rotateRequested = true } }
+        return result
     }
 
-    /// The number of failures so far (see `submit`).
+    /// The number of failures so far (see `append`).
     public var generation: UInt64 { condition.withLock { failedGeneration } }
 
     /// Starts a new segment with the next record (after a snapshot, so that
@@ -122,7 +119,7 @@ public final class JournalWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes and syncs what is pending, then stops the thread. Once.
+    /// Syncs what was appended, then stops the thread. Once.
     public func close() {
         let first = condition.withLock { () -> Bool in
             defer { stopping = true }
@@ -135,90 +132,69 @@ public final class JournalWriter: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while pending.isEmpty && removalRequests.isEmpty && !stopping {
-                if policy == .interval && unsyncedBytes > 0 {
+            while removalRequests.isEmpty && !stopping {
+                if policy == .interval {
                     // Wake up to sync what waits longer than a second.
-                    if !condition.wait(until: Date().addingTimeInterval(1)) { break }
+                    _ = condition.wait(until: Date().addingTimeInterval(1))
+                    break
                 } else {
                     condition.wait()
                 }
             }
-            // Records built on a record that failed were never written: fail them too.
-            let stale = pending.filter { $0.generation < failedGeneration }
-            let group = pending.filter { $0.generation >= failedGeneration }
-            pending = []
-            let rotate = rotateRequested && !group.isEmpty
-            if rotate { rotateRequested = false }
             let removals = removalRequests
             removalRequests = []
-            let stop = stopping && group.isEmpty
+            let stop = stopping
             let isDead = dead
             condition.unlock()
 
-            for submission in stale {
-                submission.completion(.failure(StorageError(.io, "an earlier write failed to reach the journal; this one was built on it and was not applied")))
-            }
-            if isDead {
-                for submission in group {
-                    submission.completion(.failure(StorageError(.io, "the journal stopped after a failed sync")))
-                }
-            } else if !group.isEmpty {
-                write(group, rotate: rotate)
-            }
             for lsn in removals { removeSegments(upTo: lsn) }
-            if !isDead, policy == .interval, unsyncedBytes > 0,
-                DispatchTime.now().uptimeNanoseconds - lastSync.uptimeNanoseconds >= 1_000_000_000 || stop
-            {
-                _ = syncFile()
+            fileLock.withLock {
+                if !isDead, policy == .interval, unsyncedBytes > 0,
+                    DispatchTime.now().uptimeNanoseconds - lastSync.uptimeNanoseconds >= 1_000_000_000 || stop
+                {
+                    _ = syncFile()
+                }
+                if stop {
+                    if !isDead && (policy != .none || unsyncedBytes > 0) { _ = syncFile() }
+                    file?.close()
+                    file = nil
+                }
             }
             if stop {
-                if !isDead && (policy != .none || unsyncedBytes > 0) { _ = syncFile() }
-                file?.close()
-                file = nil
                 finished.signal()
                 return
             }
         }
     }
 
-    private func write(_ group: [Submission], rotate: Bool) {
+    /// Writes one framed record (under `fileLock`), opening a new segment first when asked to.
+    private func write(_ bytes: [UInt8], lsn: UInt64, rotate: Bool) -> Result<Void, StorageError> {
         do {
             if rotate || file == nil {
                 if let file, unsyncedBytes > 0 || policy != .none {
-                    guard syncFile() else { return fail(group, StorageError(.io, "the journal stopped after a failed sync")) }
+                    guard syncFile() else { return .failure(StorageError(.io, "the journal stopped after a failed sync")) }
                     file.close()
                 }
                 file = nil
-                let path = directory + "/" + JournalFormat.segmentName(firstLSN: group[0].lsn)
-                try storage.writeAtomically(JournalFormat.header(firstLSN: group[0].lsn), to: path)
+                let path = directory + "/" + JournalFormat.segmentName(firstLSN: lsn)
+                try storage.writeAtomically(JournalFormat.header(firstLSN: lsn), to: path)
                 file = try storage.openForAppend(path)
             }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(group.reduce(0) { $0 + $1.bytes.count })
-            for submission in group { bytes += submission.bytes }
             try file!.append(bytes)
             unsyncedBytes += bytes.count
             statsBox.withLockedValue {
-                $0.records += UInt64(group.count)
+                $0.records += 1
                 $0.bytes += UInt64(bytes.count)
             }
         } catch {
-            logger.error(
-                "a journal append failed; the writes were not applied",
-                metadata: ["error": "\(error)", "records": "\(group.count)"])
+            logger.error("a journal append failed; the writes were not applied", metadata: ["error": "\(error)"])
             condition.withLock { failedGeneration += 1 }
-            return fail(group, error)
+            return .failure(error)
         }
         if policy == .always {
-            guard syncFile() else {
-                return fail(group, StorageError(.io, "the journal could not be synced; the daemon stops"))
-            }
+            guard syncFile() else { return .failure(StorageError(.io, "the journal could not be synced; the daemon stops")) }
         }
-        for submission in group { submission.completion(.success(())) }
-    }
-
-    private func fail(_ group: [Submission], _ error: StorageError) {
-        for submission in group { submission.completion(.failure(error)) }
+        return .success(())
     }
 
     /// Syncs the open segment; a failure is fatal (see the type's comment).
@@ -231,14 +207,7 @@ public final class JournalWriter: @unchecked Sendable {
             statsBox.withLockedValue { $0.syncs += 1 }
             return true
         } catch {
-            condition.withLock {
-                dead = true
-                let waiting = pending
-                pending = []
-                for submission in waiting {
-                    submission.completion(.failure(StorageError(.io, "the journal stopped after a failed sync")))
-                }
-            }
+            condition.withLock { dead = true }
             logger.critical(
                 "fsync of the journal failed; stopping without acknowledging anything more (the kernel may have dropped unsynced data; restart to recover from what is on disk)",
                 metadata: ["error": "\(error)"])

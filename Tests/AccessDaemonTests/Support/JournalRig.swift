@@ -52,13 +52,10 @@ final class JournalRig: @unchecked Sendable {
             reply: { events, _ in Data("\(events.first?.seq ?? 0)".utf8) }, deadline: nil)
     }
 
-    /// Runs one batch; the outcomes once durable, or the journal's error.
+    /// Runs one batch at once (not queued); the outcomes once durable, or the journal's error.
     func submit(_ calls: [WriteCall]) -> EventLoopFuture<[WriteOutcome]> {
         let owner = self.owner
-        return owner.loop.flatSubmit {
-            let (outcomes, durable) = owner.assumeIsolated { $0.run(calls) }
-            return durable.map { $0.map { outcomes } } ?? owner.loop.makeSucceededFuture(outcomes)
-        }
+        return owner.loop.submit { try owner.assumeIsolated { $0.run(calls) }.get() }
     }
 
     /// Queues one batch the way connections do (`StateOwner.submit`): behind the record in flight.
