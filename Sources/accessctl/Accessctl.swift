@@ -53,6 +53,7 @@ struct Stats: AsyncParsableCommand {
                 ("last snapshot", "revision \(stats.lastSnapshotRevision) at \(time(stats.lastSnapshotAtMs))"),
                 ("state directory", stats.stateDirectory), ("socket", stats.socketPath),
                 ("fsync policy", stats.fsyncPolicy),
+                ("journal", "\(stats.journalRecords) records, \(stats.journalSyncs) syncs since start"),
             ])
         }
     }

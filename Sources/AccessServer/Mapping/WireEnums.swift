@@ -26,15 +26,15 @@ extension WireMappedEnum {
 
     /// A wire value that must name a domain value; INVALID_ARGUMENT otherwise,
     /// saying which values there are.
-    static func parse(_ wire: Wire, field: String) throws(AccessError) -> Self {
+    static func parse(_ wire: Wire, field: @autoclosure () -> String) throws(AccessError) -> Self {
         if let value = from(wire: wire) { return value }
         let choices = allCases.map(\.wireName).joined(separator: ", ")
         if wire.rawValue == 0 {
-            throw AccessError(.invalidArgument, "\(field) is not set (\(wirePrefix)UNSPECIFIED); set it to one of \(choices)")
+            throw AccessError(.invalidArgument, "\(field()) is not set (\(wirePrefix)UNSPECIFIED); set it to one of \(choices)")
         }
         throw AccessError(
             .invalidArgument,
-            "\(field) is \(wire.rawValue), which is not a value of \(wireEnumName) this daemon knows; use one of \(choices)")
+            "\(field()) is \(wire.rawValue), which is not a value of \(wireEnumName) this daemon knows; use one of \(choices)")
     }
 }
 
@@ -212,7 +212,7 @@ extension Accessd_V1_BuiltInRole {
 
 extension BuiltInRole {
     /// `BUILT_IN_ROLE_NONE` is nil; an unknown value is INVALID_ARGUMENT.
-    static func parse(_ wire: Accessd_V1_BuiltInRole, field: String) throws(AccessError) -> BuiltInRole? {
+    static func parse(_ wire: Accessd_V1_BuiltInRole, field: @autoclosure () -> String) throws(AccessError) -> BuiltInRole? {
         switch wire {
         case .none: return nil
         case .accountOwner: return .accountOwner
@@ -221,7 +221,7 @@ extension BuiltInRole {
         case .UNRECOGNIZED(let value):
             throw AccessError(
                 .invalidArgument,
-                "\(field) is \(value), which is not a value of accessd.v1.BuiltInRole this daemon knows; use one of BUILT_IN_ROLE_NONE, BUILT_IN_ROLE_ACCOUNT_OWNER, BUILT_IN_ROLE_MEMBER, BUILT_IN_ROLE_VIEWER"
+                "\(field()) is \(value), which is not a value of accessd.v1.BuiltInRole this daemon knows; use one of BUILT_IN_ROLE_NONE, BUILT_IN_ROLE_ACCOUNT_OWNER, BUILT_IN_ROLE_MEMBER, BUILT_IN_ROLE_VIEWER"
             )
         }
     }
@@ -235,10 +235,10 @@ extension Permissions {
 
     /// A list of permissions from the wire: every entry must be a known
     /// permission (`field[i]` names the bad one). Repeats are harmless.
-    static func parse(_ wire: [Accessd_V1_Permission], field: String) throws(AccessError) -> Permissions {
+    static func parse(_ wire: [Accessd_V1_Permission], field: @autoclosure () -> String) throws(AccessError) -> Permissions {
         var result = Permissions()
         for (index, value) in wire.enumerated() {
-            result.insert(Permissions(try Permission.parse(value, field: "\(field)[\(index)]")))
+            result.insert(Permissions(try Permission.parse(value, field: "\(field())[\(index)]")))
         }
         return result
     }

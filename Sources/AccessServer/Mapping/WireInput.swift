@@ -24,32 +24,32 @@ enum WireInput {
     }
 
     /// A required id of one kind.
-    static func id<ID: EntityID>(_ text: String, field: String, as _: ID.Type = ID.self) throws(AccessError) -> ID {
-        guard !text.isEmpty else { throw AccessError(.invalidArgument, "\(field) is required") }
+    static func id<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID {
+        guard !text.isEmpty else { throw AccessError(.invalidArgument, "\(field()) is required") }
         guard let id = ID(text) else {
-            throw AccessError(.invalidArgument, "\(field) \(quote(text)) is not \(article(ID.self)) id (\(ID.prefix)...)")
+            throw AccessError(.invalidArgument, "\(field()) \(quote(text)) is not \(article(ID.self)) id (\(ID.prefix)...)")
         }
         return id
     }
 
     /// An id that may be empty (nil).
-    static func optionalID<ID: EntityID>(_ text: String, field: String, as _: ID.Type = ID.self) throws(AccessError) -> ID? {
-        text.isEmpty ? nil : try id(text, field: field, as: ID.self)
+    static func optionalID<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID? {
+        text.isEmpty ? nil : try id(text, field: field(), as: ID.self)
     }
 
     /// A list of ids, in order; `field[i]` names a bad one.
-    static func idList<ID: EntityID>(_ texts: [String], field: String, as _: ID.Type = ID.self) throws(AccessError) -> [ID] {
+    static func idList<ID: EntityID>(_ texts: [String], field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> [ID] {
         var result: [ID] = []
         result.reserveCapacity(texts.count)
         for (index, text) in texts.enumerated() {
-            result.append(try id(text, field: "\(field)[\(index)]", as: ID.self))
+            result.append(try id(text, field: "\(field())[\(index)]", as: ID.self))
         }
         return result
     }
 
     /// A set of ids; repeats are harmless.
-    static func idSet<ID: EntityID>(_ texts: [String], field: String, as _: ID.Type = ID.self) throws(AccessError) -> Set<ID> {
-        Set(try idList(texts, field: field, as: ID.self))
+    static func idSet<ID: EntityID>(_ texts: [String], field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> Set<ID> {
+        Set(try idList(texts, field: field(), as: ID.self))
     }
 
     /// A list that replaces something only when its `set_` flag is set: ids
