@@ -9,10 +9,13 @@ import Testing
 /// The real `accessd` binary on a temporary socket and state directory.
 @Suite(.serialized) struct AccessdBinaryTests {
     /// The `accessd` built beside the test bundle.
-    static var binary: URL? {
+    static var binary: URL? { builtBinary("accessd") }
+
+    /// An executable of the package built beside the test bundle (`swift build --build-tests` builds them all).
+    static func builtBinary(_ name: String) -> URL? {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("accessd")
+            let candidate = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             directory = directory.deletingLastPathComponent()
         }

@@ -8,13 +8,7 @@ import Testing
 /// line; it asserts no speed.
 @Suite(.serialized) struct BenchSmokeTests {
     private func bench(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var binary: URL?
-        for _ in 0..<4 where binary == nil {
-            let candidate = directory.appendingPathComponent("accessd-bench")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { binary = candidate }
-            directory = directory.deletingLastPathComponent()
-        }
+        let binary = AccessdBinaryTests.builtBinary("accessd-bench")
         let executable: URL = try #require(binary, "accessd-bench is built with the tests (swift build --build-tests)")
         let process = Process()
         process.executableURL = executable
