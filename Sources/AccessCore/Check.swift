@@ -31,7 +31,7 @@ public struct CheckResult: Hashable, Sendable {
 
     /// A sentence for people, built only when asked for (checks are the hot path).
     public var reason: String {
-        guard let denial else { return "allowed by \(path.map(String.init(describing:)) ?? "administrator")" }
+        guard let denial else { return "allowed by " + (path?.description ?? "administrator") }
         return denial.description
     }
 
