@@ -2,7 +2,6 @@ import AccessCore
 import AccessServer
 import AccessWire
 import Foundation
-import NIOConcurrencyHelpers
 import SwiftProtobuf
 
 /// A snapshot file (`snapshot-<lsn, 20 digits>.snap`): a 32-byte header
@@ -98,7 +97,7 @@ enum SnapshotFile {
         records.nextSeq = snapshot.nextSeq
         do {
             records.accounts = try snapshot.accounts.map { wire throws(AccessError) in try Account(wire: wire) }
-            records.users = try users(snapshot.users)
+            records.users = try snapshot.users.map { wire throws(AccessError) in try User(wire: wire) }
             records.roles = try snapshot.roles.map { wire throws(AccessError) in try Role(wire: wire) }
             records.offices = try snapshot.offices.map { wire throws(AccessError) in try Office(wire: wire) }
             records.projects = try snapshot.projects.map { wire throws(AccessError) in try Project(wire: wire) }
@@ -124,21 +123,6 @@ enum SnapshotFile {
         var history = EventHistory(retention: eventRetention)
         history.skip(to: state.revision)
         return DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn)
-    }
-
-    /// The users of a snapshot, mapped from the wire in two halves at once
-    /// (they are most of a restart at a million users).
-    private static func users(_ wire: [Accessd_V1_User]) throws(AccessError) -> [User] {
-        guard wire.count >= 10_000 else { return try wire.map { wire throws(AccessError) in try User(wire: wire) } }
-        let middle = wire.count / 2
-        let halves = NIOLockedValueBox<[Int: Result<[User], AccessError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
-            let range = half == 0 ? 0..<middle : middle..<wire.count
-            let mapped = Result { () throws(AccessError) in try wire[range].map { wire throws(AccessError) in try User(wire: wire) } }
-            halves.withLockedValue { $0[half] = mapped }
-        }
-        let results = halves.withLockedValue { $0 }
-        return try results[0]!.get() + results[1]!.get()
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
