@@ -60,7 +60,7 @@ wait_for() { # file pattern
     echo "timed out waiting for '$2' in $1" >&2; exit 1
 }
 field() { # line key
-    echo " $1 " | grep -o " $2=[^ ]*" | head -1 | cut -d= -f2
+    awk -v k="$2=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' <<< "$1"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -225,7 +225,7 @@ generator's own CPU.${note:+
 
 - Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r), state on $(df -h "$work" | awk 'NR==2 {print $1}') ($(stat -f -c %T "$work"))
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift scripts || echo ' (with uncommitted changes)')
-- $(redis-server --version | cut -d' ' -f1-3); $(swift --version 2>&1 | head -1)
+- $(redis-server --version | cut -d' ' -f1-3); $(swift --version 2>&1 | sed -n 1p)
 - Data set: $setup_line
 
 ## Targets

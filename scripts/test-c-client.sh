@@ -207,8 +207,11 @@ if ! cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags accessd-client) cli
     $(pkg-config --libs accessd-client) -Wl,-rpath,"$prefix/lib" -o "$work/readme-installed" 2>"$work/cc.log"; then
     cat "$work/cc.log"
     fail "building the README example through pkg-config"
-elif ! ldd "$work/readme-installed" | grep -q "libaccessd-client.so.0 => $prefix/lib"; then
-    ldd "$work/readme-installed"
+elif ! ldd_out="$(ldd "$work/readme-installed")" ||
+    [[ "$ldd_out" != *"libaccessd-client.so.0 => $prefix/lib"* ]]; then
+    # The output is captured first: `ldd | grep -q` under pipefail fails at
+    # random when grep exits at its first match and ldd dies of SIGPIPE.
+    echo "${ldd_out:-}"
     fail "the README example built through pkg-config links the installed libaccessd-client.so.0"
 else
     status=0
