@@ -5,11 +5,14 @@ public struct CommandContext: Hashable, Sendable {
     /// The time of the command; the core has no clock.
     public var now: Timestamp
     public var policy: DomainPolicy
+    /// The local process that made the call, recorded in every event it produces.
+    public var caller: Caller?
 
-    public init(principal: Principal, now: Timestamp, policy: DomainPolicy = DomainPolicy()) {
+    public init(principal: Principal, now: Timestamp, policy: DomainPolicy = DomainPolicy(), caller: Caller? = nil) {
         self.principal = principal
         self.now = now
         self.policy = policy
+        self.caller = caller
     }
 }
 
@@ -50,19 +53,21 @@ struct EventRecorder {
     private(set) var nextSeq: UInt64
     let time: Timestamp
     let actor: Principal
+    let caller: Caller?
     private(set) var events: [Event] = []
 
-    init(nextSeq: UInt64, time: Timestamp, actor: Principal) {
+    init(nextSeq: UInt64, time: Timestamp, actor: Principal, caller: Caller?) {
         self.nextSeq = nextSeq
         self.time = time
         self.actor = actor
+        self.caller = caller
     }
 
     /// The id of the thing the next recorded event creates.
     func nextID<ID: EntityID>() -> ID { ID(sequence: nextSeq) }
 
     mutating func record(_ change: Change) {
-        events.append(Event(seq: nextSeq, time: time, actor: actor, change: change))
+        events.append(Event(seq: nextSeq, time: time, actor: actor, caller: caller, change: change))
         nextSeq += 1
     }
 }
@@ -79,7 +84,7 @@ struct Decider<R: RandomNumberGenerator> {
         self.state = state
         self.context = context
         self.rng = rng
-        self.recorder = EventRecorder(nextSeq: state.nextSeq, time: context.now, actor: context.principal)
+        self.recorder = EventRecorder(nextSeq: state.nextSeq, time: context.now, actor: context.principal, caller: context.caller)
     }
 
     var now: Timestamp { context.now }

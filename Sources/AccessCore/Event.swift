@@ -5,14 +5,61 @@ public struct Event: Hashable, Sendable {
     public var seq: UInt64
     public var time: Timestamp
     public var actor: Principal
+    /// The local process whose call produced the event, when the caller
+    /// named one (the daemon does, from the socket's peer credentials).
+    public var caller: Caller?
     public var change: Change
 
-    public init(seq: UInt64, time: Timestamp, actor: Principal, change: Change) {
+    public init(seq: UInt64, time: Timestamp, actor: Principal, caller: Caller? = nil, change: Change) {
         self.seq = seq
         self.time = time
         self.actor = actor
+        self.caller = caller
         self.change = change
     }
+
+    /// The event with no secret in it: an outbox message's activation token
+    /// emptied. What is kept in the recent history and what leaves the
+    /// process; the token itself lives in the outbox until acknowledged (R20).
+    public var withoutSecrets: Event {
+        guard case .outboxMessageQueued(var message) = change, !message.token.isEmpty else { return self }
+        message.token = ""
+        var event = self
+        event.change = .outboxMessageQueued(message)
+        return event
+    }
+
+    /// The activation token of the outbox message this event queues, if any:
+    /// what the journal keeps beside an event that goes out without it.
+    public var outboxToken: (message: OutboxMessageID, token: String)? {
+        guard case .outboxMessageQueued(let message) = change, !message.token.isEmpty else { return nil }
+        return (message.id, message.token)
+    }
+
+    /// The event with `token` put back into the outbox message it queues
+    /// (journal replay: the record holds the tokens beside the events).
+    public func withToken(_ token: String) -> Event {
+        guard case .outboxMessageQueued(var message) = change else { return self }
+        message.token = token
+        var event = self
+        event.change = .outboxMessageQueued(message)
+        return event
+    }
+}
+
+/// A process on the daemon's host, as the kernel named it when it called
+/// (uid and pid of the socket's peer). Not a user: `Principal` is who the
+/// call acts for; this is which service asked.
+public struct Caller: Hashable, Sendable, CustomStringConvertible {
+    public var uid: UInt32
+    public var pid: Int32
+
+    public init(uid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.pid = pid
+    }
+
+    public var description: String { "uid \(uid) pid \(pid)" }
 }
 
 /// What an event changed: its kind (the case) and the changed thing, whole,

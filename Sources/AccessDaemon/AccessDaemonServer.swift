@@ -24,7 +24,10 @@ public final class AccessDaemonServer: Sendable {
     private let ownerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let logger: Logger
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
-    private let connectionCount = NIOLockedValueBox(0)
+    /// Connections per peer uid and in all, unfinished-frame bytes per uid, write rates.
+    let peers = PeerRegistry()
+    /// The connections the descriptor limit leaves room for (set at start).
+    private let descriptorCap = NIOLockedValueBox(Int.max)
     /// Open connections, for GoAway at shutdown.
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
 
@@ -98,11 +101,10 @@ public final class AccessDaemonServer: Sendable {
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
             try removeStaleSocket(at: socketPath)
         }
-        let configuration = self.configuration
         let live = self.live
         let owner = self.owner
         let logger = self.logger
-        let connectionCount = self.connectionCount
+        let peers = self.peers
         let connections = self.connections
         let journal = self.journal
         let lastSnapshot = self.lastSnapshot
@@ -114,34 +116,78 @@ public final class AccessDaemonServer: Sendable {
                 let snapshot = lastSnapshot.withLockedValue { $0 }
                 let stats = journal.stats
                 return DaemonStatus(
-                    connections: connectionCount.withLockedValue { $0 }, snapshotRevision: snapshot.revision,
+                    connections: peers.connections, snapshotRevision: snapshot.revision,
                     snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: journal.policy.rawValue,
                     journalRecords: stats.records, journalSyncs: stats.syncs)
             })
+        let shared = ConnectionHandler.Shared(owner: owner, control: control, live: live, logger: logger)
+        // Under systemd's default soft limit (1024) the descriptors would run
+        // out before max_connections: raise it, and refuse past what it allows.
+        let softLimit = DescriptorLimit.raiseSoftLimit()
+        let cap = DescriptorLimit.connections(softLimit: softLimit)
+        descriptorCap.withLockedValue { $0 = cap }
+        if configuration.maximumConnections > cap {
+            logger.warning(
+                "max_connections is \(configuration.maximumConnections) but the descriptor limit (RLIMIT_NOFILE \(softLimit)) leaves room for \(cap); refusing connections past \(cap) (raise LimitNOFILE= or lower max_connections)"
+            )
+        }
+        let descriptorCap = self.descriptorCap
+        let refusals = LogRateLimit()
+        let acceptErrors = LogRateLimit()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
-            .childChannelInitializer { channel in
-                let maximumConnections = live.current.maximumConnections
-                let admitted = connectionCount.withLockedValue { count -> Bool in
-                    guard count < maximumConnections else { return false }
-                    count += 1
-                    return true
-                }
-                channel.closeFuture.whenComplete { _ in
-                    if admitted { connectionCount.withLockedValue { $0 -= 1 } }
-                }
-                guard admitted else {
-                    logger.warning("refusing a connection: \(maximumConnections) are open")
-                    return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(frame: Self.tooManyConnectionsFrame()))
-                    }
-                }
-                let key = ObjectIdentifier(channel)
-                connections.withLockedValue { $0[key] = channel }
-                channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
-                return channel.eventLoop.makeCompletedFuture {
+            .serverChannelInitializer { channel in
+                // Out of descriptors (EMFILE, ENFILE), accept fails at once on
+                // every try: wait a moment instead of spinning on it.
+                channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(owner: owner, configuration: configuration, control: control, logger: logger, live: live))
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
+                            let (log, suppressed) = acceptErrors.allow()
+                            if log {
+                                logger.warning(
+                                    "accept failed; pausing accepts for 100 ms: \(error)",
+                                    metadata: suppressed > 0 ? ["suppressed": "\(suppressed)"] : [:])
+                            }
+                            return .milliseconds(100)
+                        })
+                }
+            }
+            .childChannelInitializer { channel in
+                let configuration = live.current
+                let highWater = configuration.outboundHighWaterBytes
+                return channel.setOption(
+                    .writeBufferWaterMark, value: .init(low: max(1, highWater / 4), high: highWater)
+                ).flatMap {
+                    PeerCredentials.read(from: channel)
+                }.flatMapThrowing { credentials in
+                    let peerClass = ConnectionHandler.peerClass(of: credentials, configuration)
+                    func refuse(_ code: StatusCode, _ message: String) throws {
+                        let (log, suppressed) = refusals.allow()
+                        if log {
+                            logger.warning(
+                                "refusing a connection: \(message)",
+                                metadata: ["peer": "\(credentials.map(String.init(describing:)) ?? "unknown")", "suppressed": "\(suppressed)"])
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            RefuseConnectionHandler(frame: Self.refusalFrame(code, message)))
+                    }
+                    guard peerClass != .none else {
+                        return try refuse(
+                            .permissionDenied,
+                            "uid \(credentials.map { String($0.uid) } ?? "?") may not use accessd (default_peer_class = none; add it to service_uids, read_only_uids or their gids)")
+                    }
+                    let limits = Self.registryLimits(configuration, descriptorCap: descriptorCap.withLockedValue { $0 })
+                    switch peers.admit(uid: credentials?.uid ?? UInt32.max, administrator: peerClass == .administrator, limits: limits) {
+                    case .failure(let refusal):
+                        return try refuse(.resourceExhausted, refusal.message)
+                    case .success(let usage):
+                        channel.closeFuture.whenComplete { _ in peers.release(usage) }
+                        let key = ObjectIdentifier(channel)
+                        connections.withLockedValue { $0[key] = channel }
+                        channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
+                        try channel.pipeline.syncOperations.addHandler(
+                            ConnectionHandler(shared: shared, configuration: configuration, peer: credentials, usage: usage))
+                    }
                 }
             }
         let channel: any Channel
@@ -279,7 +325,18 @@ public final class AccessDaemonServer: Sendable {
     /// Open connections, and the last snapshot's revision and time (ms since the epoch).
     public func runtimeStatus() -> (connections: Int, snapshotRevision: UInt64, snapshotAtMilliseconds: Int64) {
         let snapshot = lastSnapshot.withLockedValue { $0 }
-        return (connectionCount.withLockedValue { $0 }, snapshot.revision, snapshot.at)
+        return (peers.connections, snapshot.revision, snapshot.at)
+    }
+
+    /// The per-uid and total limits of a configuration, the total capped by what the descriptor limit allows.
+    static func registryLimits(_ configuration: DaemonConfiguration, descriptorCap: Int = .max) -> PeerRegistry.Limits {
+        PeerRegistry.Limits(
+            connections: min(configuration.maximumConnections, descriptorCap),
+            connectionsPerUID: configuration.maximumConnectionsPerUID,
+            reservedForAdministrators: min(configuration.connectionsReservedForAdministrators, configuration.maximumConnections - 1),
+            inboundBytesPerUID: configuration.maximumInboundBytesPerUID,
+            writesPerSecondPerUID: configuration.writesPerSecondPerUID,
+            writeBurstPerUID: configuration.writeBurstPerUID)
     }
 
     private func removeStaleSocket(at path: String) throws {
@@ -306,10 +363,10 @@ public final class AccessDaemonServer: Sendable {
         unlink(path)
     }
 
-    private static func tooManyConnectionsFrame() -> ByteBuffer {
+    private static func refusalFrame(_ code: StatusCode, _ message: String) -> ByteBuffer {
         var response = Accessd_V1_Response()
-        response.code = UInt32(StatusCode.resourceExhausted.rawValue)
-        response.message = "too many connections; try again later"
+        response.code = UInt32(code.rawValue)
+        response.message = message
         var frame = Accessd_V1_ServerFrame()
         frame.response = response
         return ByteBufferAllocator().frame((try? frame.serializedBytes()) ?? [])

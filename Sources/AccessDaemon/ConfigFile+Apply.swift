@@ -21,8 +21,42 @@ extension ConfigFile {
             }
             return result
         }
+        func decimal(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+            guard let text = values[key] else { return nil }
+            guard let value = Double(text), value.isFinite, range.contains(value) else {
+                throw Invalid(path: path, line: lines[key] ?? 0, reason: "\(key) must be a number in \(range.lowerBound)...\(range.upperBound), not '\(text)'")
+            }
+            return value
+        }
         if let value = try ids("admin_uids") { configuration.administratorUIDs = value }
         if let value = try ids("admin_gids") { configuration.administratorGIDs = value }
+        if let value = try ids("service_uids") { configuration.peers.serviceUIDs = value }
+        if let value = try ids("service_gids") { configuration.peers.serviceGIDs = value }
+        if let value = try ids("read_only_uids") { configuration.peers.readOnlyUIDs = value }
+        if let value = try ids("read_only_gids") { configuration.peers.readOnlyGIDs = value }
+        if let text = values["default_peer_class"] {
+            guard let value = PeerClass(rawValue: text), value != .administrator else {
+                throw Invalid(
+                    path: path, line: lines["default_peer_class"] ?? 0,
+                    reason: "default_peer_class must be service, read-only or none, not '\(text)'")
+            }
+            configuration.peers.unlisted = value
+        }
+        if let value = try number("max_connections_per_uid", in: 1...1_000_000) { configuration.maximumConnectionsPerUID = Int(value) }
+        if let value = try number("admin_reserved_connections", in: 0...1_000_000) {
+            configuration.connectionsReservedForAdministrators = Int(value)
+        }
+        if let value = try number("max_inbound_bytes_per_uid", in: 4096...(1 << 40)) { configuration.maximumInboundBytesPerUID = Int(value) }
+        if let value = try number("outbound_high_water_bytes", in: 4096...(1 << 30)) { configuration.outboundHighWaterBytes = Int(value) }
+        if let value = try number("revision_wait_ms", in: 1...3_600_000) { configuration.defaultMinRevisionWaitMilliseconds = value }
+        if let value = try number("max_revision_wait_ms", in: 1...3_600_000) { configuration.maximumRevisionWaitMilliseconds = value }
+        if let value = try decimal("write_rate_per_uid", in: 0...1_000_000) { configuration.writesPerSecondPerUID = value }
+        if let value = try decimal("write_burst_per_uid", in: 1...1_000_000) { configuration.writeBurstPerUID = value }
+        if let value = try number("max_idempotency_key_bytes", in: 1...4096) { configuration.maximumIdempotencyKeyBytes = Int(value) }
+        if let value = try number("max_idempotency_keys_per_uid", in: 0...100_000_000) {
+            configuration.maximumIdempotencyKeysPerUID = Int(value)
+        }
+        if let value = try number("max_idempotency_keys", in: 0...100_000_000) { configuration.maximumIdempotencyKeys = Int(value) }
         if let value = try number("max_frame_bytes", in: 1024...(1 << 30)) { configuration.maximumFrameLength = Int(value) }
         if let value = try number("max_calls_per_connection", in: 1...65536) { configuration.maximumCallsPerConnection = Int(value) }
         if let value = try number("max_connections", in: 1...1_000_000) { configuration.maximumConnections = Int(value) }
@@ -37,7 +71,7 @@ extension ConfigFile {
         if let value = try number("event_loops", in: 1...256) { configuration.eventLoopThreads = Int(value) }
         if let text = values["fsync"] {
             guard let policy = FsyncPolicy(rawValue: text) else {
-                throw Invalid(path: path, line: 0, reason: "fsync must be always, interval or none, not '\(text)'")
+                throw Invalid(path: path, line: lines["fsync"] ?? 0, reason: "fsync must be always, interval or none, not '\(text)'")
             }
             configuration.fsyncPolicy = policy
         }

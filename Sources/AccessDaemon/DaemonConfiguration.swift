@@ -10,16 +10,48 @@ public struct DaemonConfiguration: Sendable {
     /// spec/protocol.md defaults.
     public var maximumFrameLength = 4 * 1024 * 1024
     public var maximumCallsPerConnection = 128
+    /// Connections in all (`max_connections`); the last
+    /// `connectionsReservedForAdministrators` of them only for administrators.
     public var maximumConnections = 1024
+    /// Connections one uid that is not an administrator may hold.
+    public var maximumConnectionsPerUID = 128
+    public var connectionsReservedForAdministrators = 16
+    /// Bytes of frames begun and not finished, over all connections of one uid:
+    /// the connection that goes past it is closed (RESOURCE_EXHAUSTED).
+    public var maximumInboundBytesPerUID = 32 * 1024 * 1024
+    /// Replies a peer has not read past which the daemon stops reading that
+    /// connection's requests (it reads again below a quarter of it).
+    public var outboundHighWaterBytes = 256 * 1024
     /// A frame that has started arriving must finish within this.
     public var frameStallTimeoutMilliseconds: Int64 = 10_000
+    /// Who may do what: administrators (root always), services, read-only peers.
+    public var peers = PeerClasses()
     /// Besides root (uid 0), the peers allowed administrator calls.
-    public var administratorUIDs: Set<UInt32> = []
-    public var administratorGIDs: Set<UInt32> = []
+    public var administratorUIDs: Set<UInt32> {
+        get { peers.administratorUIDs }
+        set { peers.administratorUIDs = newValue }
+    }
+    public var administratorGIDs: Set<UInt32> {
+        get { peers.administratorGIDs }
+        set { peers.administratorGIDs = newValue }
+    }
+    /// Writes a second one uid that is not an administrator may make; 0: no limit.
+    public var writesPerSecondPerUID: Double = 0
+    /// How many writes a uid may make at once before the rate applies.
+    public var writeBurstPerUID: Double = 100
     /// The socket file's mode (0660).
     public var socketMode: UInt16 = 0o660
     /// How long reads wait for `min_revision` when the call has no deadline.
     public var defaultMinRevisionWaitMilliseconds: Int64 = 1000
+    /// The longest any read waits for `min_revision`, whatever its deadline:
+    /// then it gets DEADLINE_EXCEEDED.
+    public var maximumRevisionWaitMilliseconds: Int64 = 30_000
+    /// Idempotency keys: the longest key, and how many first replies are held
+    /// (24 hours each) per uid and in all; past a bound a keyed write gets
+    /// RESOURCE_EXHAUSTED (keys are never evicted early).
+    public var maximumIdempotencyKeyBytes = 128
+    public var maximumIdempotencyKeysPerUID = 20_000
+    public var maximumIdempotencyKeys = 200_000
     public var policy = DomainPolicy()
     /// Recent events kept in memory for ListEvents/FollowEvents.
     public var eventRetention = 100_000

@@ -34,6 +34,8 @@ struct WriteCall: Sendable {
     var reply: @Sendable ([Event], AccessState) -> Data
     /// Past this, the write is not applied (DEADLINE_EXCEEDED).
     var deadline: NIODeadline?
+    /// The local peer that made the call, recorded in its events.
+    var caller: Caller? = nil
 }
 
 /// The owner's answer to one write: its events, or why it was refused.
@@ -70,8 +72,12 @@ public actor StateOwner {
     /// Called on this loop after each durable record with its lsn (snapshot after M records).
     private var onDurable: (@Sendable (UInt64) -> Void)?
 
-    /// Followers of events (FollowEvents), called on the owner's loop with every durable batch.
-    private var followers: [FollowerKey: @Sendable ([Event]) -> Void] = [:]
+    /// Followers of events (FollowEvents), told on the owner's loop after
+    /// every durable batch; each pulls the new events from the published history.
+    private var followers: [FollowerKey: @Sendable () -> Void] = [:]
+
+    /// Wakes the reads waiting for `min_revision` as revisions are published.
+    public nonisolated let revisions: RevisionSignal
 
     /// Batches waiting for the next record, in order (see `submit`).
     private var queued: [(calls: [WriteCall], completion: BatchCompletion)] = []
@@ -93,6 +99,7 @@ public actor StateOwner {
         self.journal = journal
         self.clock = clock
         self.publishedBox = NIOLockedValueBox(PublishedState(state: durable.state, history: durable.history))
+        self.revisions = RevisionSignal(reached: durable.state.revision)
         self.generation = journal?.generation ?? 0
     }
 
@@ -172,7 +179,7 @@ public actor StateOwner {
                 outcomes.append(.refused(AccessError(.deadlineExceeded, "the deadline passed before the write ran; it was not applied")))
                 continue
             }
-            let context = CommandContext(principal: call.principal, now: now, policy: policy)
+            let context = CommandContext(principal: call.principal, now: now, policy: policy, caller: call.caller)
             let outcome: WriteOutcome
             do {
                 if call.dryRun {
@@ -181,7 +188,7 @@ public actor StateOwner {
                     outcome = .applied(reply: call.reply(events, copy), revision: working.state.revision)
                 } else {
                     let events = try working.state.execute(call.command, context: context, using: &random)
-                    working.history.append(events)
+                    working.history.append(events.map(\.withoutSecrets))
                     applied += events
                     outcome = .applied(reply: call.reply(events, working.state), revision: working.state.revision)
                 }
@@ -238,27 +245,18 @@ public actor StateOwner {
         if !events.isEmpty {
             let published = PublishedState(state: value.state, history: value.history)
             publishedBox.withLockedValue { $0 = published }
-            for follower in followers.values { follower(events) }
+            revisions.reached(value.state.revision)
+            for follower in followers.values { follower() }
         }
         onDurable?(value.lsn)
     }
 
-    /// Starts following events after `afterSeq`: returns the ones already
-    /// held, then calls `send` with every new batch. Both happen on this loop,
-    /// so no event falls between the backlog and the live ones.
-    func follow(
-        _ key: FollowerKey, after afterSeq: UInt64, send: @escaping @Sendable ([Event]) -> Void
-    ) throws(AccessError) -> [Event] {
-        var backlog: [Event] = []
-        var next = afterSeq
-        while true {
-            let chunk = try durable.history.events(after: next, limit: 10_000)
-            guard let last = chunk.last else { break }
-            backlog += chunk
-            next = last.seq
-        }
-        followers[key] = send
-        return backlog
+    /// Starts telling `wake` (on this loop) after every durable batch, and
+    /// once now: the follower pulls what is new from the published history,
+    /// so nothing published before the registration is missed.
+    func follow(_ key: FollowerKey, wake: @escaping @Sendable () -> Void) {
+        followers[key] = wake
+        wake()
     }
 
     func unfollow(_ key: FollowerKey) {

@@ -5,7 +5,7 @@ import Testing
 
 @testable import AccessServer
 
-@Suite("Event mapping: domain events to protobuf and back, losslessly")
+@Suite("Event mapping: domain events to protobuf and back, losslessly but for activation tokens")
 struct EventMappingTests {
     @Test("the rich history holds every kind of change")
     func historyCoversEveryKind() throws {
@@ -15,32 +15,66 @@ struct EventMappingTests {
         #expect(history.events.map(\.seq) == Array(1...UInt64(history.events.count)))
     }
 
-    @Test("every event maps to proto, serializes, parses and maps back to itself")
+    @Test("every event maps to proto, serializes, parses and maps back to itself, without its secret")
     func roundTrip() throws {
         let history = try RichHistory.build()
         for event in history.events {
             let data: Data = try Accessd_V1_Event(event).serializedBytes()
             let parsed = try Accessd_V1_Event(serializedBytes: data)
             let back = try Event(wire: parsed)
-            #expect(back == event, "event \(event.seq) (\(event.change.kind)) does not survive the round trip")
+            #expect(back == event.withoutSecrets, "event \(event.seq) (\(event.change.kind)) does not survive the round trip")
             // And the proto side is stable: mapping back again gives the same bytes.
             let again: Data = try Accessd_V1_Event(back).serializedBytes()
             #expect(again == data, "event \(event.seq) encodes differently the second time")
         }
     }
 
-    @Test("replaying the decoded events on an empty state gives the live state")
+    @Test("replaying the decoded events, with the tokens kept beside them, on an empty state gives the live state")
     func replay() throws {
         let history = try RichHistory.build()
         var decoded: [Event] = []
         for event in history.events {
             let data: Data = try Accessd_V1_Event(event).serializedBytes()
-            decoded.append(try Event(wire: try Accessd_V1_Event(serializedBytes: data)))
+            let back = try Event(wire: try Accessd_V1_Event(serializedBytes: data))
+            // The journal keeps an outbox message's token beside its event (JournalRecord.outbox_tokens).
+            decoded.append(event.outboxToken.map { back.withToken($0.token) } ?? back)
         }
         var replayed = AccessState()
         try replayed.apply(decoded)
         #expect(replayed == history.state)
         #expect(replayed.revision == UInt64(history.events.count))
+    }
+
+    @Test("spec: an activation token never leaves in an event; ListOutbox's message carries it")
+    func tokensStayOutOfEvents() throws {
+        let history = try RichHistory.build()
+        let queued = history.events.filter { $0.outboxToken != nil }
+        #expect(!queued.isEmpty)
+        for event in queued {
+            let wire = Accessd_V1_Event(event)
+            guard case .outboxMessageQueued(let message) = wire.change else {
+                Issue.record("event \(event.seq) lost its kind")
+                continue
+            }
+            #expect(message.token.isEmpty)
+            let bytes: [UInt8] = try wire.serializedBytes()
+            #expect(!String(decoding: bytes, as: UTF8.self).contains(event.outboxToken!.token))
+            #expect(event.withoutSecrets.outboxToken == nil)
+        }
+        let outbox = try #require(history.state.outbox.values.first)
+        #expect(Accessd_V1_OutboxMessage(outbox).token == outbox.token && !outbox.token.isEmpty)
+    }
+
+    @Test("the caller (uid and pid) survives the round trip; events without one stay without")
+    func callerRoundTrip() throws {
+        let history = try RichHistory.build()
+        var event = history.events[0]
+        event.caller = Caller(uid: 0, pid: 42)
+        let bytes: [UInt8] = try Accessd_V1_Event(event).serializedBytes()
+        let back = try Event(wire: try Accessd_V1_Event(serializedBytes: bytes))
+        #expect(back.caller == Caller(uid: 0, pid: 42))
+        event.caller = nil
+        #expect(try Event(wire: Accessd_V1_Event(event)).caller == nil)
     }
 
     @Test("the actor is \"administrator\", \"anonymous\" or the user id")

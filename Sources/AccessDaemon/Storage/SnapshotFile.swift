@@ -51,7 +51,7 @@ enum SnapshotFile {
         snapshot.shares = records.shares.map(Accessd_V1_Share.init)
         snapshot.clientLinks = records.clientLinks.map(Accessd_V1_ClientLink.init)
         snapshot.activations = records.activations.map(Accessd_V1_PendingActivation.init)
-        snapshot.outbox = records.outbox.map(Accessd_V1_OutboxMessage.init)
+        snapshot.outbox = records.outbox.map { Accessd_V1_OutboxMessage($0) }
         snapshot.journalLsn = value.lsn
         var idempotency = value.idempotency
         idempotency.prune(now: writtenAt)

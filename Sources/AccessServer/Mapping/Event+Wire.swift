@@ -1,17 +1,28 @@
 public import AccessCore
 public import AccessWire
 
-// Events both ways, losslessly: the journal stores `Accessd_V1_Event` and
-// replays `Event(wire:)`, and replaying gives the same state as the live one.
+// Events both ways: the journal stores `Accessd_V1_Event` and replays
+// `Event(wire:)`, and replaying gives the same state as the live one. One
+// thing never goes out: an outbox message's activation token. The journal
+// keeps it beside the events (`JournalRecord.outbox_tokens`), and replay puts
+// it back (`Event.withToken`).
 
 extension Accessd_V1_Event {
-    /// An event as the journal stores it and EventService returns it. Derived
-    /// fields (Account.licenses_in_use) are 0 here.
+    /// An event as the journal stores it, EventService returns it and write
+    /// replies carry it. Derived fields (Account.licenses_in_use) are 0 here;
+    /// an outbox message's token is left out (`OutboxMessage.token` is for
+    /// the mailer's ListOutbox only).
     public init(_ event: Event) {
         self.init()
         seq = event.seq
         timeMs = event.time.millisecondsSinceEpoch
         actor = event.actor.description
+        if let caller = event.caller {
+            var wire = Accessd_V1_Caller()
+            wire.uid = caller.uid
+            wire.pid = caller.pid
+            self.caller = wire
+        }
         change = Self.wire(event.change)
     }
 
@@ -49,7 +60,7 @@ extension Accessd_V1_Event {
         case .clientAccessDenied(let link): .clientAccessDenied(Accessd_V1_ClientLink(link))
         case .clientAccessRevoked(let link): .clientAccessRevoked(Accessd_V1_ClientLink(link))
         case .clientRemoved(let key): .clientRemoved(Accessd_V1_ClientLinkKey(key))
-        case .outboxMessageQueued(let message): .outboxMessageQueued(Accessd_V1_OutboxMessage(message))
+        case .outboxMessageQueued(let message): .outboxMessageQueued(Accessd_V1_OutboxMessage(message, token: false))
         case .outboxAcknowledged(let ids):
             .outboxAcknowledged(
                 {
@@ -76,7 +87,9 @@ extension Event {
         } catch {
             throw AccessError(.dataLoss, "event \(wire.seq) does not map to a domain event: \(error.message)")
         }
-        self.init(seq: wire.seq, time: Timestamp(millisecondsSinceEpoch: wire.timeMs), actor: actor, change: change)
+        self.init(
+            seq: wire.seq, time: Timestamp(millisecondsSinceEpoch: wire.timeMs), actor: actor,
+            caller: wire.hasCaller ? Caller(uid: wire.caller.uid, pid: wire.caller.pid) : nil, change: change)
     }
 
     private static func change(_ wire: Accessd_V1_Event.OneOf_Change?) throws(AccessError) -> Change {

@@ -170,13 +170,15 @@ extension Accessd_V1_PendingActivation {
 }
 
 extension Accessd_V1_OutboxMessage {
-    public init(_ message: OutboxMessage) {
+    /// - Parameter token: whether the activation token goes too: for the
+    ///   mailer's ListOutbox and the snapshot's outbox, never in an event.
+    public init(_ message: OutboxMessage, token includeToken: Bool = true) {
         self.init()
         id = message.id.rawValue
         kind = message.kind.rawValue
         to = message.to
         userID = message.user.rawValue
-        token = message.token
+        if includeToken { token = message.token }
         queuedAtMs = message.queuedAt.millisecondsSinceEpoch
         expiresAtMs = message.expiresAt.millisecondsSinceEpoch
     }

@@ -24,294 +24,318 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 
 /// One accepted change. Every accepted write appends one or more, numbered
 /// without gaps from 1; the journal stores exactly these.
-public nonisolated struct Accessd_V1_Event: Sendable {
+public nonisolated struct Accessd_V1_Event: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var seq: UInt64 = 0
+  public var seq: UInt64 {
+    get {_storage._seq}
+    set {_uniqueStorage()._seq = newValue}
+  }
 
-  public var timeMs: Int64 = 0
+  public var timeMs: Int64 {
+    get {_storage._timeMs}
+    set {_uniqueStorage()._timeMs = newValue}
+  }
 
   /// "administrator", "anonymous" or the id of the acting user.
-  public var actor: String = String()
+  public var actor: String {
+    get {_storage._actor}
+    set {_uniqueStorage()._actor = newValue}
+  }
+
+  /// The local peer whose call produced the event (SO_PEERCRED at the call):
+  /// with `actor`, an audit tells which service acted for whom. Unset in
+  /// events journaled before this field existed.
+  public var caller: Accessd_V1_Caller {
+    get {_storage._caller ?? Accessd_V1_Caller()}
+    set {_uniqueStorage()._caller = newValue}
+  }
+  /// Returns true if `caller` has been explicitly set.
+  public var hasCaller: Bool {_storage._caller != nil}
+  /// Clears the value of `caller`. Subsequent reads from it will return its default value.
+  public mutating func clearCaller() {_uniqueStorage()._caller = nil}
 
   /// The kind is the field that is set; it carries the changed thing whole,
   /// as it is after the change (or its id, when deleted).
-  public var change: Accessd_V1_Event.OneOf_Change? = nil
+  public var change: OneOf_Change? {
+    get {return _storage._change}
+    set {_uniqueStorage()._change = newValue}
+  }
 
   public var accountCreated: Accessd_V1_Account {
     get {
-      if case .accountCreated(let v)? = change {return v}
+      if case .accountCreated(let v)? = _storage._change {return v}
       return Accessd_V1_Account()
     }
-    set {change = .accountCreated(newValue)}
+    set {_uniqueStorage()._change = .accountCreated(newValue)}
   }
 
   public var accountRenamed: Accessd_V1_Account {
     get {
-      if case .accountRenamed(let v)? = change {return v}
+      if case .accountRenamed(let v)? = _storage._change {return v}
       return Accessd_V1_Account()
     }
-    set {change = .accountRenamed(newValue)}
+    set {_uniqueStorage()._change = .accountRenamed(newValue)}
   }
 
   public var licenseCountChanged: Accessd_V1_Account {
     get {
-      if case .licenseCountChanged(let v)? = change {return v}
+      if case .licenseCountChanged(let v)? = _storage._change {return v}
       return Accessd_V1_Account()
     }
-    set {change = .licenseCountChanged(newValue)}
+    set {_uniqueStorage()._change = .licenseCountChanged(newValue)}
   }
 
   public var billingUpdated: Accessd_V1_Account {
     get {
-      if case .billingUpdated(let v)? = change {return v}
+      if case .billingUpdated(let v)? = _storage._change {return v}
       return Accessd_V1_Account()
     }
-    set {change = .billingUpdated(newValue)}
+    set {_uniqueStorage()._change = .billingUpdated(newValue)}
   }
 
   public var roleCreated: Accessd_V1_Role {
     get {
-      if case .roleCreated(let v)? = change {return v}
+      if case .roleCreated(let v)? = _storage._change {return v}
       return Accessd_V1_Role()
     }
-    set {change = .roleCreated(newValue)}
+    set {_uniqueStorage()._change = .roleCreated(newValue)}
   }
 
   public var roleEdited: Accessd_V1_Role {
     get {
-      if case .roleEdited(let v)? = change {return v}
+      if case .roleEdited(let v)? = _storage._change {return v}
       return Accessd_V1_Role()
     }
-    set {change = .roleEdited(newValue)}
+    set {_uniqueStorage()._change = .roleEdited(newValue)}
   }
 
   public var roleDeleted: String {
     get {
-      if case .roleDeleted(let v)? = change {return v}
+      if case .roleDeleted(let v)? = _storage._change {return v}
       return String()
     }
-    set {change = .roleDeleted(newValue)}
+    set {_uniqueStorage()._change = .roleDeleted(newValue)}
   }
 
   public var userAdded: Accessd_V1_User {
     get {
-      if case .userAdded(let v)? = change {return v}
+      if case .userAdded(let v)? = _storage._change {return v}
       return Accessd_V1_User()
     }
-    set {change = .userAdded(newValue)}
+    set {_uniqueStorage()._change = .userAdded(newValue)}
   }
 
   public var userEdited: Accessd_V1_User {
     get {
-      if case .userEdited(let v)? = change {return v}
+      if case .userEdited(let v)? = _storage._change {return v}
       return Accessd_V1_User()
     }
-    set {change = .userEdited(newValue)}
+    set {_uniqueStorage()._change = .userEdited(newValue)}
   }
 
   public var userActivated: Accessd_V1_User {
     get {
-      if case .userActivated(let v)? = change {return v}
+      if case .userActivated(let v)? = _storage._change {return v}
       return Accessd_V1_User()
     }
-    set {change = .userActivated(newValue)}
+    set {_uniqueStorage()._change = .userActivated(newValue)}
   }
 
   public var userDeactivated: Accessd_V1_User {
     get {
-      if case .userDeactivated(let v)? = change {return v}
+      if case .userDeactivated(let v)? = _storage._change {return v}
       return Accessd_V1_User()
     }
-    set {change = .userDeactivated(newValue)}
+    set {_uniqueStorage()._change = .userDeactivated(newValue)}
   }
 
   public var userReactivated: Accessd_V1_User {
     get {
-      if case .userReactivated(let v)? = change {return v}
+      if case .userReactivated(let v)? = _storage._change {return v}
       return Accessd_V1_User()
     }
-    set {change = .userReactivated(newValue)}
+    set {_uniqueStorage()._change = .userReactivated(newValue)}
   }
 
   public var activationIssued: Accessd_V1_PendingActivation {
     get {
-      if case .activationIssued(let v)? = change {return v}
+      if case .activationIssued(let v)? = _storage._change {return v}
       return Accessd_V1_PendingActivation()
     }
-    set {change = .activationIssued(newValue)}
+    set {_uniqueStorage()._change = .activationIssued(newValue)}
   }
 
   public var officeCreated: Accessd_V1_Office {
     get {
-      if case .officeCreated(let v)? = change {return v}
+      if case .officeCreated(let v)? = _storage._change {return v}
       return Accessd_V1_Office()
     }
-    set {change = .officeCreated(newValue)}
+    set {_uniqueStorage()._change = .officeCreated(newValue)}
   }
 
   public var officeRenamed: Accessd_V1_Office {
     get {
-      if case .officeRenamed(let v)? = change {return v}
+      if case .officeRenamed(let v)? = _storage._change {return v}
       return Accessd_V1_Office()
     }
-    set {change = .officeRenamed(newValue)}
+    set {_uniqueStorage()._change = .officeRenamed(newValue)}
   }
 
   /// Also removes the office from every user and project (R13).
   public var officeDeleted: String {
     get {
-      if case .officeDeleted(let v)? = change {return v}
+      if case .officeDeleted(let v)? = _storage._change {return v}
       return String()
     }
-    set {change = .officeDeleted(newValue)}
+    set {_uniqueStorage()._change = .officeDeleted(newValue)}
   }
 
   public var projectCreated: Accessd_V1_Project {
     get {
-      if case .projectCreated(let v)? = change {return v}
+      if case .projectCreated(let v)? = _storage._change {return v}
       return Accessd_V1_Project()
     }
-    set {change = .projectCreated(newValue)}
+    set {_uniqueStorage()._change = .projectCreated(newValue)}
   }
 
   public var projectUpdated: Accessd_V1_Project {
     get {
-      if case .projectUpdated(let v)? = change {return v}
+      if case .projectUpdated(let v)? = _storage._change {return v}
       return Accessd_V1_Project()
     }
-    set {change = .projectUpdated(newValue)}
+    set {_uniqueStorage()._change = .projectUpdated(newValue)}
   }
 
   public var projectDeleted: String {
     get {
-      if case .projectDeleted(let v)? = change {return v}
+      if case .projectDeleted(let v)? = _storage._change {return v}
       return String()
     }
-    set {change = .projectDeleted(newValue)}
+    set {_uniqueStorage()._change = .projectDeleted(newValue)}
   }
 
   public var productCreated: Accessd_V1_Product {
     get {
-      if case .productCreated(let v)? = change {return v}
+      if case .productCreated(let v)? = _storage._change {return v}
       return Accessd_V1_Product()
     }
-    set {change = .productCreated(newValue)}
+    set {_uniqueStorage()._change = .productCreated(newValue)}
   }
 
   public var productRenamed: Accessd_V1_Product {
     get {
-      if case .productRenamed(let v)? = change {return v}
+      if case .productRenamed(let v)? = _storage._change {return v}
       return Accessd_V1_Product()
     }
-    set {change = .productRenamed(newValue)}
+    set {_uniqueStorage()._change = .productRenamed(newValue)}
   }
 
   /// Also removes the product from every share that lists it (R15).
   public var productDeleted: String {
     get {
-      if case .productDeleted(let v)? = change {return v}
+      if case .productDeleted(let v)? = _storage._change {return v}
       return String()
     }
-    set {change = .productDeleted(newValue)}
+    set {_uniqueStorage()._change = .productDeleted(newValue)}
   }
 
   public var accessShared: Accessd_V1_Share {
     get {
-      if case .accessShared(let v)? = change {return v}
+      if case .accessShared(let v)? = _storage._change {return v}
       return Accessd_V1_Share()
     }
-    set {change = .accessShared(newValue)}
+    set {_uniqueStorage()._change = .accessShared(newValue)}
   }
 
   public var shareUpdated: Accessd_V1_Share {
     get {
-      if case .shareUpdated(let v)? = change {return v}
+      if case .shareUpdated(let v)? = _storage._change {return v}
       return Accessd_V1_Share()
     }
-    set {change = .shareUpdated(newValue)}
+    set {_uniqueStorage()._change = .shareUpdated(newValue)}
   }
 
   public var shareRemoved: String {
     get {
-      if case .shareRemoved(let v)? = change {return v}
+      if case .shareRemoved(let v)? = _storage._change {return v}
       return String()
     }
-    set {change = .shareRemoved(newValue)}
+    set {_uniqueStorage()._change = .shareRemoved(newValue)}
   }
 
   public var shareRetired: String {
     get {
-      if case .shareRetired(let v)? = change {return v}
+      if case .shareRetired(let v)? = _storage._change {return v}
       return String()
     }
-    set {change = .shareRetired(newValue)}
+    set {_uniqueStorage()._change = .shareRetired(newValue)}
   }
 
   public var clientAdded: Accessd_V1_ClientLink {
     get {
-      if case .clientAdded(let v)? = change {return v}
+      if case .clientAdded(let v)? = _storage._change {return v}
       return Accessd_V1_ClientLink()
     }
-    set {change = .clientAdded(newValue)}
+    set {_uniqueStorage()._change = .clientAdded(newValue)}
   }
 
   public var clientAccessRequested: Accessd_V1_ClientLink {
     get {
-      if case .clientAccessRequested(let v)? = change {return v}
+      if case .clientAccessRequested(let v)? = _storage._change {return v}
       return Accessd_V1_ClientLink()
     }
-    set {change = .clientAccessRequested(newValue)}
+    set {_uniqueStorage()._change = .clientAccessRequested(newValue)}
   }
 
   public var clientAccessApproved: Accessd_V1_ClientLink {
     get {
-      if case .clientAccessApproved(let v)? = change {return v}
+      if case .clientAccessApproved(let v)? = _storage._change {return v}
       return Accessd_V1_ClientLink()
     }
-    set {change = .clientAccessApproved(newValue)}
+    set {_uniqueStorage()._change = .clientAccessApproved(newValue)}
   }
 
   public var clientAccessDenied: Accessd_V1_ClientLink {
     get {
-      if case .clientAccessDenied(let v)? = change {return v}
+      if case .clientAccessDenied(let v)? = _storage._change {return v}
       return Accessd_V1_ClientLink()
     }
-    set {change = .clientAccessDenied(newValue)}
+    set {_uniqueStorage()._change = .clientAccessDenied(newValue)}
   }
 
   public var clientAccessRevoked: Accessd_V1_ClientLink {
     get {
-      if case .clientAccessRevoked(let v)? = change {return v}
+      if case .clientAccessRevoked(let v)? = _storage._change {return v}
       return Accessd_V1_ClientLink()
     }
-    set {change = .clientAccessRevoked(newValue)}
+    set {_uniqueStorage()._change = .clientAccessRevoked(newValue)}
   }
 
   public var clientRemoved: Accessd_V1_ClientLinkKey {
     get {
-      if case .clientRemoved(let v)? = change {return v}
+      if case .clientRemoved(let v)? = _storage._change {return v}
       return Accessd_V1_ClientLinkKey()
     }
-    set {change = .clientRemoved(newValue)}
+    set {_uniqueStorage()._change = .clientRemoved(newValue)}
   }
 
   public var outboxMessageQueued: Accessd_V1_OutboxMessage {
     get {
-      if case .outboxMessageQueued(let v)? = change {return v}
+      if case .outboxMessageQueued(let v)? = _storage._change {return v}
       return Accessd_V1_OutboxMessage()
     }
-    set {change = .outboxMessageQueued(newValue)}
+    set {_uniqueStorage()._change = .outboxMessageQueued(newValue)}
   }
 
   public var outboxAcknowledged: Accessd_V1_OutboxMessageIds {
     get {
-      if case .outboxAcknowledged(let v)? = change {return v}
+      if case .outboxAcknowledged(let v)? = _storage._change {return v}
       return Accessd_V1_OutboxMessageIds()
     }
-    set {change = .outboxAcknowledged(newValue)}
+    set {_uniqueStorage()._change = .outboxAcknowledged(newValue)}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -357,6 +381,23 @@ public nonisolated struct Accessd_V1_Event: Sendable {
     case outboxAcknowledged(Accessd_V1_OutboxMessageIds)
 
   }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A process on the daemon's host, as the kernel named it on its socket.
+public nonisolated struct Accessd_V1_Caller: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var uid: UInt32 = 0
+
+  public var pid: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -485,7 +526,652 @@ fileprivate nonisolated let _protobuf_package = "accessd.v1"
 
 nonisolated extension Accessd_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{3}time_ms\0\u{1}actor\0\u{4}\u{7}account_created\0\u{3}account_renamed\0\u{3}license_count_changed\0\u{3}billing_updated\0\u{3}role_created\0\u{3}role_edited\0\u{3}role_deleted\0\u{3}user_added\0\u{3}user_edited\0\u{3}user_activated\0\u{3}user_deactivated\0\u{3}user_reactivated\0\u{3}activation_issued\0\u{3}office_created\0\u{3}office_renamed\0\u{3}office_deleted\0\u{3}project_created\0\u{3}project_updated\0\u{3}project_deleted\0\u{3}product_created\0\u{3}product_renamed\0\u{3}product_deleted\0\u{3}access_shared\0\u{3}share_updated\0\u{3}share_removed\0\u{3}share_retired\0\u{3}client_added\0\u{3}client_access_requested\0\u{3}client_access_approved\0\u{3}client_access_denied\0\u{3}client_access_revoked\0\u{3}client_removed\0\u{3}outbox_message_queued\0\u{3}outbox_acknowledged\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{3}time_ms\0\u{1}actor\0\u{1}caller\0\u{4}\u{6}account_created\0\u{3}account_renamed\0\u{3}license_count_changed\0\u{3}billing_updated\0\u{3}role_created\0\u{3}role_edited\0\u{3}role_deleted\0\u{3}user_added\0\u{3}user_edited\0\u{3}user_activated\0\u{3}user_deactivated\0\u{3}user_reactivated\0\u{3}activation_issued\0\u{3}office_created\0\u{3}office_renamed\0\u{3}office_deleted\0\u{3}project_created\0\u{3}project_updated\0\u{3}project_deleted\0\u{3}product_created\0\u{3}product_renamed\0\u{3}product_deleted\0\u{3}access_shared\0\u{3}share_updated\0\u{3}share_removed\0\u{3}share_retired\0\u{3}client_added\0\u{3}client_access_requested\0\u{3}client_access_approved\0\u{3}client_access_denied\0\u{3}client_access_revoked\0\u{3}client_removed\0\u{3}outbox_message_queued\0\u{3}outbox_acknowledged\0")
+
+  fileprivate class _StorageClass {
+    var _seq: UInt64 = 0
+    var _timeMs: Int64 = 0
+    var _actor: String = String()
+    var _caller: Accessd_V1_Caller? = nil
+    var _change: Accessd_V1_Event.OneOf_Change?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _seq = source._seq
+      _timeMs = source._timeMs
+      _actor = source._actor
+      _caller = source._caller
+      _change = source._change
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._seq) }()
+        case 2: try { try decoder.decodeSingularInt64Field(value: &_storage._timeMs) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._actor) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._caller) }()
+        case 10: try {
+          var v: Accessd_V1_Account?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .accountCreated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .accountCreated(v)
+          }
+        }()
+        case 11: try {
+          var v: Accessd_V1_Account?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .accountRenamed(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .accountRenamed(v)
+          }
+        }()
+        case 12: try {
+          var v: Accessd_V1_Account?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .licenseCountChanged(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .licenseCountChanged(v)
+          }
+        }()
+        case 13: try {
+          var v: Accessd_V1_Account?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .billingUpdated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .billingUpdated(v)
+          }
+        }()
+        case 14: try {
+          var v: Accessd_V1_Role?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .roleCreated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .roleCreated(v)
+          }
+        }()
+        case 15: try {
+          var v: Accessd_V1_Role?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .roleEdited(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .roleEdited(v)
+          }
+        }()
+        case 16: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._change != nil {try decoder.handleConflictingOneOf()}
+            _storage._change = .roleDeleted(v)
+          }
+        }()
+        case 17: try {
+          var v: Accessd_V1_User?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .userAdded(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .userAdded(v)
+          }
+        }()
+        case 18: try {
+          var v: Accessd_V1_User?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .userEdited(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .userEdited(v)
+          }
+        }()
+        case 19: try {
+          var v: Accessd_V1_User?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .userActivated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .userActivated(v)
+          }
+        }()
+        case 20: try {
+          var v: Accessd_V1_User?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .userDeactivated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .userDeactivated(v)
+          }
+        }()
+        case 21: try {
+          var v: Accessd_V1_User?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .userReactivated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .userReactivated(v)
+          }
+        }()
+        case 22: try {
+          var v: Accessd_V1_PendingActivation?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .activationIssued(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .activationIssued(v)
+          }
+        }()
+        case 23: try {
+          var v: Accessd_V1_Office?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .officeCreated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .officeCreated(v)
+          }
+        }()
+        case 24: try {
+          var v: Accessd_V1_Office?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .officeRenamed(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .officeRenamed(v)
+          }
+        }()
+        case 25: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._change != nil {try decoder.handleConflictingOneOf()}
+            _storage._change = .officeDeleted(v)
+          }
+        }()
+        case 26: try {
+          var v: Accessd_V1_Project?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .projectCreated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .projectCreated(v)
+          }
+        }()
+        case 27: try {
+          var v: Accessd_V1_Project?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .projectUpdated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .projectUpdated(v)
+          }
+        }()
+        case 28: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._change != nil {try decoder.handleConflictingOneOf()}
+            _storage._change = .projectDeleted(v)
+          }
+        }()
+        case 29: try {
+          var v: Accessd_V1_Product?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .productCreated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .productCreated(v)
+          }
+        }()
+        case 30: try {
+          var v: Accessd_V1_Product?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .productRenamed(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .productRenamed(v)
+          }
+        }()
+        case 31: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._change != nil {try decoder.handleConflictingOneOf()}
+            _storage._change = .productDeleted(v)
+          }
+        }()
+        case 32: try {
+          var v: Accessd_V1_Share?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .accessShared(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .accessShared(v)
+          }
+        }()
+        case 33: try {
+          var v: Accessd_V1_Share?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .shareUpdated(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .shareUpdated(v)
+          }
+        }()
+        case 34: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._change != nil {try decoder.handleConflictingOneOf()}
+            _storage._change = .shareRemoved(v)
+          }
+        }()
+        case 35: try {
+          var v: String?
+          try decoder.decodeSingularStringField(value: &v)
+          if let v = v {
+            if _storage._change != nil {try decoder.handleConflictingOneOf()}
+            _storage._change = .shareRetired(v)
+          }
+        }()
+        case 36: try {
+          var v: Accessd_V1_ClientLink?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .clientAdded(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .clientAdded(v)
+          }
+        }()
+        case 37: try {
+          var v: Accessd_V1_ClientLink?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .clientAccessRequested(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .clientAccessRequested(v)
+          }
+        }()
+        case 38: try {
+          var v: Accessd_V1_ClientLink?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .clientAccessApproved(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .clientAccessApproved(v)
+          }
+        }()
+        case 39: try {
+          var v: Accessd_V1_ClientLink?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .clientAccessDenied(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .clientAccessDenied(v)
+          }
+        }()
+        case 40: try {
+          var v: Accessd_V1_ClientLink?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .clientAccessRevoked(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .clientAccessRevoked(v)
+          }
+        }()
+        case 41: try {
+          var v: Accessd_V1_ClientLinkKey?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .clientRemoved(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .clientRemoved(v)
+          }
+        }()
+        case 42: try {
+          var v: Accessd_V1_OutboxMessage?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .outboxMessageQueued(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .outboxMessageQueued(v)
+          }
+        }()
+        case 43: try {
+          var v: Accessd_V1_OutboxMessageIds?
+          var hadOneofValue = false
+          if let current = _storage._change {
+            hadOneofValue = true
+            if case .outboxAcknowledged(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._change = .outboxAcknowledged(v)
+          }
+        }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._seq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seq, fieldNumber: 1)
+      }
+      if _storage._timeMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._timeMs, fieldNumber: 2)
+      }
+      if !_storage._actor.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._actor, fieldNumber: 3)
+      }
+      try { if let v = _storage._caller {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      switch _storage._change {
+      case .accountCreated?: try {
+        guard case .accountCreated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .accountRenamed?: try {
+        guard case .accountRenamed(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .licenseCountChanged?: try {
+        guard case .licenseCountChanged(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .billingUpdated?: try {
+        guard case .billingUpdated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .roleCreated?: try {
+        guard case .roleCreated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .roleEdited?: try {
+        guard case .roleEdited(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case .roleDeleted?: try {
+        guard case .roleDeleted(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 16)
+      }()
+      case .userAdded?: try {
+        guard case .userAdded(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case .userEdited?: try {
+        guard case .userEdited(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      }()
+      case .userActivated?: try {
+        guard case .userActivated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      }()
+      case .userDeactivated?: try {
+        guard case .userDeactivated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      }()
+      case .userReactivated?: try {
+        guard case .userReactivated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      }()
+      case .activationIssued?: try {
+        guard case .activationIssued(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      }()
+      case .officeCreated?: try {
+        guard case .officeCreated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      }()
+      case .officeRenamed?: try {
+        guard case .officeRenamed(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+      }()
+      case .officeDeleted?: try {
+        guard case .officeDeleted(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 25)
+      }()
+      case .projectCreated?: try {
+        guard case .projectCreated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      }()
+      case .projectUpdated?: try {
+        guard case .projectUpdated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      }()
+      case .projectDeleted?: try {
+        guard case .projectDeleted(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 28)
+      }()
+      case .productCreated?: try {
+        guard case .productCreated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      }()
+      case .productRenamed?: try {
+        guard case .productRenamed(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      }()
+      case .productDeleted?: try {
+        guard case .productDeleted(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 31)
+      }()
+      case .accessShared?: try {
+        guard case .accessShared(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
+      }()
+      case .shareUpdated?: try {
+        guard case .shareUpdated(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
+      }()
+      case .shareRemoved?: try {
+        guard case .shareRemoved(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 34)
+      }()
+      case .shareRetired?: try {
+        guard case .shareRetired(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularStringField(value: v, fieldNumber: 35)
+      }()
+      case .clientAdded?: try {
+        guard case .clientAdded(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 36)
+      }()
+      case .clientAccessRequested?: try {
+        guard case .clientAccessRequested(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
+      }()
+      case .clientAccessApproved?: try {
+        guard case .clientAccessApproved(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
+      }()
+      case .clientAccessDenied?: try {
+        guard case .clientAccessDenied(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 39)
+      }()
+      case .clientAccessRevoked?: try {
+        guard case .clientAccessRevoked(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      }()
+      case .clientRemoved?: try {
+        guard case .clientRemoved(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
+      }()
+      case .outboxMessageQueued?: try {
+        guard case .outboxMessageQueued(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
+      }()
+      case .outboxAcknowledged?: try {
+        guard case .outboxAcknowledged(let v)? = _storage._change else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
+      }()
+      case nil: break
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Accessd_V1_Event, rhs: Accessd_V1_Event) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._seq != rhs_storage._seq {return false}
+        if _storage._timeMs != rhs_storage._timeMs {return false}
+        if _storage._actor != rhs_storage._actor {return false}
+        if _storage._caller != rhs_storage._caller {return false}
+        if _storage._change != rhs_storage._change {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Accessd_V1_Caller: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Caller"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}uid\0\u{1}pid\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -493,587 +1179,26 @@ nonisolated extension Accessd_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Me
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.timeMs) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.actor) }()
-      case 10: try {
-        var v: Accessd_V1_Account?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .accountCreated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .accountCreated(v)
-        }
-      }()
-      case 11: try {
-        var v: Accessd_V1_Account?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .accountRenamed(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .accountRenamed(v)
-        }
-      }()
-      case 12: try {
-        var v: Accessd_V1_Account?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .licenseCountChanged(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .licenseCountChanged(v)
-        }
-      }()
-      case 13: try {
-        var v: Accessd_V1_Account?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .billingUpdated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .billingUpdated(v)
-        }
-      }()
-      case 14: try {
-        var v: Accessd_V1_Role?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .roleCreated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .roleCreated(v)
-        }
-      }()
-      case 15: try {
-        var v: Accessd_V1_Role?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .roleEdited(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .roleEdited(v)
-        }
-      }()
-      case 16: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.change != nil {try decoder.handleConflictingOneOf()}
-          self.change = .roleDeleted(v)
-        }
-      }()
-      case 17: try {
-        var v: Accessd_V1_User?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .userAdded(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .userAdded(v)
-        }
-      }()
-      case 18: try {
-        var v: Accessd_V1_User?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .userEdited(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .userEdited(v)
-        }
-      }()
-      case 19: try {
-        var v: Accessd_V1_User?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .userActivated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .userActivated(v)
-        }
-      }()
-      case 20: try {
-        var v: Accessd_V1_User?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .userDeactivated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .userDeactivated(v)
-        }
-      }()
-      case 21: try {
-        var v: Accessd_V1_User?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .userReactivated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .userReactivated(v)
-        }
-      }()
-      case 22: try {
-        var v: Accessd_V1_PendingActivation?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .activationIssued(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .activationIssued(v)
-        }
-      }()
-      case 23: try {
-        var v: Accessd_V1_Office?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .officeCreated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .officeCreated(v)
-        }
-      }()
-      case 24: try {
-        var v: Accessd_V1_Office?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .officeRenamed(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .officeRenamed(v)
-        }
-      }()
-      case 25: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.change != nil {try decoder.handleConflictingOneOf()}
-          self.change = .officeDeleted(v)
-        }
-      }()
-      case 26: try {
-        var v: Accessd_V1_Project?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .projectCreated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .projectCreated(v)
-        }
-      }()
-      case 27: try {
-        var v: Accessd_V1_Project?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .projectUpdated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .projectUpdated(v)
-        }
-      }()
-      case 28: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.change != nil {try decoder.handleConflictingOneOf()}
-          self.change = .projectDeleted(v)
-        }
-      }()
-      case 29: try {
-        var v: Accessd_V1_Product?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .productCreated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .productCreated(v)
-        }
-      }()
-      case 30: try {
-        var v: Accessd_V1_Product?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .productRenamed(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .productRenamed(v)
-        }
-      }()
-      case 31: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.change != nil {try decoder.handleConflictingOneOf()}
-          self.change = .productDeleted(v)
-        }
-      }()
-      case 32: try {
-        var v: Accessd_V1_Share?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .accessShared(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .accessShared(v)
-        }
-      }()
-      case 33: try {
-        var v: Accessd_V1_Share?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .shareUpdated(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .shareUpdated(v)
-        }
-      }()
-      case 34: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.change != nil {try decoder.handleConflictingOneOf()}
-          self.change = .shareRemoved(v)
-        }
-      }()
-      case 35: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.change != nil {try decoder.handleConflictingOneOf()}
-          self.change = .shareRetired(v)
-        }
-      }()
-      case 36: try {
-        var v: Accessd_V1_ClientLink?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .clientAdded(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .clientAdded(v)
-        }
-      }()
-      case 37: try {
-        var v: Accessd_V1_ClientLink?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .clientAccessRequested(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .clientAccessRequested(v)
-        }
-      }()
-      case 38: try {
-        var v: Accessd_V1_ClientLink?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .clientAccessApproved(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .clientAccessApproved(v)
-        }
-      }()
-      case 39: try {
-        var v: Accessd_V1_ClientLink?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .clientAccessDenied(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .clientAccessDenied(v)
-        }
-      }()
-      case 40: try {
-        var v: Accessd_V1_ClientLink?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .clientAccessRevoked(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .clientAccessRevoked(v)
-        }
-      }()
-      case 41: try {
-        var v: Accessd_V1_ClientLinkKey?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .clientRemoved(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .clientRemoved(v)
-        }
-      }()
-      case 42: try {
-        var v: Accessd_V1_OutboxMessage?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .outboxMessageQueued(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .outboxMessageQueued(v)
-        }
-      }()
-      case 43: try {
-        var v: Accessd_V1_OutboxMessageIds?
-        var hadOneofValue = false
-        if let current = self.change {
-          hadOneofValue = true
-          if case .outboxAcknowledged(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.change = .outboxAcknowledged(v)
-        }
-      }()
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.uid) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.seq != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 1)
+    if self.uid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uid, fieldNumber: 1)
     }
-    if self.timeMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.timeMs, fieldNumber: 2)
-    }
-    if !self.actor.isEmpty {
-      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 3)
-    }
-    switch self.change {
-    case .accountCreated?: try {
-      guard case .accountCreated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .accountRenamed?: try {
-      guard case .accountRenamed(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .licenseCountChanged?: try {
-      guard case .licenseCountChanged(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .billingUpdated?: try {
-      guard case .billingUpdated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .roleCreated?: try {
-      guard case .roleCreated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .roleEdited?: try {
-      guard case .roleEdited(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .roleDeleted?: try {
-      guard case .roleDeleted(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 16)
-    }()
-    case .userAdded?: try {
-      guard case .userAdded(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    }()
-    case .userEdited?: try {
-      guard case .userEdited(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-    }()
-    case .userActivated?: try {
-      guard case .userActivated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
-    }()
-    case .userDeactivated?: try {
-      guard case .userDeactivated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
-    }()
-    case .userReactivated?: try {
-      guard case .userReactivated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
-    }()
-    case .activationIssued?: try {
-      guard case .activationIssued(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
-    }()
-    case .officeCreated?: try {
-      guard case .officeCreated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
-    }()
-    case .officeRenamed?: try {
-      guard case .officeRenamed(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
-    }()
-    case .officeDeleted?: try {
-      guard case .officeDeleted(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 25)
-    }()
-    case .projectCreated?: try {
-      guard case .projectCreated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
-    }()
-    case .projectUpdated?: try {
-      guard case .projectUpdated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
-    }()
-    case .projectDeleted?: try {
-      guard case .projectDeleted(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 28)
-    }()
-    case .productCreated?: try {
-      guard case .productCreated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
-    }()
-    case .productRenamed?: try {
-      guard case .productRenamed(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
-    }()
-    case .productDeleted?: try {
-      guard case .productDeleted(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 31)
-    }()
-    case .accessShared?: try {
-      guard case .accessShared(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
-    }()
-    case .shareUpdated?: try {
-      guard case .shareUpdated(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
-    }()
-    case .shareRemoved?: try {
-      guard case .shareRemoved(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 34)
-    }()
-    case .shareRetired?: try {
-      guard case .shareRetired(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularStringField(value: v, fieldNumber: 35)
-    }()
-    case .clientAdded?: try {
-      guard case .clientAdded(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 36)
-    }()
-    case .clientAccessRequested?: try {
-      guard case .clientAccessRequested(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 37)
-    }()
-    case .clientAccessApproved?: try {
-      guard case .clientAccessApproved(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
-    }()
-    case .clientAccessDenied?: try {
-      guard case .clientAccessDenied(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 39)
-    }()
-    case .clientAccessRevoked?: try {
-      guard case .clientAccessRevoked(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
-    }()
-    case .clientRemoved?: try {
-      guard case .clientRemoved(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 41)
-    }()
-    case .outboxMessageQueued?: try {
-      guard case .outboxMessageQueued(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 42)
-    }()
-    case .outboxAcknowledged?: try {
-      guard case .outboxAcknowledged(let v)? = self.change else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 43)
-    }()
-    case nil: break
+    if self.pid != 0 {
+      try visitor.visitSingularInt32Field(value: self.pid, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Accessd_V1_Event, rhs: Accessd_V1_Event) -> Bool {
-    if lhs.seq != rhs.seq {return false}
-    if lhs.timeMs != rhs.timeMs {return false}
-    if lhs.actor != rhs.actor {return false}
-    if lhs.change != rhs.change {return false}
+  public static func ==(lhs: Accessd_V1_Caller, rhs: Accessd_V1_Caller) -> Bool {
+    if lhs.uid != rhs.uid {return false}
+    if lhs.pid != rhs.pid {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

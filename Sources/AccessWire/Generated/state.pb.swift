@@ -90,7 +90,8 @@ public nonisolated struct Accessd_V1_IdempotentReply: Sendable {
   /// When the first reply was given (milliseconds since the epoch).
   public var atMs: Int64 = 0
 
-  /// The first reply: its status code, message, payload and revision.
+  /// The first reply: its status code, message, payload and revision. Only
+  /// applied writes keep their reply (code 0); older files may hold refusals.
   public var code: UInt32 = 0
 
   public var message: String = String()
@@ -98,6 +99,36 @@ public nonisolated struct Accessd_V1_IdempotentReply: Sendable {
   public var payload: Data = Data()
 
   public var revision: UInt64 = 0
+
+  /// The peer that made the write: keys are bounded per peer uid. Unset in
+  /// entries written before this field existed.
+  public var caller: Accessd_V1_Caller {
+    get {_caller ?? Accessd_V1_Caller()}
+    set {_caller = newValue}
+  }
+  /// Returns true if `caller` has been explicitly set.
+  public var hasCaller: Bool {self._caller != nil}
+  /// Clears the value of `caller`. Subsequent reads from it will return its default value.
+  public mutating func clearCaller() {self._caller = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _caller: Accessd_V1_Caller? = nil
+}
+
+/// An activation token on its way to the outbox: events carry no token, so a
+/// journal record holds the tokens of the messages its events queue beside
+/// them, and replay puts each back into its outbox message.
+public nonisolated struct Accessd_V1_OutboxToken: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var messageID: String = String()
+
+  public var token: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -118,6 +149,9 @@ public nonisolated struct Accessd_V1_JournalRecord: Sendable {
   public var events: [Accessd_V1_Event] = []
 
   public var idempotentReplies: [Accessd_V1_IdempotentReply] = []
+
+  /// Journal format 2 on: the tokens of the outbox messages `events` queue.
+  public var outboxTokens: [Accessd_V1_OutboxToken] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -230,7 +264,7 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Accessd_V1_IdempotentReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".IdempotentReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{1}key\0\u{3}at_ms\0\u{1}code\0\u{1}message\0\u{1}payload\0\u{1}revision\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actor\0\u{1}key\0\u{3}at_ms\0\u{1}code\0\u{1}message\0\u{1}payload\0\u{1}revision\0\u{1}caller\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -245,12 +279,17 @@ nonisolated extension Accessd_V1_IdempotentReply: SwiftProtobuf.Message, SwiftPr
       case 5: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._caller) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.actor.isEmpty {
       try visitor.visitSingularStringField(value: self.actor, fieldNumber: 1)
     }
@@ -272,6 +311,9 @@ nonisolated extension Accessd_V1_IdempotentReply: SwiftProtobuf.Message, SwiftPr
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 7)
     }
+    try { if let v = self._caller {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -283,6 +325,42 @@ nonisolated extension Accessd_V1_IdempotentReply: SwiftProtobuf.Message, SwiftPr
     if lhs.message != rhs.message {return false}
     if lhs.payload != rhs.payload {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs._caller != rhs._caller {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Accessd_V1_OutboxToken: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OutboxToken"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}message_id\0\u{1}token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.messageID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.messageID.isEmpty {
+      try visitor.visitSingularStringField(value: self.messageID, fieldNumber: 1)
+    }
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Accessd_V1_OutboxToken, rhs: Accessd_V1_OutboxToken) -> Bool {
+    if lhs.messageID != rhs.messageID {return false}
+    if lhs.token != rhs.token {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -290,7 +368,7 @@ nonisolated extension Accessd_V1_IdempotentReply: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JournalRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lsn\0\u{1}events\0\u{3}idempotent_replies\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lsn\0\u{1}events\0\u{3}idempotent_replies\0\u{3}outbox_tokens\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -301,6 +379,7 @@ nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.lsn) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.idempotentReplies) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.outboxTokens) }()
       default: break
       }
     }
@@ -316,6 +395,9 @@ nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProt
     if !self.idempotentReplies.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.idempotentReplies, fieldNumber: 3)
     }
+    if !self.outboxTokens.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.outboxTokens, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -323,6 +405,7 @@ nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProt
     if lhs.lsn != rhs.lsn {return false}
     if lhs.events != rhs.events {return false}
     if lhs.idempotentReplies != rhs.idempotentReplies {return false}
+    if lhs.outboxTokens != rhs.outboxTokens {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -743,7 +743,9 @@ public nonisolated struct Accessd_V1_OutboxMessage: Sendable {
 
   public var userID: String = String()
 
-  /// The activation token, for the link the mailer sends.
+  /// The activation token, for the link the mailer sends. Set only in the
+  /// replies to ListOutbox (an administrator's call); empty in events and in
+  /// every other reply.
   public var token: String = String()
 
   public var queuedAtMs: Int64 = 0

@@ -1,0 +1,705 @@
+import AccessCore
+import AccessServer
+import AccessWire
+import Foundation
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// One client connection, carrying out what its `ConnectionStateMachine`
+/// decides: reads answered from the published state on this loop, writes
+/// batched to the state's owner, reads waiting for a revision woken by the
+/// owner, streams pulled from the published history while the peer takes
+/// them, replies written as they are ready (spec/protocol.md).
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// What a connection shares with the daemon.
+    struct Shared: Sendable {
+        var owner: StateOwner
+        var control: DaemonControl
+        var live: LiveConfiguration?
+        var logger: Logger
+        /// One line a second at most for bad frames, whoever sends them.
+        var badFrames = LogRateLimit()
+    }
+
+    private let shared: Shared
+    private var owner: StateOwner { shared.owner }
+    private var configuration: DaemonConfiguration
+    private var liveGeneration: UInt64 = 0
+    private var logger: Logger
+    private var machine: ConnectionStateMachine
+    private let peer: PeerCredentials?
+    private let caller: Caller?
+    private(set) var peerClass: PeerClass
+    /// The peer uid's share of the per-uid limits.
+    private let usage: PeerUsage?
+    /// Bytes of `machine.inboundBytes` counted in `usage`.
+    private var inboundCharged = 0
+    private var stallTimer: Scheduled<Void>?
+    private var waitTimer: Scheduled<Void>?
+    /// Wake-ups asked of the owner, by revision (cancelled when the connection closes).
+    private var wakeRegistrations: [UInt64: RevisionSignal.Registration] = [:]
+    /// Set while frames are being handled (a writability change inside it must not re-enter).
+    private var processing = false
+    /// For the one debug line per call: method, actor, trace metadata, start.
+    private var callLog: [UInt64: (method: String, actor: String, metadata: [String: String], start: NIODeadline)] = [:]
+    private var context: ChannelHandlerContext?
+    /// The published state taken once per read from the socket, for all its frames (one lock, not one per call).
+    private var readPublished: PublishedState?
+    private var published: PublishedState { readPublished ?? owner.published }
+
+    init(shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil) {
+        self.shared = shared
+        self.configuration = configuration
+        self.logger = shared.logger
+        self.peer = peer
+        self.caller = peer.map { Caller(uid: $0.uid, pid: $0.pid) }
+        self.usage = usage
+        self.machine = ConnectionStateMachine(limits: Self.limits(configuration))
+        self.peerClass = Self.peerClass(of: peer, configuration)
+        if let peer { logger[metadataKey: "peer"] = "\(peer)" }
+        followLiveConfiguration()
+    }
+
+    static func limits(_ configuration: DaemonConfiguration) -> ConnectionStateMachine.Limits {
+        ConnectionStateMachine.Limits(
+            maximumFrameLength: configuration.maximumFrameLength,
+            callsInFlight: configuration.maximumCallsPerConnection,
+            frameStall: .milliseconds(configuration.frameStallTimeoutMilliseconds),
+            defaultRevisionWait: .milliseconds(configuration.defaultMinRevisionWaitMilliseconds),
+            maximumRevisionWait: .milliseconds(configuration.maximumRevisionWaitMilliseconds))
+    }
+
+    /// The class of a peer under a configuration (no credentials: a service,
+    /// the platform cannot say more).
+    static func peerClass(of peer: PeerCredentials?, _ configuration: DaemonConfiguration) -> PeerClass {
+        guard let peer else { return configuration.peers.unlisted == .none ? .none : .service }
+        return configuration.peers.classify(uid: peer.uid, gid: peer.gid, groups: peer.groups)
+    }
+
+    /// Takes a reloaded configuration when there is one (one atomic load otherwise).
+    private func followLiveConfiguration() {
+        guard let live = shared.live, live.generation != liveGeneration else { return }
+        liveGeneration = live.generation
+        configuration = live.current
+        machine.setLimits(Self.limits(configuration))
+        peerClass = Self.peerClass(of: peer, configuration)
+    }
+
+    private var registryLimits: PeerRegistry.Limits { AccessDaemonServer.registryLimits(configuration) }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    /// Everything the connection holds outside itself: streams, wake-ups, timers, budget.
+    private func release() {
+        for id in machine.closed() { unfollow(id) }
+        for registration in wakeRegistrations.values { owner.revisions.cancel(registration) }
+        wakeRegistrations = [:]
+        stallTimer?.cancel()
+        stallTimer = nil
+        waitTimer?.cancel()
+        waitTimer = nil
+        if inboundCharged != 0 {
+            usage?.addInbound(-inboundCharged)
+            inboundCharged = 0
+        }
+    }
+
+    /// Shutdown (`GoAwayEvent`): streams and waiting reads end with
+    /// UNAVAILABLE, a GoAway frame goes out, and the connection closes once
+    /// the calls in flight are answered.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is GoAwayEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        let actions = machine.goAway()
+        guard actions.sendGoAway else { return }
+        for id in actions.streams {
+            unfollow(id)
+            respond(id: id, code: .unavailable, message: "accessd is shutting down; follow again from the last event seen", context: context)
+        }
+        for id in actions.waitingReads {
+            respond(id: id, code: .unavailable, message: "accessd is shutting down before the state reached the revision; read again once it is back", context: context)
+        }
+        var goAway = Accessd_V1_GoAway()
+        goAway.reason = "accessd is shutting down"
+        goAway.lastAcceptedID = machine.lastAcceptedID
+        var frame = Accessd_V1_ServerFrame()
+        frame.goAway = goAway
+        write(frame, context: context)
+        context.flush()
+        if actions.close { context.close(promise: nil) }
+    }
+
+    // MARK: - Reading and back-pressure
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        followLiveConfiguration()
+        machine.received(&bytes)
+        handleInbound(context: context)
+    }
+
+    /// Handles the whole frames received (unless the peer stopped taking
+    /// replies), arms the stall limit for a frame begun, and counts the
+    /// unfinished bytes against the peer uid's budget.
+    private func handleInbound(context: ChannelHandlerContext) {
+        guard !processing else { return }
+        processing = true
+        readPublished = owner.published
+        defer {
+            readPublished = nil
+            processing = false
+        }
+        frames: while true {
+            switch machine.nextFrame() {
+            case .frame(let frame):
+                handleFrame(frame, context: context)
+            case .none:
+                break frames
+            case .fail(let code, let message):
+                closeConnection(code: code, message: message, context: context)
+                return
+            }
+        }
+        if case .scheduleStallTimer(let deadline) = machine.readEnded(now: .now()) {
+            scheduleStallTimer(at: deadline, context: context)
+        }
+        chargeInbound(context: context)
+    }
+
+    private func chargeInbound(context: ChannelHandlerContext) {
+        guard let usage else { return }
+        let held = machine.inboundBytes
+        guard held != inboundCharged else { return }
+        let total = usage.addInbound(held - inboundCharged)
+        inboundCharged = held
+        let limit = configuration.maximumInboundBytesPerUID
+        if total > limit, held > 0 {
+            closeConnection(
+                code: .resourceExhausted,
+                message:
+                    "uid \(usage.uid) has \(total) bytes of unfinished frames across its connections (max_inbound_bytes_per_uid \(limit)); the connection is closed",
+                context: context)
+        }
+    }
+
+    private func scheduleStallTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        stallTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.stallTimer = nil
+            switch handler.machine.stallTimerFired(now: .now()) {
+            case .none:
+                break
+            case .reschedule(let next):
+                handler.scheduleStallTimer(at: next, context: context)
+            case .close:
+                handler.logger.notice("closing a connection whose frame did not finish within frame_stall_timeout_ms")
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushQueuedWrites(context: context)
+        context.flush()
+    }
+
+    /// NIO asks to read from the socket: not while the peer leaves replies unread.
+    func read(context: ChannelHandlerContext) {
+        if machine.readRequested() { context.read() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .resume(let read) = machine.writabilityChanged(writable: context.channel.isWritable) {
+            handleInbound(context: context)
+            flushQueuedWrites(context: context)
+            for id in machine.streams { pullStream(id, context: context) }
+            context.flush()
+            if read { context.read() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error: \(error)")
+        context.close(promise: nil)
+    }
+
+    /// Answers a connection-level error with id 0, then closes (spec: oversize, undecodable).
+    private func closeConnection(code: StatusCode, message: String, context: ChannelHandlerContext) {
+        _ = machine.fail(code, message)
+        let (log, suppressed) = shared.badFrames.allow()
+        if log {
+            logger.notice(
+                "closing connection: \(code): \(message)",
+                metadata: suppressed > 0 ? ["suppressed": "\(suppressed)"] : [:])
+        }
+        respond(id: 0, code: code, message: message, context: context)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
+        context.close(promise: nil)
+    }
+
+    // MARK: - Calls
+
+    private func handleFrame(_ frame: ByteBuffer, context: ChannelHandlerContext) {
+        // The common shapes are read in place; the rest (and every error) the general way.
+        switch ClientFrameHead.parse(frame) {
+        case .request(let head):
+            return handleRequest(head, context: context)
+        case .cancel(let id):
+            return handleCancel(id, context: context)
+        case nil:
+            break
+        }
+        let clientFrame: Accessd_V1_ClientFrame
+        do {
+            clientFrame = try Accessd_V1_ClientFrame(serializedBytes: Array(frame.readableBytesView))
+        } catch {
+            closeConnection(code: .invalidArgument, message: "the frame does not decode as accessd.v1.ClientFrame", context: context)
+            return
+        }
+        switch clientFrame.kind {
+        case .request(let request):
+            handleRequest(RequestHead(request), context: context)
+        case .cancel(let cancel):
+            handleCancel(cancel.id, context: context)
+        case nil:
+            closeConnection(code: .invalidArgument, message: "the frame carries neither a request nor a cancel", context: context)
+        }
+    }
+
+    /// Reads answer at once and writes, once received, are applied in order:
+    /// only a read waiting for its revision, or a stream, can still be stopped.
+    private func handleCancel(_ id: UInt64, context: ChannelHandlerContext) {
+        switch machine.cancel(id) {
+        case .ignored:
+            return
+        case .cancelledRead:
+            break
+        case .cancelledStream:
+            unfollow(id)
+        }
+        respond(id: id, code: .cancelled, message: "cancelled by the client", context: context)
+        closeIfDrained(context: context)
+    }
+
+    private func handleRequest(_ request: RequestHead, context: ChannelHandlerContext) {
+        let id = request.id
+        if case .rejected(let code, let message) = machine.admit(id: id) {
+            respond(id: id, code: code, message: message, context: context)
+            return
+        }
+        guard let handler = MethodTable.handlers[request.method] else {
+            respond(id: id, code: .unimplemented, message: "unknown method \(PeerText.quote(request.method))", context: context)
+            return
+        }
+        if logger.logLevel <= .debug {
+            // The method is one of the table's (logged as it is); actor and metadata are the peer's text.
+            callLog[id] = (request.method, request.actor, request.metadata, .now())
+        }
+        let published = self.published
+        let principal: Principal
+        if request.actor.isEmpty {
+            principal = peerClass == .administrator ? .administrator : .anonymous
+        } else {
+            do {
+                principal = try published.state.principal(forActor: request.actor)
+            } catch {
+                respond(id: id, error: error, context: context)
+                return
+            }
+        }
+        let deadline = request.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(request.timeoutMs)) : nil
+        switch handler {
+        case .read(let read):
+            answerRead(
+                id: id, method: request.method, read: read, payload: request.payload, principal: principal,
+                minRevision: request.minRevision, deadline: deadline, context: context)
+        case .write(let makeCommand, let reply):
+            if let refusal = refusal(ofWrite: request) {
+                respond(id: id, error: refusal, context: context)
+                return
+            }
+            do {
+                let command = try makeCommand(Data(request.payload.readableBytesView), published.state)
+                machine.queueWrite(
+                    id,
+                    WriteCall(
+                        command: command, principal: principal, dryRun: request.dryRun,
+                        idempotencyKey: request.idempotencyKey, reply: reply, deadline: deadline, caller: caller))
+            } catch {
+                respond(id: id, error: error, context: context)
+            }
+        case .daemon:
+            answerDaemonCall(
+                id: id, method: request.method, payload: Data(request.payload.readableBytesView), published: published,
+                context: context)
+        }
+    }
+
+    /// Why a write may not go ahead before it reaches the owner: a read-only
+    /// peer, an idempotency key too long, the peer uid's write rate.
+    private func refusal(ofWrite request: RequestHead) -> AccessError? {
+        guard peerClass.mayWrite else {
+            return AccessError(
+                .permissionDenied,
+                "this peer (uid \(peer.map { String($0.uid) } ?? "?")) is read-only (read_only_uids, read_only_gids or default_peer_class): it may call Check and the read methods, not \(request.method)"
+            )
+        }
+        let keyBytes = request.idempotencyKey.utf8.count
+        guard keyBytes <= configuration.maximumIdempotencyKeyBytes else {
+            return AccessError(
+                .invalidArgument,
+                "the idempotency key is \(keyBytes) bytes; at most \(configuration.maximumIdempotencyKeyBytes) (max_idempotency_key_bytes)")
+        }
+        if !request.dryRun, peerClass != .administrator, let usage,
+            let wait = usage.takeWrite(limits: registryLimits, nowNanoseconds: NIODeadline.now().uptimeNanoseconds)
+        {
+            let rate = configuration.writesPerSecondPerUID
+            return AccessError(
+                .resourceExhausted,
+                "uid \(usage.uid) is over its write rate (write_rate_per_uid \(rate) a second, write_burst_per_uid \(configuration.writeBurstPerUID)); retry in \(wait) ms"
+            )
+        }
+        return nil
+    }
+
+    private func answerRead(
+        id: UInt64, method: String, read: @escaping @Sendable (Data, ReadContext) throws(AccessError) -> Data,
+        payload: ByteBuffer, principal: Principal,
+        minRevision: UInt64, deadline: NIODeadline?, context: ChannelHandlerContext
+    ) {
+        let published = self.published
+        if published.revision < minRevision {
+            // Read-your-writes: wait (at no cost) for the owner to publish the revision, or the deadline.
+            let now = NIODeadline.now()
+            let limit = machine.revisionWaitDeadline(now: now, requested: deadline)
+            guard now < limit else {
+                respond(
+                    id: id, code: .deadlineExceeded,
+                    message: "the state did not reach revision \(minRevision) in time (it is at \(published.revision))",
+                    context: context)
+                return
+            }
+            var copy = context.channel.allocator.buffer(capacity: payload.readableBytes)
+            copy.writeImmutableBuffer(payload)
+            let actions = machine.wait(
+                id,
+                .init(method: method, payload: copy, principal: principal, minRevision: minRevision, deadline: limit))
+            if let revision = actions.registerWake { registerWake(at: revision, context: context) }
+            if let deadline = actions.scheduleWaitTimer { scheduleWaitTimer(at: deadline, context: context) }
+            return
+        }
+        answerNow(id: id, method: method, read: read, payload: payload, principal: principal, published: published, context: context)
+    }
+
+    private func answerNow(
+        id: UInt64, method: String, read: @Sendable (Data, ReadContext) throws(AccessError) -> Data,
+        payload: ByteBuffer, principal: Principal, published: PublishedState, context: ChannelHandlerContext
+    ) {
+        if method == CheckFastPath.method, let request = CheckFastPath.request(payload) {
+            do {
+                let reply = try MethodTable.check(request, in: published.state)
+                respond(id: id, revision: published.revision, context: context, payloadLength: CheckFastPath.length(of: reply)) {
+                    CheckFastPath.write(reply, to: &$0)
+                }
+            } catch {
+                respond(id: id, error: error, revision: published.revision, context: context)
+            }
+            return
+        }
+        do {
+            let reply = try read(
+                Data(payload.readableBytesView), ReadContext(state: published.state, history: published.history, principal: principal))
+            respond(id: id, payload: reply, revision: published.revision, context: context)
+        } catch {
+            respond(id: id, error: error, revision: published.revision, context: context)
+        }
+    }
+
+    // MARK: - Reads waiting for a revision
+
+    private func registerWake(at revision: UInt64, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        let registration = owner.revisions.notify(when: revision) { reached in
+            loop.execute {
+                let (handler, context) = loopBound.value
+                handler.revisionReached(reached, context: context)
+            }
+        }
+        if let registration { wakeRegistrations[revision] = registration }
+    }
+
+    private func revisionReached(_ reached: UInt64, context: ChannelHandlerContext) {
+        guard self.context != nil else { return }
+        wakeRegistrations = wakeRegistrations.filter { $0.key > reached }
+        let published = owner.published
+        let (ready, register) = machine.revisionReached(published.revision)
+        for (id, read) in ready {
+            guard case .read(let answer) = MethodTable.handlers[read.method] else { continue }
+            answerNow(
+                id: id, method: read.method, read: answer, payload: read.payload, principal: read.principal,
+                published: published, context: context)
+        }
+        if let register { registerWake(at: register, context: context) }
+        if !ready.isEmpty {
+            context.flush()
+            closeIfDrained(context: context)
+        }
+    }
+
+    private func scheduleWaitTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        waitTimer?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        waitTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.waitTimer = nil
+            let (expired, next) = handler.machine.waitTimerFired(now: .now())
+            let revision = handler.owner.published.revision
+            for (id, read) in expired {
+                handler.respond(
+                    id: id, code: .deadlineExceeded,
+                    message: "the state did not reach revision \(read.minRevision) in time (it is at \(revision))",
+                    revision: revision, context: context)
+            }
+            if let next { handler.scheduleWaitTimer(at: next, context: context) }
+            context.flush()
+            handler.closeIfDrained(context: context)
+        }
+    }
+
+    // MARK: - Daemon calls
+
+    private func answerDaemonCall(
+        id: UInt64, method: String, payload: Data, published: PublishedState, context: ChannelHandlerContext
+    ) {
+        switch method {
+        case MethodTable.path(service: "EventService", method: "FollowEvents"):
+            // Events carry no secrets: every peer class may follow them.
+            guard let request = try? Accessd_V1_FollowEventsRequest(serializedBytes: payload) else {
+                respond(
+                    id: id, code: .invalidArgument, message: "the payload does not decode as accessd.v1.FollowEventsRequest",
+                    context: context)
+                return
+            }
+            follow(id: id, after: request.afterSeq, context: context)
+            return
+        default:
+            break
+        }
+        guard peerClass == .administrator else {
+            respond(id: id, code: .permissionDenied, message: "\(method) is an administrator's call", context: context)
+            return
+        }
+        switch method {
+        case MethodTable.path(service: "AdminService", method: "GetStats"):
+            let status = shared.control.status()
+            var stats = Accessd_V1_GetStatsResponse()
+            stats.revision = published.revision
+            stats.accounts = UInt64(published.state.accounts.count)
+            stats.users = UInt64(published.state.users.count)
+            stats.connections = UInt64(status.connections)
+            stats.callsInFlight = UInt64(machine.calls.count)
+            stats.lastSnapshotRevision = status.snapshotRevision
+            stats.lastSnapshotAtMs = status.snapshotAtMilliseconds
+            stats.stateDirectory = configuration.stateDirectory
+            stats.socketPath = configuration.socketPath
+            stats.lastSnapshotLsn = status.snapshotLSN
+            stats.fsyncPolicy = status.fsyncPolicy
+            stats.journalRecords = status.journalRecords
+            stats.journalSyncs = status.journalSyncs
+            respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
+        case MethodTable.path(service: "AdminService", method: "Snapshot"):
+            machine.started(id, .daemon)
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            shared.control.snapshot().hop(to: context.eventLoop).whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let written):
+                    var reply = Accessd_V1_SnapshotResponse()
+                    reply.revision = written.revision
+                    reply.path = written.path
+                    handler.respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), context: context)
+                case .failure(let error):
+                    handler.respond(id: id, code: .unavailable, message: "the snapshot could not be written: \(error)", context: context)
+                }
+                context.flush()
+                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            }
+        default:
+            respond(id: id, code: .unimplemented, message: "\(method) is not served by this build yet", context: context)
+        }
+    }
+
+    // MARK: - Streams (FollowEvents)
+
+    /// Registers with the owner, which wakes the stream after every durable
+    /// batch (and once at once); each wake-up pulls what is new from the
+    /// published history, as far as the peer takes it.
+    private func follow(id: UInt64, after afterSeq: UInt64, context: ChannelHandlerContext) {
+        machine.started(id, .stream(after: afterSeq))
+        let key = FollowerKey(connection: ObjectIdentifier(self), id: id)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let connectionLoop = context.eventLoop
+        let wake: @Sendable () -> Void = {
+            connectionLoop.execute {
+                let (handler, context) = loopBound.value
+                handler.pullStream(id, context: context)
+            }
+        }
+        let owner = self.owner
+        owner.loop.execute { owner.assumeIsolated { $0.follow(key, wake: wake) } }
+    }
+
+    private func pullStream(_ id: UInt64, context: ChannelHandlerContext) {
+        var wrote = false
+        defer { if wrote { context.flush() } }
+        while case .pull(let after) = machine.streamReady(id) {
+            let history = owner.published.history
+            let events: [Event]
+            do {
+                events = try history.events(after: after, limit: 256)
+            } catch {
+                unfollow(id)
+                respond(id: id, error: error, context: context)
+                wrote = true
+                if machine.finished(id) == .close { context.close(promise: nil) }
+                return
+            }
+            guard let last = events.last else { return }
+            for event in events {
+                let payload: [UInt8] = (try? Accessd_V1_Event(event).serializedBytes()) ?? []
+                respond(id: id, more: true, revision: event.seq, context: context, payloadLength: payload.count) {
+                    $0.bytes(payload)
+                }
+            }
+            wrote = true
+            machine.streamSent(id, through: last.seq)
+        }
+    }
+
+    private func unfollow(_ id: UInt64) {
+        let key = FollowerKey(connection: ObjectIdentifier(self), id: id)
+        let owner = self.owner
+        owner.loop.execute { owner.assumeIsolated { $0.unfollow(key) } }
+    }
+
+    // MARK: - Writes
+
+    /// Sends this read's batch of writes to the owner: on its loop directly,
+    /// from another loop in one hop. The owner queues it behind the record
+    /// being synced (see `StateOwner.submit`); the replies leave once the
+    /// batch's journal record is durable, back on this connection's loop.
+    private func flushQueuedWrites(context: ChannelHandlerContext) {
+        let queued = machine.takeQueuedWrites()
+        guard !queued.isEmpty else { return }
+        let ids = queued.map(\.id)
+        let calls = queued.map(\.call)
+        let owner = self.owner
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let connectionLoop = context.eventLoop
+        let completion: StateOwner.BatchCompletion = { result in
+            @Sendable func deliver() {
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let outcomes):
+                    handler.deliver(ids, outcomes, context: context)
+                case .failure(let error):
+                    let refusal = AccessError(
+                        .unavailable, "the write could not be made durable and was not applied (\(error)); try again later")
+                    handler.deliver(ids, ids.map { _ in .refused(refusal) }, context: context)
+                }
+                context.flush()
+            }
+            if connectionLoop.inEventLoop { deliver() } else { connectionLoop.execute(deliver) }
+        }
+        if owner.loop.inEventLoop {
+            owner.assumeIsolated { $0.submit(calls, completion: completion) }
+        } else {
+            owner.loop.execute { owner.assumeIsolated { $0.submit(calls, completion: completion) } }
+        }
+    }
+
+    private func deliver(_ ids: [UInt64], _ outcomes: [WriteOutcome], context: ChannelHandlerContext) {
+        var close = false
+        for (id, outcome) in zip(ids, outcomes) {
+            switch outcome {
+            case .applied(let reply, let revision):
+                respond(id: id, payload: reply, revision: revision, context: context)
+            case .refused(let error):
+                respond(id: id, error: error, context: context)
+            }
+            if machine.finished(id) == .close { close = true }
+        }
+        if close { context.close(promise: nil) }
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        if machine.checkDrained() == .close { context.close(promise: nil) }
+    }
+
+    // MARK: - Replies
+
+    private func respond(id: UInt64, error: AccessError, revision: UInt64? = nil, context: ChannelHandlerContext) {
+        respond(id: id, code: error.code, message: error.message, revision: revision, context: context)
+    }
+
+    private func respond(
+        id: UInt64, code: StatusCode = .ok, message: String = "", payload: Data = Data(), revision: UInt64? = nil,
+        context: ChannelHandlerContext
+    ) {
+        respond(
+            id: id, code: code, message: message, revision: revision, context: context, payloadLength: payload.count
+        ) { $0.bytes(payload) }
+    }
+
+    /// Writes one Response frame straight into a buffer for the socket.
+    private func respond(
+        id: UInt64, code: StatusCode = .ok, message: String = "", more: Bool = false, revision: UInt64? = nil,
+        context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ProtoWriter) -> Void
+    ) {
+        if !more, let call = callLog.removeValue(forKey: id) {
+            let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
+            var metadata: Logger.Metadata = [
+                "method": "\(call.method)", "uid": "\(peer.map { String($0.uid) } ?? "?")",
+                "actor": "\(call.actor.isEmpty ? (peerClass == .administrator ? "administrator" : "anonymous") : PeerText.quote(call.actor))",
+                "status": "\(code)", "us": "\(micros)",
+            ]
+            for (key, value) in call.metadata.prefix(16) { metadata["meta.\(PeerText.quote(key))"] = "\(PeerText.quote(value))" }
+            logger.debug("call", metadata: metadata)
+        }
+        let frame = ResponseFrame(
+            id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? published.revision)
+        var buffer = context.channel.allocator.buffer(capacity: 32 + message.utf8.count + payloadLength)
+        frame.write(to: &buffer, payloadLength: payloadLength, writePayload)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {
+        guard let bytes: [UInt8] = try? frame.serializedBytes() else { return }
+        context.write(wrapOutboundOut(context.channel.allocator.frame(bytes)), promise: nil)
+    }
+}
+
+/// Tells every connection that the daemon is shutting down.
+struct GoAwayEvent: Sendable {}
