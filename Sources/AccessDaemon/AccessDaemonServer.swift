@@ -78,7 +78,8 @@ public final class AccessDaemonServer: Sendable {
             ])
         self.stateDirectory = directory
         self.recovered = recovered
-        self.lastSnapshot = NIOLockedValueBox((recovered.snapshotLSN, recovered.durable.state.revision, 0))
+        self.lastSnapshot = NIOLockedValueBox(
+            (recovered.snapshotLSN, recovered.snapshotRevision, recovered.snapshotWrittenAtMilliseconds))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         snapshotThread.start()
         self.journal = JournalWriter(

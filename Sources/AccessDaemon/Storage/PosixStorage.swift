@@ -70,7 +70,7 @@ public struct PosixStorage: Storage {
             throw error
         }
         close(fd)
-        guard rename(temporary, path) == 0 else {
+        guard Glibc.rename(temporary, path) == 0 else {
             let error = Self.failure("cannot rename \(temporary) to \(path)")
             unlink(temporary)
             throw error
@@ -96,6 +96,11 @@ public struct PosixStorage: Storage {
         defer { close(fd) }
         guard ftruncate(fd, off_t(length)) == 0 else { throw Self.failure("cannot truncate \(path)") }
         guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(path)") }
+    }
+
+    public func rename(_ path: String, to: String) throws(StorageError) {
+        guard Glibc.rename(path, to) == 0 else { throw Self.failure("cannot rename \(path) to \(to)") }
+        try Self.syncDirectory(Self.directory(of: to))
     }
 
     public func remove(_ path: String) throws(StorageError) {
