@@ -4,6 +4,10 @@ import AccessWire
 import Foundation
 public import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The daemon's files in its state directory: snapshots
 /// (`snapshot-<lsn>.snap`, the newest two kept) and journal segments
 /// (`journal-<first lsn>.log`). Recovery loads the newest snapshot whose
@@ -331,6 +335,27 @@ public struct StateDirectory: Sendable {
             durable: durable, snapshot: loaded?.path, snapshotLSN: loaded?.lsn ?? 0,
             snapshotRevision: loaded?.revision ?? 0, snapshotWrittenAtMilliseconds: loaded?.writtenAt ?? 0, replayed: replayed,
             warnings: warnings)
+    }
+
+    /// `inspect` for `accessctl check-state` on the real filesystem: the
+    /// directory opened and checked as accessd opens it (its owner and mode,
+    /// a link at its path), and no link inside it followed; a missing one is
+    /// what accessd would create. Changes nothing.
+    public static func inspect(path: String) -> (lines: [String], ok: Bool) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return StateDirectory(path: path).inspect() }
+        let owned: OwnedDirectory
+        do {
+            // Its owner is checked against nothing here: check-state does not know the user accessd runs as.
+            owned = try OwnedDirectory.open(path, create: false, user: nil)
+        } catch {
+            return (["state directory: \(path)", "problem: \(error)"], false)
+        }
+        var report = StateDirectory(storage: PosixStorage(directory: owned), path: path).inspect()
+        report.lines.insert(
+            "owner \(OwnedDirectory.who(owned.owner)), mode \(OwnedDirectory.octal(mode_t(owned.mode))): accessd must run as that user or root",
+            at: 1)
+        return report
     }
 
     /// What the directory holds, for `accessctl check-state`: one line per
