@@ -63,14 +63,19 @@ public final class AccessDaemonServer: Sendable {
         self.configuration = configuration
         self.live = LiveConfiguration(configuration)
         self.logger = logger
-        let directory = StateDirectory(storage: configuration.storage, path: configuration.stateDirectory)
+        let storage: any Storage
         if configuration.storage is PosixStorage {
+            // Only a directory nobody else can write in, held open: every state file is opened through it.
+            let owned = try OwnedDirectory.open(
+                configuration.stateDirectory, create: true, user: OwnedDirectory.effectiveUser)
+            storage = PosixStorage(directory: owned)
             // One daemon per state directory: a second would interleave its journal with ours.
-            try configuration.storage.createDirectory(configuration.stateDirectory, mode: 0o700)
-            self.directoryLock = try StateDirectoryLock(directory: configuration.stateDirectory)
+            self.directoryLock = try StateDirectoryLock(directory: owned)
         } else {
+            storage = configuration.storage
             self.directoryLock = nil
         }
+        let directory = StateDirectory(storage: storage, path: configuration.stateDirectory)
         let recovered = try directory.recover(
             acceptLoss: configuration.acceptDataLoss, eventRetention: configuration.eventRetention, logger: logger)
         logger.info(
@@ -81,11 +86,12 @@ public final class AccessDaemonServer: Sendable {
             ])
         self.stateDirectory = directory
         self.recovered = recovered
-        self.lastSnapshot = NIOLockedValueBox((recovered.snapshotLSN, recovered.durable.state.revision, 0))
+        self.lastSnapshot = NIOLockedValueBox(
+            (recovered.snapshotLSN, recovered.snapshotRevision, recovered.snapshotWrittenAtMilliseconds))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
         snapshotThread.start()
         self.journal = JournalWriter(
-            storage: configuration.storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
+            storage: storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
             logger: logger, onFatalSync: onFatalSync)
         self.owner = StateOwner(
             loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)

@@ -28,8 +28,9 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
         code: 74, meaning: "state error: the state directory cannot be read or written, or a journal fsync failed")
     /// Another accessd answers on the socket.
     public static let socketInUse = ExitStatus(code: 75, meaning: "the socket or the state directory is in use by another accessd")
-    /// The config file, a flag's value, an environment variable or the sockets systemd passed are wrong.
-    public static let config = ExitStatus(code: 78, meaning: "config error")
+    /// The config file, a flag's value, an environment variable or the sockets systemd passed are wrong,
+    /// or the state directory is one accessd refuses (another user's, writable by others, a planted link).
+    public static let config = ExitStatus(code: 78, meaning: "config error, or a state directory accessd refuses to use")
 
     public static let all: [ExitStatus] = [.clean, .usage, .stateDamaged, .software, .socketUnusable, .stateIO, .socketInUse, .config]
 
@@ -40,6 +41,7 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
         switch error {
         case is SnapshotFile.Damaged, is StateDirectory.RecoveryError: .stateDamaged
         case is StateDirectoryLock.InUse: .socketInUse
+        case is OwnedDirectory.Refused: .config
         default: .stateIO
         }
     }

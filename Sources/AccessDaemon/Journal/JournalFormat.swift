@@ -1,9 +1,9 @@
 /// The journal on disk: segments named `journal-<first lsn, 20 digits>.log`
 /// in the state directory. A segment starts with a 32-byte header (magic
 /// "ACCJRNL\0", format version, reserved, first lsn, CRC-32C of those 24
-/// bytes, zero) followed by records: a 12-byte frame (payload length, CRC-32C
-/// of the payload, CRC-32C of those 8 bytes) and the protobuf `JournalRecord`.
-/// Numbers are big-endian.
+/// bytes, four bytes that must be zero) followed by records: a 12-byte frame
+/// (payload length, CRC-32C of the payload, CRC-32C of those 8 bytes) and the
+/// protobuf `JournalRecord`. Numbers are big-endian.
 public enum JournalFormat {
     public static let magic: [UInt8] = Array("ACCJRNL".utf8) + [0]
     public static let version: UInt32 = 1
@@ -90,6 +90,10 @@ public enum JournalFormat {
         guard Array(bytes[0..<8]) == magic else { throw BadHeader(reason: "no journal header (wrong magic)") }
         guard CRC32C.checksum(bytes[0..<24]) == UInt32(bytes.bigEndian(at: 24, count: 4)) else {
             throw BadHeader(reason: "the header's checksum does not match")
+        }
+        // Bytes 28-31 lie outside the checksum and are always written as zeros.
+        guard bytes[28..<32].allSatisfy({ $0 == 0 }) else {
+            throw BadHeader(reason: "the header's reserved bytes 28-31 are not zero")
         }
         let version = UInt32(bytes.bigEndian(at: 8, count: 4))
         guard version == Self.version else {

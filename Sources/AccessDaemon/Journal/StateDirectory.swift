@@ -4,6 +4,10 @@ import AccessWire
 import Foundation
 public import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The daemon's files in its state directory: snapshots
 /// (`snapshot-<lsn>.snap`, the newest two kept) and journal segments
 /// (`journal-<first lsn>.log`). Recovery loads the newest snapshot whose
@@ -29,20 +33,31 @@ public struct StateDirectory: Sendable {
         /// The snapshot loaded, if any, and the journal record it holds.
         public var snapshot: String?
         public var snapshotLSN: UInt64
+        /// The loaded snapshot's revision and when it was written (ms since the epoch); 0 without one.
+        public var snapshotRevision: UInt64
+        public var snapshotWrittenAtMilliseconds: Int64
         /// Journal records replayed after it.
         public var replayed: Int
         /// Things an operator should know (a fallback, a torn tail cut off, a loss accepted).
         public var warnings: [String]
     }
 
+    /// A snapshot recovery does not load is renamed with one of these
+    /// suffixes, once the start succeeds: kept for inspection, never listed
+    /// as a snapshot again, so never counted among the two kept.
+    static let damagedSuffix = ".damaged"
+    static let unknownVersionSuffix = ".unknown-version"
+
     struct Files {
         var snapshots: [(lsn: UInt64, name: String)]  // newest first
         var segments: [(lsn: UInt64, name: String)]  // oldest first
         var temporaries: [String]
+        /// Snapshots an earlier start set aside.
+        var setAside: [String]
     }
 
     func files() throws(StorageError) -> Files {
-        var files = Files(snapshots: [], segments: [], temporaries: [])
+        var files = Files(snapshots: [], segments: [], temporaries: [], setAside: [])
         for name in try storage.list(path) {
             if let lsn = SnapshotFile.lsn(ofSnapshotNamed: name) {
                 files.snapshots.append((lsn, name))
@@ -50,22 +65,59 @@ public struct StateDirectory: Sendable {
                 files.segments.append((lsn, name))
             } else if name.hasSuffix(".tmp") {
                 files.temporaries.append(name)
+            } else if name.hasPrefix("snapshot-"), name.hasSuffix(Self.damagedSuffix) || name.hasSuffix(Self.unknownVersionSuffix) {
+                files.setAside.append(name)
             }
         }
         files.snapshots.sort { $0.lsn > $1.lsn }
         files.segments.sort { $0.lsn < $1.lsn }
+        files.setAside.sort()
         return files
     }
 
     private func file(_ name: String) -> String { path + "/" + name }
 
-    /// Loads the state: the newest snapshot that holds (falling back to an
-    /// older one, saying why), then every journal record after it. A torn
-    /// last record is cut off with a warning. A damaged record with data
-    /// after it, a gap in the records or an unknown format version stops the
-    /// recovery with a message naming the file and offset, unless
-    /// `acceptLoss` is set: then the journal is cut at the damage, loudly.
-    /// `readOnly` (check-state) changes nothing on disk: no torn tail is cut.
+    /// A snapshot recovery passed over on its way to an older one.
+    private struct PassedOver {
+        var path: String
+        /// The journal record its name says it holds.
+        var lsn: UInt64
+        /// The format version it names when that is not ours; nil when it is damaged.
+        var unknownVersion: UInt32?
+        /// Why it was not loaded.
+        var reason: String
+    }
+
+    /// What recovery changes on disk, done only once it has decided to
+    /// start: a refused start changes nothing.
+    private struct Changes {
+        var setAside: [(from: String, to: String)] = []
+        var cut: (path: String, length: Int)?
+        var removals: [String] = []
+    }
+
+    /// Loads the state: the newest snapshot that holds, then every journal
+    /// record after it.
+    ///
+    /// A damaged snapshot is passed over for the next older one (saying
+    /// which), and a snapshot of a format version this accessd does not read
+    /// (a newer accessd's, or a damaged header) too, but only when the older
+    /// snapshot and the journal after it hold every record the passed-over
+    /// one does; otherwise the start stops naming the snapshot (for a damaged
+    /// one `acceptLoss` starts anyway, saying which records are lost; for an
+    /// unknown version never: run the accessd that wrote it, or move that
+    /// snapshot aside). Snapshots passed over are renamed aside (`.damaged`,
+    /// `.unknown-version`) so that the next snapshot keeps the newest two that
+    /// hold.
+    ///
+    /// A torn last record of the newest segment is cut off with a warning. A
+    /// damaged record (in a segment that is not the newest, even its last
+    /// one: the writer synced it before starting the next), a gap in the
+    /// records or an unknown format version stops the recovery with a message
+    /// naming the file and offset, unless `acceptLoss` is set: then the
+    /// journal is cut at the damage and later segments are dropped, loudly.
+    /// `readOnly` (check-state) changes nothing on disk; otherwise too the
+    /// disk changes only once recovery has succeeded.
     public func recover(acceptLoss: Bool = false, eventRetention: Int = 100_000, readOnly: Bool = false, logger: Logger)
         throws(RecoveryError) -> Recovered
     {
@@ -76,155 +128,234 @@ public struct StateDirectory: Sendable {
         } catch {
             throw RecoveryError(description: "cannot read the state directory \(path): \(error)")
         }
-        for name in files.temporaries where !readOnly {
-            // A snapshot or segment header that never got renamed into place.
-            try? storage.remove(file(name))
-        }
         var warnings: [String] = []
         func warn(_ text: String) {
             warnings.append(text)
             logger.warning("\(text)")
         }
+        var changes = Changes()
+        // Snapshots or segment headers that never got renamed into place.
+        changes.removals = files.temporaries.map(file)
 
         // The newest snapshot that holds.
         var durable = DurableState(state: AccessState(), history: EventHistory(retention: eventRetention))
-        var loaded: String?
-        var loadedLSN: UInt64 = 0
-        var problems: [String] = []
-        for snapshot in files.snapshots {
+        var loaded: (path: String, lsn: UInt64, revision: UInt64, writtenAt: Int64)?
+        var passedOver: [PassedOver] = []
+        for (index, snapshot) in files.snapshots.enumerated() {
             let name = file(snapshot.name)
+            let older = files.snapshots.dropFirst(index + 1).first.map { file($0.name) }
+            let fallback = older.map { "falling back to \($0)" } ?? "no older snapshot to fall back to"
+            let bytes: [UInt8]
             do {
-                guard let bytes = try storage.read(name) else { continue }
-                if let header = SnapshotFile.header(bytes), header.version != SnapshotFile.formatVersion {
-                    throw RecoveryError(
-                        description: "the snapshot \(name) has format version \(header.version); this accessd reads version \(SnapshotFile.formatVersion). Run the accessd that wrote it, or move the state directory aside to start empty")
-                }
-                durable = try SnapshotFile.decode(bytes, path: name, eventRetention: eventRetention)
-                loaded = name
-                loadedLSN = durable.lsn
-                break
-            } catch let error as RecoveryError {
-                throw error
+                guard let read = try storage.read(name) else { continue }
+                bytes = read
             } catch {
-                problems.append("\(error)")
-                warn("\(error); falling back to an older snapshot")
+                let reason = "the snapshot \(name) cannot be read (\(error))"
+                passedOver.append(PassedOver(path: name, lsn: snapshot.lsn, unknownVersion: nil, reason: reason))
+                warn("\(reason); \(fallback)")
+                continue
+            }
+            if let header = SnapshotFile.header(bytes), header.version != SnapshotFile.formatVersion {
+                let origin = header.version > SnapshotFile.formatVersion ? "a newer accessd wrote it" : "a format this accessd no longer reads"
+                let reason =
+                    "the snapshot \(name) has format version \(header.version); this accessd reads version \(SnapshotFile.formatVersion) (\(origin), or its header is damaged)"
+                passedOver.append(PassedOver(path: name, lsn: snapshot.lsn, unknownVersion: header.version, reason: reason))
+                warn(
+                    "\(reason); "
+                        + (older.map { "trying \($0), used only if it and the journal after it hold every record this one does" }
+                            ?? "no older snapshot to fall back to"))
+                continue
+            }
+            do {
+                let decoded = try SnapshotFile.decode(bytes, path: name, eventRetention: eventRetention)
+                durable = decoded.durable
+                loaded = (name, durable.lsn, durable.state.revision, decoded.writtenAtMilliseconds)
+                break
+            } catch {
+                let reason = "the snapshot \(name) is damaged (\(error.reason))"
+                passedOver.append(PassedOver(path: name, lsn: snapshot.lsn, unknownVersion: nil, reason: reason))
+                warn("\(reason); \(fallback)")
             }
         }
-        if loaded == nil && !files.snapshots.isEmpty {
+        let unknown = passedOver.filter { $0.unknownVersion != nil }
+        /// Refuses to pass over a snapshot of an unknown version: `why` the fallback would lose something.
+        func refuseUnknownVersion(_ why: String) -> RecoveryError {
+            let names = unknown.map(\.path).joined(separator: " and ")
+            return RecoveryError(
+                description: "\(unknown.map(\.reason).joined(separator: "; ")), and \(why). Run the accessd that wrote it, or move \(names) aside to start from what is older (losing what only it holds)")
+        }
+        if loaded == nil && !passedOver.isEmpty {
+            guard unknown.isEmpty else { throw refuseUnknownVersion("no older snapshot holds") }
             guard acceptLoss else {
                 throw RecoveryError(
-                    description: "no snapshot in \(path) holds: \(problems.joined(separator: "; ")). Restore one from a backup, or start with --accept-data-loss to rebuild from the journal alone")
+                    description: "no snapshot in \(path) holds: \(passedOver.map(\.reason).joined(separator: "; ")). Restore one from a backup, or start with --accept-data-loss to rebuild from the journal alone")
             }
             warn("no snapshot holds; rebuilding from the journal alone (--accept-data-loss)")
+        }
+        for snapshot in passedOver {
+            let suffix = snapshot.unknownVersion == nil ? Self.damagedSuffix : Self.unknownVersionSuffix
+            changes.setAside.append((snapshot.path, snapshot.path + suffix))
         }
 
         // The journal after it.
         var expected = durable.lsn + 1
         var replayed = 0
-        var segments = files.segments[...]
-        while let segment = segments.popFirst() {
-            let name = file(segment.name)
-            let bytes: [UInt8]
-            do {
-                bytes = try storage.read(name) ?? []
-            } catch {
-                throw RecoveryError(description: "cannot read the journal segment \(name): \(error)")
-            }
-            let scan: JournalFormat.Scan
-            do {
-                scan = try JournalFormat.scan(bytes)
-            } catch {
-                if error.unknownVersion == nil, segments.isEmpty, bytes.count < JournalFormat.headerLength
-                    || bytes.allSatisfy({ $0 == 0 })
-                {
-                    // A segment whose header never reached the disk: nothing was acknowledged from it.
-                    warn("the journal segment \(name) has no complete header (a crash while it was created); removing it")
-                    if !readOnly { try? storage.remove(name) }
-                    continue
-                }
-                let advice = error.unknownVersion != nil
-                    ? "Run the accessd that wrote it, or move the state directory aside to start empty"
-                    : "Restore the state directory from a backup, or move the segment aside and start with --accept-data-loss"
-                throw RecoveryError(description: "the journal segment \(name) cannot be read: \(error). \(advice)")
-            }
-            let isLast = segments.isEmpty
-            var stopAt: Int?
-            if scan.firstLSN > expected {
-                let gap = "the journal segment \(name) starts at record \(scan.firstLSN) but the state holds only up to \(expected - 1): records are missing"
-                guard acceptLoss else {
-                    throw RecoveryError(
-                        description: "\(gap). Restore the state directory from a backup, or start with --accept-data-loss to keep only what comes before the gap")
-                }
-                warn("\(gap); keeping only what comes before it (--accept-data-loss)")
+        func replay() throws(RecoveryError) {
+            var segments = files.segments[...]
+            while let segment = segments.popFirst() {
+                let name = file(segment.name)
+                let bytes: [UInt8]
                 do {
-                    if !readOnly {
-                        try storage.remove(name)
-                        for later in segments { try storage.remove(file(later.name)) }
+                    bytes = try storage.read(name) ?? []
+                } catch {
+                    throw RecoveryError(description: "cannot read the journal segment \(name): \(error)")
+                }
+                let scan: JournalFormat.Scan
+                do {
+                    scan = try JournalFormat.scan(bytes)
+                } catch {
+                    if error.unknownVersion == nil, segments.isEmpty, bytes.count < JournalFormat.headerLength
+                        || bytes.allSatisfy({ $0 == 0 })
+                    {
+                        // A segment whose header never reached the disk: nothing was acknowledged from it.
+                        warn("the journal segment \(name) has no complete header (a crash while it was created); removing it")
+                        changes.removals.append(name)
+                        continue
                     }
-                } catch {
-                    throw RecoveryError(description: "cannot remove the journal segments from \(name) on: \(error)")
+                    let advice = error.unknownVersion != nil
+                        ? "Run the accessd that wrote it, or move the state directory aside to start empty"
+                        : "Restore the state directory from a backup, or move the segment aside and start with --accept-data-loss"
+                    throw RecoveryError(description: "the journal segment \(name) cannot be read: \(error). \(advice)")
                 }
-                break
-            }
-            for record in scan.records {
-                let decoded: Accessd_V1_JournalRecord
-                do {
-                    decoded = try Accessd_V1_JournalRecord(serializedBytes: Array(record.payload))
-                } catch {
-                    throw RecoveryError(
-                        description: "the journal segment \(name) has a record at offset \(record.offset) whose checksum holds but which does not decode. Restore the state directory from a backup")
-                }
-                if decoded.lsn < expected { continue }  // a snapshot already holds it
-                guard decoded.lsn == expected else {
-                    let gap = "the journal segment \(name) jumps from record \(expected - 1) to \(decoded.lsn) at offset \(record.offset): records are missing"
+                let isLast = segments.isEmpty
+                var stopAt: Int?
+                if scan.firstLSN > expected {
+                    let gap = "the journal segment \(name) starts at record \(scan.firstLSN) but the state holds only up to \(expected - 1): records are missing"
                     guard acceptLoss else {
                         throw RecoveryError(
                             description: "\(gap). Restore the state directory from a backup, or start with --accept-data-loss to keep only what comes before the gap")
                     }
                     warn("\(gap); keeping only what comes before it (--accept-data-loss)")
-                    stopAt = record.offset
-                    break
+                    changes.removals += [name] + segments.map { file($0.name) }
+                    return
                 }
-                do {
-                    try Self.apply(decoded, to: &durable)
-                } catch {
-                    throw RecoveryError(
-                        description: "the journal segment \(name) has a record at offset \(record.offset) (record \(decoded.lsn)) that does not apply to the state: \(error). Restore the state directory from a backup")
-                }
-                expected += 1
-                replayed += 1
-            }
-            if stopAt == nil {
-                switch scan.end {
-                case .clean:
-                    break
-                case .torn(let offset, let reason):
-                    guard isLast else {
+                for record in scan.records {
+                    let decoded: Accessd_V1_JournalRecord
+                    do {
+                        decoded = try Accessd_V1_JournalRecord(serializedBytes: Array(record.payload))
+                    } catch {
                         throw RecoveryError(
-                            description: "the journal segment \(name) ends early at offset \(offset) (\(reason)) but later segments follow. Restore the state directory from a backup, or start with --accept-data-loss to keep only what comes before it")
+                            description: "the journal segment \(name) has a record at offset \(record.offset) whose checksum holds but which does not decode. Restore the state directory from a backup")
                     }
-                    warn("the journal segment \(name) ends in a torn record at offset \(offset) (\(reason)): an append a crash cut short, never acknowledged; cutting it off")
-                    stopAt = offset
-                case .damaged(let offset, let reason):
-                    guard acceptLoss else {
+                    if decoded.lsn < expected { continue }  // a snapshot already holds it
+                    guard decoded.lsn == expected else {
+                        let gap = "the journal segment \(name) jumps from record \(expected - 1) to \(decoded.lsn) at offset \(record.offset): records are missing"
+                        guard acceptLoss else {
+                            throw RecoveryError(
+                                description: "\(gap). Restore the state directory from a backup, or start with --accept-data-loss to keep only what comes before the gap")
+                        }
+                        warn("\(gap); keeping only what comes before it (--accept-data-loss)")
+                        stopAt = record.offset
+                        break
+                    }
+                    do {
+                        try Self.apply(decoded, to: &durable)
+                    } catch {
                         throw RecoveryError(
-                            description: "the journal segment \(name) is damaged at offset \(offset): \(reason), with \(bytes.count - offset) bytes after it. Restore the state directory from a backup, or start with --accept-data-loss to keep only the records before offset \(offset)")
+                            description: "the journal segment \(name) has a record at offset \(record.offset) (record \(decoded.lsn)) that does not apply to the state: \(error). Restore the state directory from a backup")
                     }
-                    warn("the journal segment \(name) is damaged at offset \(offset) (\(reason)); dropping the \(bytes.count - offset) bytes from there on and every later segment (--accept-data-loss)")
-                    stopAt = offset
+                    expected += 1
+                    replayed += 1
                 }
-            }
-            if let stopAt, !readOnly {
-                do {
-                    try storage.truncate(name, to: stopAt)
-                    for later in segments { try storage.remove(file(later.name)) }
-                    segments = []
-                } catch {
-                    throw RecoveryError(description: "cannot cut the journal segment \(name) at offset \(stopAt): \(error)")
+                if stopAt == nil {
+                    switch scan.end {
+                    case .clean:
+                        break
+                    case .torn(let offset, let reason) where isLast:
+                        warn("the journal segment \(name) ends in a torn record at offset \(offset) (\(reason)): an append a crash cut short, never acknowledged; cutting it off")
+                        stopAt = offset
+                    case .torn(let offset, let reason), .damaged(let offset, let reason):
+                        // Only the newest segment can end torn: the writer syncs a segment before it starts the next.
+                        let after = isLast ? "with \(bytes.count - offset) bytes after it" : "and later segments follow"
+                        guard acceptLoss else {
+                            throw RecoveryError(
+                                description: "the journal segment \(name) is damaged at offset \(offset): \(reason), \(after). Restore the state directory from a backup, or start with --accept-data-loss to keep only the records before offset \(offset)")
+                        }
+                        let later = segments.isEmpty ? "" : " (\(segments.map(\.name).joined(separator: ", ")))"
+                        warn("the journal segment \(name) is damaged at offset \(offset) (\(reason)); dropping the \(bytes.count - offset) bytes from there on and every later segment\(later) (--accept-data-loss)")
+                        stopAt = offset
+                    }
+                }
+                if let stopAt {
+                    changes.cut = (name, stopAt)
+                    changes.removals += segments.map { file($0.name) }
+                    return
                 }
             }
         }
-        return Recovered(durable: durable, snapshot: loaded, snapshotLSN: loadedLSN, replayed: replayed, warnings: warnings)
+        do {
+            try replay()
+        } catch {
+            guard unknown.isEmpty else { throw refuseUnknownVersion("falling back to \(loaded?.path ?? "nothing") stops: \(error)") }
+            throw error
+        }
+
+        // Passing over a snapshot must not lose what it held.
+        if let newest = passedOver.first, newest.lsn > durable.lsn {
+            let reach =
+                (loaded.map { "the older snapshot \($0.path) and the journal after it reach" } ?? "the journal alone reaches")
+                + " only record \(durable.lsn)"
+            let lost = "records \(durable.lsn + 1)...\(newest.lsn)"
+            if unknown.contains(where: { $0.lsn > durable.lsn }) {
+                throw refuseUnknownVersion("\(reach), so falling back would lose \(lost)")
+            }
+            guard acceptLoss else {
+                throw RecoveryError(
+                    description: "\(newest.reason), and \(reach): \(lost) would be lost. Restore the snapshot from a backup, or start with --accept-data-loss to start from record \(durable.lsn)")
+            }
+            warn("\(newest.reason), and \(reach): \(lost) are lost (--accept-data-loss)")
+        }
+
+        for (from, to) in changes.setAside {
+            warn(
+                readOnly
+                    ? "a start would move \(from) aside as \(to)"
+                    : "moved \(from) aside as \(to): kept for inspection, never loaded")
+        }
+        if !readOnly {
+            do throws(StorageError) {
+                for (from, to) in changes.setAside { try storage.rename(from, to: to) }
+                if let cut = changes.cut { try storage.truncate(cut.path, to: cut.length) }
+                for name in changes.removals { try storage.remove(name) }
+            } catch {
+                throw RecoveryError(description: "cannot change the state directory \(path) as recovery requires: \(error)")
+            }
+        }
+        return Recovered(
+            durable: durable, snapshot: loaded?.path, snapshotLSN: loaded?.lsn ?? 0,
+            snapshotRevision: loaded?.revision ?? 0, snapshotWrittenAtMilliseconds: loaded?.writtenAt ?? 0, replayed: replayed,
+            warnings: warnings)
+    }
+
+    /// `inspect` for `accessctl check-state` on the real filesystem: the
+    /// directory opened and checked as accessd opens it (its owner and mode,
+    /// a link at its path), and no link inside it followed; a missing one is
+    /// what accessd would create. Changes nothing.
+    public static func inspect(path: String) -> (lines: [String], ok: Bool) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return StateDirectory(path: path).inspect() }
+        let owned: OwnedDirectory
+        do {
+            // Its owner is checked against nothing here: check-state does not know the user accessd runs as.
+            owned = try OwnedDirectory.open(path, create: false, user: nil)
+        } catch {
+            return (["state directory: \(path)", "problem: \(error)"], false)
+        }
+        var report = StateDirectory(storage: PosixStorage(directory: owned), path: path).inspect()
+        report.lines.insert(
+            "owner \(OwnedDirectory.who(owned.owner)), mode \(OwnedDirectory.octal(mode_t(owned.mode))): accessd must run as that user or root",
+            at: 1)
+        return report
     }
 
     /// What the directory holds, for `accessctl check-state`: one line per
@@ -243,14 +374,15 @@ public struct StateDirectory: Sendable {
             let name = file(snapshot.name)
             do {
                 let bytes = try storage.read(name) ?? []
-                let value = try SnapshotFile.decode(bytes, path: name)
+                let value = try SnapshotFile.decode(bytes, path: name).durable
                 lines.append(
                     "snapshot \(snapshot.name): journal record \(value.lsn), revision \(value.state.revision), \(value.state.accounts.count) accounts, \(value.state.users.count) users, \(bytes.count) bytes, checksum ok")
             } catch {
                 lines.append("snapshot \(snapshot.name): \(error)")
             }
         }
-        for segment in files.segments {
+        for name in files.setAside { lines.append("snapshot \(name): set aside by an earlier start, never loaded") }
+        for (index, segment) in files.segments.enumerated() {
             let name = file(segment.name)
             do {
                 let bytes = try storage.read(name) ?? []
@@ -263,7 +395,11 @@ public struct StateDirectory: Sendable {
                 let end: String
                 switch scan.end {
                 case .clean: end = "ends cleanly"
-                case .torn(let offset, let reason): end = "torn at offset \(offset) (\(reason))"
+                case .torn(let offset, let reason) where index == files.segments.count - 1:
+                    end = "torn at offset \(offset) (\(reason))"
+                case .torn(let offset, let reason):
+                    // Only the newest segment can end torn.
+                    end = "DAMAGED at offset \(offset) (\(reason), in a segment later ones follow)"
                 case .damaged(let offset, let reason): end = "DAMAGED at offset \(offset) (\(reason))"
                 }
                 lines.append("journal \(segment.name): \(range), \(bytes.count) bytes, \(end)")
@@ -296,7 +432,9 @@ public struct StateDirectory: Sendable {
 
     /// Writes a snapshot of `value` (temporary file, sync, rename, directory
     /// sync), keeps the newest two and returns the lsn of the older one kept:
-    /// journal segments wholly before it may go.
+    /// journal segments wholly before it may go. Recovery renames aside every
+    /// snapshot it passed over, so the two kept are snapshots that held at
+    /// the start or were written since, never a damaged one.
     public func writeSnapshot(_ value: DurableState, writtenAt: Timestamp) throws -> (name: String, bytes: Int, keepFrom: UInt64) {
         let bytes = try SnapshotFile.encode(value, writtenAt: writtenAt)
         let name = SnapshotFile.name(lsn: value.lsn)

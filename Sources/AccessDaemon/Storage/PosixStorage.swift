@@ -2,14 +2,70 @@
     import Glibc
 #endif
 
-/// `Storage` on the real filesystem.
+/// `Storage` on the real filesystem. Files are opened relative to their
+/// directory's descriptor and never through a symbolic link (O_NOFOLLOW; a
+/// link, a FIFO or a device where a state file should be is an error, never
+/// followed or opened for writing), and a temporary file is always a new one
+/// (O_CREAT | O_EXCL after unlinking whatever had its name). Given an
+/// `OwnedDirectory`, every path in it goes through the descriptor held open
+/// since it was checked, so renaming or replacing the directory afterwards
+/// changes nothing; other paths open their directory for the call.
 public struct PosixStorage: Storage {
-    public init() {}
+    /// The checked state directory, when there is one.
+    public let directory: OwnedDirectory?
+
+    public init(directory: OwnedDirectory? = nil) {
+        self.directory = directory
+    }
+
+    /// Runs `body` with a descriptor of `path`'s directory and the last
+    /// component of `path`; `missing` answers instead when the directory does not exist.
+    private func at<T>(_ path: String, missing: (() -> T)? = nil, _ body: (Int32, String) throws(StorageError) -> T)
+        throws(StorageError) -> T
+    {
+        let parent = Self.directory(of: path)
+        let name = Self.lastComponent(of: path)
+        if let directory, parent == directory.path { return try body(directory.descriptor, name) }
+        let descriptor = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT, let missing { return missing() }
+            throw Self.failure("cannot open directory \(parent)")
+        }
+        defer { close(descriptor) }
+        return try body(descriptor, name)
+    }
+
+    /// Opens `name` in `directory` without following a link, and only when
+    /// it is a regular file; nil when it does not exist.
+    private static func openFile(_ directory: Int32, _ name: String, _ flags: Int32, path: String) throws(StorageError) -> Int32? {
+        let fd = openat(directory, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            if errno == ELOOP {
+                throw StorageError(.io, "\(path) is a symbolic link; accessd does not follow links in its state directory (move it aside)")
+            }
+            throw failure("cannot open \(path)")
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw StorageError(.io, "\(path) is not a regular file; accessd uses only regular files in its state directory (move it aside)")
+        }
+        return fd
+    }
+
+    /// `openFile` for a file that must exist.
+    private func openExisting(_ path: String, _ flags: Int32) throws(StorageError) -> Int32 {
+        let opened = try at(path) { (directory, name) throws(StorageError) in try Self.openFile(directory, name, flags, path: path) }
+        guard let fd = opened else { throw StorageError(.io, "cannot open \(path): No such file or directory") }
+        return fd
+    }
 
     public func read(_ path: String) throws(StorageError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT { return nil }
-        guard fd >= 0 else { throw Self.failure("cannot open \(path)") }
+        let opened = try at(path, missing: { nil }) { (directory, name) throws(StorageError) in
+            try Self.openFile(directory, name, O_RDONLY, path: path)
+        }
+        guard let fd = opened else { return nil }
         defer { close(fd) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
@@ -22,11 +78,19 @@ public struct PosixStorage: Storage {
         }
     }
 
-    public func list(_ directory: String) throws(StorageError) -> [String] {
-        guard let handle = opendir(directory) else {
-            if errno == ENOENT { return [] }
-            throw Self.failure("cannot list \(directory)")
+    public func list(_ path: String) throws(StorageError) -> [String] {
+        let handle: OpaquePointer?
+        if let directory, path == directory.path {
+            // A descriptor of its own: readdir moves it.
+            let fd = openat(directory.descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw Self.failure("cannot list \(path)") }
+            handle = fdopendir(fd)
+            if handle == nil { close(fd) }
+        } else {
+            handle = opendir(path)
+            if handle == nil && errno == ENOENT { return [] }
         }
+        guard let handle else { throw Self.failure("cannot list \(path)") }
         defer { closedir(handle) }
         var names: [String] = []
         while let entry = readdir(handle) {
@@ -39,6 +103,7 @@ public struct PosixStorage: Storage {
     }
 
     public func createDirectory(_ path: String, mode: UInt32) throws(StorageError) {
+        if let directory, path == directory.path { return }
         var status = stat()
         if stat(path, &status) == 0 { return }
         let parent = Self.directory(of: path)
@@ -47,40 +112,45 @@ public struct PosixStorage: Storage {
     }
 
     public func writeAtomically(_ bytes: [UInt8], to path: String) throws(StorageError) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Self.failure("cannot create \(temporary)") }
-        do throws(StorageError) {
-            // In slices, each pushed to the disk before the next: a large file
-            // (a snapshot) never puts one big burst in front of the journal's syncs.
-            let slice = 1 << 20
-            var offset = 0
-            while offset < bytes.count {
-                let end = min(bytes.count, offset + slice)
-                try Self.writeAll(fd, Array(bytes[offset..<end]), path: temporary)
-                if end < bytes.count {
-                    guard fdatasync(fd) == 0 else { throw Self.failure("cannot fdatasync \(temporary)") }
+        try at(path) { (directory, name) throws(StorageError) in
+            let temporary = name + ".tmp"
+            let shown = path + ".tmp"
+            // Whatever has the temporary's name (a leftover, a planted link) goes; the file is always a new one.
+            guard unlinkat(directory, temporary, 0) == 0 || errno == ENOENT else { throw Self.failure("cannot remove \(shown)") }
+            let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw Self.failure("cannot create \(shown)") }
+            do throws(StorageError) {
+                // In slices, each pushed to the disk before the next: a large file
+                // (a snapshot) never puts one big burst in front of the journal's syncs.
+                let slice = 1 << 20
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(bytes.count, offset + slice)
+                    try Self.writeAll(fd, Array(bytes[offset..<end]), path: shown)
+                    if end < bytes.count {
+                        guard fdatasync(fd) == 0 else { throw Self.failure("cannot fdatasync \(shown)") }
+                    }
+                    offset = end
                 }
-                offset = end
+                guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(shown)") }
+            } catch {
+                close(fd)
+                unlinkat(directory, temporary, 0)
+                throw error
             }
-            guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(temporary)") }
-        } catch {
             close(fd)
-            unlink(temporary)
-            throw error
+            // Replaces the entry `name`, never what a link there points to.
+            guard renameat(directory, temporary, directory, name) == 0 else {
+                let error = Self.failure("cannot rename \(shown) to \(path)")
+                unlinkat(directory, temporary, 0)
+                throw error
+            }
+            guard fsync(directory) == 0 else { throw Self.failure("cannot fsync directory \(Self.directory(of: path))") }
         }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let error = Self.failure("cannot rename \(temporary) to \(path)")
-            unlink(temporary)
-            throw error
-        }
-        try Self.syncDirectory(Self.directory(of: path))
     }
 
     public func openForAppend(_ path: String) throws(StorageError) -> any AppendableFile {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Self.failure("cannot open \(path)") }
+        let fd = try openExisting(path, O_WRONLY)
         let end = lseek(fd, 0, SEEK_END)
         guard end >= 0 else {
             let error = Self.failure("cannot seek in \(path)")
@@ -91,28 +161,37 @@ public struct PosixStorage: Storage {
     }
 
     public func truncate(_ path: String, to length: Int) throws(StorageError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Self.failure("cannot open \(path)") }
+        let fd = try openExisting(path, O_WRONLY)
         defer { close(fd) }
         guard ftruncate(fd, off_t(length)) == 0 else { throw Self.failure("cannot truncate \(path)") }
         guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(path)") }
     }
 
+    public func rename(_ path: String, to: String) throws(StorageError) {
+        try at(path) { (from, name) throws(StorageError) in
+            try at(to) { (into, newName) throws(StorageError) in
+                guard renameat(from, name, into, newName) == 0 else { throw Self.failure("cannot rename \(path) to \(to)") }
+                guard fsync(into) == 0 else { throw Self.failure("cannot fsync directory \(Self.directory(of: to))") }
+            }
+        }
+    }
+
     public func remove(_ path: String) throws(StorageError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw Self.failure("cannot remove \(path)") }
-        try Self.syncDirectory(Self.directory(of: path))
+        try at(path) { (directory, name) throws(StorageError) in
+            // A link goes, never what it points to.
+            guard unlinkat(directory, name, 0) == 0 || errno == ENOENT else { throw Self.failure("cannot remove \(path)") }
+            guard fsync(directory) == 0 else { throw Self.failure("cannot fsync directory \(Self.directory(of: path))") }
+        }
+    }
+
+    static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
     }
 
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    static func syncDirectory(_ directory: String) throws(StorageError) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw failure("cannot open directory \(directory)") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw failure("cannot fsync directory \(directory)") }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StorageError) {

@@ -72,7 +72,10 @@ enum SnapshotFile {
         return (UInt32(read(bytes, at: 8, count: 4)), read(bytes, at: 12, count: 8))
     }
 
-    static func decode(_ bytes: [UInt8], path: String, eventRetention: Int = 100_000) throws(Damaged) -> DurableState {
+    /// The state a snapshot holds, and when it was written (ms since the epoch).
+    static func decode(_ bytes: [UInt8], path: String, eventRetention: Int = 100_000) throws(Damaged)
+        -> (durable: DurableState, writtenAtMilliseconds: Int64)
+    {
         func damaged(_ reason: String) -> Damaged { Damaged(path: path, reason: reason) }
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else { throw damaged("no snapshot header") }
         let version = UInt32(read(bytes, at: 8, count: 4))
@@ -122,7 +125,7 @@ enum SnapshotFile {
         for reply in snapshot.idempotentReplies { idempotency.insert(IdempotencyStore.Entry(wire: reply)) }
         var history = EventHistory(retention: eventRetention)
         history.skip(to: state.revision)
-        return DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn)
+        return (DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn), snapshot.writtenAtMs)
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

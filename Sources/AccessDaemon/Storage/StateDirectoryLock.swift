@@ -21,18 +21,35 @@ final class StateDirectoryLock: Sendable {
         }
     }
 
-    init(directory: String) throws {
-        let path = directory + "/lock"
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    /// Takes the lock, creating `lock` in the checked directory when missing.
+    /// A `lock` that is a symbolic link, not a regular file, or has other
+    /// names (hard links) is refused, never opened for writing.
+    init(directory: OwnedDirectory) throws {
+        let path = directory.path + "/lock"
+        fd = openat(directory.descriptor, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
+            if errno == EISDIR {
+                throw OwnedDirectory.Refused(
+                    description: "\(path) is a directory, not a regular file; remove it and start again")
+            }
+            if errno == ELOOP {
+                throw OwnedDirectory.Refused(
+                    description: "\(path) is a symbolic link; accessd never follows links in its state directory. Remove it (rm \(path)) and start again")
+            }
             throw StorageError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_nlink == 1 else {
+            close(fd)
+            throw OwnedDirectory.Refused(
+                description: "\(path) is not a regular file of its own (a FIFO, a device, a directory or a hard link to another file); remove it (rm \(path)) and start again")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             var buffer = [UInt8](repeating: 0, count: 32)
             let count = pread(fd, &buffer, buffer.count, 0)
             let pid = count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
             close(fd)
-            throw InUse(directory: directory, holder: pid.isEmpty ? "" : " (pid \(pid))")
+            throw InUse(directory: directory.path, holder: pid.isEmpty ? "" : " (pid \(pid))")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

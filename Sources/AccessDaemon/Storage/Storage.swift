@@ -16,6 +16,8 @@ public protocol Storage: Sendable {
     func openForAppend(_ path: String) throws(StorageError) -> any AppendableFile
     /// Cuts a file to `length` bytes and syncs it.
     func truncate(_ path: String, to length: Int) throws(StorageError)
+    /// Renames a file within its directory (replacing `to`) and syncs the directory.
+    func rename(_ path: String, to: String) throws(StorageError)
     /// Removes a file and syncs its directory; a missing file is not an error.
     func remove(_ path: String) throws(StorageError)
 }

@@ -141,6 +141,16 @@ final class SimulatedDisk: Storage, @unchecked Sendable {
         }
     }
 
+    func rename(_ path: String, to: String) throws(StorageError) {
+        try locked { () throws(StorageError) in
+            try check()
+            guard let file = files[path] else { throw StorageError(.io, "cannot rename \(path): No such file or directory") }
+            // The directory is synced with the rename: the new name survives a power cut.
+            files[path] = nil
+            files[to] = File(current: file.current, synced: file.synced, linked: true)
+        }
+    }
+
     func remove(_ path: String) throws(StorageError) {
         try locked { () throws(StorageError) in
             try check()
