@@ -36,6 +36,8 @@ struct WriteCall: Sendable {
     var deadline: NIODeadline?
     /// The local peer that made the call, recorded in its events.
     var caller: Caller? = nil
+    /// How many first replies of keyed writes may be held (per peer uid, in all).
+    var keyLimits: IdempotencyStore.Limits = .unbounded
 }
 
 /// The owner's answer to one write: its events, or why it was refused.
@@ -170,6 +172,7 @@ public actor StateOwner {
             let keyed = !call.idempotencyKey.isEmpty && !call.dryRun
             let actor = call.principal.description
             if keyed, let first = working.idempotency.lookup(actor: actor, key: call.idempotencyKey, now: now) {
+                // Files of earlier versions may hold a refusal; only applied writes are kept now.
                 outcomes.append(first.code == .ok
                     ? .applied(reply: first.payload, revision: first.revision)
                     : .refused(AccessError(first.code, first.message)))
@@ -177,6 +180,10 @@ public actor StateOwner {
             }
             if let deadline = call.deadline, deadline < .now() {
                 outcomes.append(.refused(AccessError(.deadlineExceeded, "the deadline passed before the write ran; it was not applied")))
+                continue
+            }
+            if keyed, let reason = working.idempotency.refusal(uid: call.caller?.uid, now: now, limits: call.keyLimits) {
+                outcomes.append(.refused(AccessError(.resourceExhausted, reason)))
                 continue
             }
             let context = CommandContext(principal: call.principal, now: now, policy: policy, caller: call.caller)
@@ -193,16 +200,13 @@ public actor StateOwner {
                     outcome = .applied(reply: call.reply(events, working.state), revision: working.state.revision)
                 }
             } catch {
+                // R21: a refused write changes nothing, and keeps no reply: a retry runs it again.
                 outcome = .refused(error)
             }
-            if keyed {
-                let entry: IdempotencyStore.Entry
-                switch outcome {
-                case .applied(let reply, let revision):
-                    entry = .init(actor: actor, key: call.idempotencyKey, at: now, code: .ok, message: "", payload: reply, revision: revision)
-                case .refused(let error):
-                    entry = .init(actor: actor, key: call.idempotencyKey, at: now, code: error.code, message: error.message, payload: Data(), revision: 0)
-                }
+            if keyed, case .applied(let reply, let revision) = outcome {
+                let entry = IdempotencyStore.Entry(
+                    actor: actor, key: call.idempotencyKey, at: now, code: .ok, message: "", payload: reply,
+                    revision: revision, caller: call.caller)
                 working.idempotency.insert(entry)
                 replies.append(entry)
             }
@@ -219,6 +223,14 @@ public actor StateOwner {
         record.lsn = value.lsn
         record.events = applied.map(Accessd_V1_Event.init)
         record.idempotentReplies = replies.map(\.wire)
+        record.outboxTokens = applied.compactMap { event in
+            event.outboxToken.map { found in
+                var token = Accessd_V1_OutboxToken()
+                token.messageID = found.message.rawValue
+                token.token = found.token
+                return token
+            }
+        }
         let payload: [UInt8]
         do {
             payload = try record.serializedBytes()

@@ -184,10 +184,15 @@ import Testing
 
     // MARK: A snapshot of an unknown format version
 
-    /// The format version (bytes 8-11 of the header) of a snapshot changed to 3.
+    /// A version this accessd does not read: one past the one it writes.
+    static let unknown = SnapshotFile.formatVersion + 1
+
+    /// The format version (bytes 8-11 of the header) of a snapshot changed to `unknown`.
     static func unknownVersion(_ disk: SimulatedDisk, _ lsn: UInt64) throws {
-        try flip(disk, snapshotPath(lsn), at: { _ in 11 })
-        #expect(SnapshotFile.header(try #require(disk.contents(snapshotPath(lsn))))?.version == 3)
+        var bytes = try #require(disk.contents(snapshotPath(lsn)))
+        bytes[11] = UInt8(unknown)
+        disk.setContents(snapshotPath(lsn), bytes)
+        #expect(SnapshotFile.header(try #require(disk.contents(snapshotPath(lsn))))?.version == unknown)
     }
 
     @Test func anUnknownVersionInTheNewestSnapshotFallsBackWhenTheOlderSnapshotAndTheJournalLoseNothing() throws {
@@ -197,7 +202,7 @@ import Testing
         #expect(recovered.snapshot == Self.snapshotPath(3))
         #expect(recovered.durable.lsn == 8)
         #expect(JournalRig.names(recovered.durable.state) == Self.accounts(0..<8))
-        #expect(recovered.warnings.contains { $0.contains(Self.snapshotPath(6)) && $0.contains("format version 3") }, "\(recovered.warnings)")
+        #expect(recovered.warnings.contains { $0.contains(Self.snapshotPath(6)) && $0.contains("format version \(Self.unknown)") }, "\(recovered.warnings)")
         // Set aside, kept: a newer accessd may want it back.
         let names = try Self.names(disk)
         #expect(!names.contains(SnapshotFile.name(lsn: 6)) && names.contains { $0.hasPrefix(SnapshotFile.name(lsn: 6) + ".") }, "\(names)")
@@ -215,7 +220,7 @@ import Testing
                 _ = try Self.recover(disk, acceptLoss: acceptLoss)
             } throws: { error in
                 let message = "\(error)"
-                return message.contains(Self.snapshotPath(6)) && message.contains("format version 3")
+                return message.contains(Self.snapshotPath(6)) && message.contains("format version \(Self.unknown)")
                     && message.contains("move \(Self.snapshotPath(6)) aside") && !message.contains("state directory aside")
             }
             #expect(try Self.names(disk) == before, "a refused start changes nothing")

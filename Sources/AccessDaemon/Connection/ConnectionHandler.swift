@@ -345,7 +345,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     id,
                     WriteCall(
                         command: command, principal: principal, dryRun: request.dryRun,
-                        idempotencyKey: request.idempotencyKey, reply: reply, deadline: deadline, caller: caller))
+                        idempotencyKey: request.idempotencyKey, reply: reply, deadline: deadline, caller: caller,
+                        keyLimits: .init(
+                            perUID: configuration.maximumIdempotencyKeysPerUID, total: configuration.maximumIdempotencyKeys)))
             } catch {
                 respond(id: id, error: error, context: context)
             }

@@ -3,8 +3,12 @@ import AccessWire
 public import Foundation
 import HashTreeCollections
 
-/// First replies to writes that carried an idempotency key, by actor and key,
-/// for 24 hours. A persistent map, so the owner's durable copy costs O(1).
+/// First replies to applied writes that carried an idempotency key, by
+/// actor and key, for 24 hours. A persistent map, so the owner's durable copy
+/// costs O(1). Bounded (spec/protocol.md, "Bad input and limits"): a peer
+/// chooses the actor, so keys are counted per peer uid and in total; past
+/// either bound a new keyed write is refused, and no key is ever dropped
+/// inside its 24 hours.
 public struct IdempotencyStore: Sendable, Equatable {
     public static let windowMilliseconds: Int64 = 24 * 3600 * 1000
 
@@ -17,14 +21,33 @@ public struct IdempotencyStore: Sendable, Equatable {
         public var message: String
         public var payload: Data
         public var revision: UInt64
+        /// The peer that made the write (nil in entries written before peers were recorded).
+        public var caller: Caller?
+    }
+
+    /// How many first replies may be held.
+    public struct Limits: Sendable, Equatable {
+        public var perUID: Int
+        public var total: Int
+
+        public init(perUID: Int, total: Int) {
+            self.perUID = perUID
+            self.total = total
+        }
+
+        public static let unbounded = Limits(perUID: .max, total: .max)
     }
 
     private var entries: TreeDictionary<String, Entry> = [:]
+    private var perUID: TreeDictionary<UInt32, Int> = [:]
     private var insertionsSincePrune = 0
 
     public init() {}
 
     public var count: Int { entries.count }
+
+    /// First replies held for writes made by `uid`.
+    public func count(uid: UInt32) -> Int { perUID[uid] ?? 0 }
 
     static func slot(actor: String, key: String) -> String { actor + "\u{0}" + key }
 
@@ -34,18 +57,48 @@ public struct IdempotencyStore: Sendable, Equatable {
         return entry.at.millisecondsSinceEpoch >= now.millisecondsSinceEpoch - Self.windowMilliseconds ? entry : nil
     }
 
+    /// Why a new key from `uid` cannot be held now, if it cannot: the bound
+    /// it would pass (counting only keys still inside their 24 hours).
+    public mutating func refusal(uid: UInt32?, now: Timestamp, limits: Limits) -> String? {
+        func over() -> String? {
+            if entries.count >= limits.total {
+                return "accessd holds \(entries.count) idempotency keys, its limit (max_idempotency_keys)"
+            }
+            if let uid, count(uid: uid) >= limits.perUID {
+                return "uid \(uid) holds \(count(uid: uid)) idempotency keys, the most one uid may (max_idempotency_keys_per_uid)"
+            }
+            return nil
+        }
+        guard over() != nil else { return nil }
+        prune(now: now)
+        guard let reason = over() else { return nil }
+        return reason + "; each is kept 24 hours: retry without a key, or once older keys have expired"
+    }
+
     public mutating func insert(_ entry: Entry) {
-        entries[Self.slot(actor: entry.actor, key: entry.key)] = entry
+        let slot = Self.slot(actor: entry.actor, key: entry.key)
+        if let old = entries[slot] { uncount(old) }
+        entries[slot] = entry
+        if let uid = entry.caller?.uid { perUID[uid, default: 0] += 1 }
         insertionsSincePrune += 1
         if insertionsSincePrune >= 4096 {
             prune(now: entry.at)
         }
     }
 
+    private mutating func uncount(_ entry: Entry) {
+        guard let uid = entry.caller?.uid, let held = perUID[uid] else { return }
+        perUID[uid] = held > 1 ? held - 1 : nil
+    }
+
     /// Drops the entries older than 24 hours.
     public mutating func prune(now: Timestamp) {
         let horizon = now.millisecondsSinceEpoch - Self.windowMilliseconds
-        entries = entries.filter { $0.value.at.millisecondsSinceEpoch >= horizon }
+        let expired = entries.filter { $0.value.at.millisecondsSinceEpoch < horizon }
+        for (slot, entry) in expired {
+            entries[slot] = nil
+            uncount(entry)
+        }
         insertionsSincePrune = 0
     }
 
@@ -60,7 +113,7 @@ extension IdempotencyStore.Entry {
         self.init(
             actor: wire.actor, key: wire.key, at: Timestamp(millisecondsSinceEpoch: wire.atMs),
             code: StatusCode(rawValue: Int(wire.code)) ?? .unknown, message: wire.message, payload: wire.payload,
-            revision: wire.revision)
+            revision: wire.revision, caller: wire.hasCaller ? Caller(uid: wire.caller.uid, pid: wire.caller.pid) : nil)
     }
 
     var wire: Accessd_V1_IdempotentReply {
@@ -72,6 +125,12 @@ extension IdempotencyStore.Entry {
         reply.message = message
         reply.payload = payload
         reply.revision = revision
+        if let caller {
+            var wire = Accessd_V1_Caller()
+            wire.uid = caller.uid
+            wire.pid = caller.pid
+            reply.caller = wire
+        }
         return reply
     }
 }

@@ -6,7 +6,10 @@
 /// protobuf `JournalRecord`. Numbers are big-endian.
 public enum JournalFormat {
     public static let magic: [UInt8] = Array("ACCJRNL".utf8) + [0]
-    public static let version: UInt32 = 1
+    /// The version written (see `FormatVersions` for what each holds).
+    public static let version: UInt32 = 2
+    /// The versions read: every one accessd ever wrote.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
     public static let headerLength = 32
     public static let frameLength = 12
     /// No record is longer; a length above it is damage, not a record.
@@ -96,9 +99,9 @@ public enum JournalFormat {
             throw BadHeader(reason: "the header's reserved bytes 28-31 are not zero")
         }
         let version = UInt32(bytes.bigEndian(at: 8, count: 4))
-        guard version == Self.version else {
+        guard readableVersions.contains(version) else {
             throw BadHeader(
-                reason: "format version \(version); this accessd reads journal version \(Self.version)",
+                reason: "format version \(version); this accessd reads journal versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)",
                 unknownVersion: version)
         }
         let firstLSN = bytes.bigEndian(at: 16, count: 8)

@@ -155,10 +155,11 @@ public struct StateDirectory: Sendable {
                 warn("\(reason); \(fallback)")
                 continue
             }
-            if let header = SnapshotFile.header(bytes), header.version != SnapshotFile.formatVersion {
+            if let header = SnapshotFile.header(bytes), !SnapshotFile.readableVersions.contains(header.version) {
                 let origin = header.version > SnapshotFile.formatVersion ? "a newer accessd wrote it" : "a format this accessd no longer reads"
+                let readable = SnapshotFile.readableVersions
                 let reason =
-                    "the snapshot \(name) has format version \(header.version); this accessd reads version \(SnapshotFile.formatVersion) (\(origin), or its header is damaged)"
+                    "the snapshot \(name) has format version \(header.version); this accessd reads versions \(readable.lowerBound) to \(readable.upperBound) (\(origin), or its header is damaged)"
                 passedOver.append(PassedOver(path: name, lsn: snapshot.lsn, unknownVersion: header.version, reason: reason))
                 warn(
                     "\(reason); "
@@ -259,7 +260,7 @@ public struct StateDirectory: Sendable {
                         break
                     }
                     do {
-                        try Self.apply(decoded, to: &durable)
+                        try Self.apply(decoded, version: scan.version, to: &durable)
                     } catch {
                         throw RecoveryError(
                             description: "the journal segment \(name) has a record at offset \(record.offset) (record \(decoded.lsn)) that does not apply to the state: \(error). Restore the state directory from a backup")
@@ -422,11 +423,27 @@ public struct StateDirectory: Sendable {
     }
 
     /// Applies one journal record to a recovered state.
-    static func apply(_ record: Accessd_V1_JournalRecord, to durable: inout DurableState) throws {
-        let events = try record.events.map { wire throws in try Event(wire: wire) }
+    /// Applies one journal record (of segment format `version`) to a recovered state.
+    static func apply(_ record: Accessd_V1_JournalRecord, version: UInt32 = JournalFormat.version, to durable: inout DurableState) throws {
+        var events = try record.events.map { wire throws in try Event(wire: wire) }
+        if !record.outboxTokens.isEmpty {
+            // The tokens kept beside the events go back into their outbox messages.
+            let tokens = Dictionary(record.outboxTokens.map { ($0.messageID, $0.token) }, uniquingKeysWith: { first, _ in first })
+            events = events.map { event in
+                guard case .outboxMessageQueued(let message) = event.change, let token = tokens[message.id.rawValue] else { return event }
+                return event.withToken(token)
+            }
+        }
         try durable.state.apply(events)
-        durable.history.append(events)
-        for reply in record.idempotentReplies { durable.idempotency.insert(IdempotencyStore.Entry(wire: reply)) }
+        // The history is what reads and streams serve: no secrets (format 1 kept tokens in events).
+        durable.history.append(events.map(\.withoutSecrets))
+        for reply in record.idempotentReplies {
+            if version >= 2 {
+                durable.idempotency.insert(IdempotencyStore.Entry(wire: reply))
+            } else if let entry = FormatVersions.legacyReply(reply) {
+                durable.idempotency.insert(entry)
+            }
+        }
         durable.lsn = record.lsn
     }
 

@@ -11,7 +11,10 @@ import SwiftProtobuf
 /// with a message naming it, never loaded.
 enum SnapshotFile {
     static let magic: [UInt8] = Array("ACCSNAP".utf8) + [0]
-    static let formatVersion: UInt32 = 2
+    /// The version written (see `FormatVersions` for what each holds).
+    static let formatVersion: UInt32 = 3
+    /// The versions read: every one written since snapshots carried a journal lsn.
+    static let readableVersions: ClosedRange<UInt32> = 2...3
     static let headerLength = 32
 
     struct Damaged: Error, CustomStringConvertible {
@@ -79,8 +82,8 @@ enum SnapshotFile {
         func damaged(_ reason: String) -> Damaged { Damaged(path: path, reason: reason) }
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else { throw damaged("no snapshot header") }
         let version = UInt32(read(bytes, at: 8, count: 4))
-        guard version == formatVersion else {
-            throw damaged("format version \(version); this accessd reads version \(formatVersion)")
+        guard readableVersions.contains(version) else {
+            throw damaged("format version \(version); this accessd reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
         }
         let lsn = read(bytes, at: 12, count: 8)
         let length = read(bytes, at: 20, count: 8)
@@ -122,7 +125,13 @@ enum SnapshotFile {
             throw damaged("the header says journal record \(lsn), the payload \(snapshot.journalLsn)")
         }
         var idempotency = IdempotencyStore()
-        for reply in snapshot.idempotentReplies { idempotency.insert(IdempotencyStore.Entry(wire: reply)) }
+        for reply in snapshot.idempotentReplies {
+            if version >= 3 {
+                idempotency.insert(IdempotencyStore.Entry(wire: reply))
+            } else if let entry = FormatVersions.legacyReply(reply) {
+                idempotency.insert(entry)
+            }
+        }
         var history = EventHistory(retention: eventRetention)
         history.skip(to: state.revision)
         return (DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn), snapshot.writtenAtMs)

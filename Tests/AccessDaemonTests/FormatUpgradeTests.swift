@@ -1,0 +1,118 @@
+import AccessCore
+import AccessWire
+import Foundation
+import Logging
+import Testing
+
+@testable import AccessDaemon
+
+/// Formats are versioned and every earlier one is read (spec/protocol.md):
+/// a state directory written by the previous accessd (journal format 1,
+/// snapshot format 2; `Tests/Fixtures/state-journal1-snapshot2`, its README
+/// says how it was made) loads whole, and what issue 12 changed comes out
+/// as the new formats say: no activation token in any event or reply, only
+/// the mailer's outbox holds them; refused keyed writes keep nothing.
+@Suite(.serialized) struct FormatUpgradeTests {
+    static var fixture: String {
+        SystemdTestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/state-journal1-snapshot2").path
+    }
+
+    /// The fixture's outbox: message id -> token.
+    static func fixtureTokens() throws -> [String: String] {
+        let text = try String(contentsOfFile: fixture + "/outbox-tokens.txt", encoding: .utf8)
+        var tokens: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            tokens[String(parts[0])] = String(parts[2])
+        }
+        return tokens
+    }
+
+    /// A copy of the fixture as a state directory of its own (mode 0700, as accessd wants it).
+    static func copyFixture() throws -> (root: String, state: String) {
+        let root = SystemdTestSupport.temporaryDirectory("upgrade")
+        let state = root + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixture)
+        where name.hasPrefix("journal-") || name.hasPrefix("snapshot-") {
+            try FileManager.default.copyItem(atPath: fixture + "/" + name, toPath: state + "/" + name)
+        }
+        return (root, state)
+    }
+
+    static func everyToken(in data: Data, _ tokens: [String: String]) -> [String] {
+        let text = String(decoding: data, as: UTF8.self)
+        return tokens.values.filter { text.contains($0) }
+    }
+
+    @Test func aStateWrittenInJournalFormat1AndSnapshotFormat2LoadsWholeWithTokensOnlyInTheOutbox() throws {
+        let tokens = try Self.fixtureTokens()
+        #expect(tokens.count == 2)
+        let (root, state) = try Self.copyFixture()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let recovered = try StateDirectory(path: state).recover(logger: logger)
+        #expect(recovered.snapshot?.hasSuffix("snapshot-00000000000000000003.snap") == true)
+        #expect(recovered.replayed == 2)
+        #expect(recovered.durable.lsn == 5)
+        #expect(recovered.durable.state.revision == 11)
+        #expect(recovered.durable.state.users.count == 3)
+        // The mailer still gets both tokens: one from the format-2 snapshot's outbox, one from a format-1 event.
+        let outbox = Dictionary(uniqueKeysWithValues: recovered.durable.state.outbox.values.map { ($0.id.rawValue, $0.token) })
+        #expect(outbox == tokens)
+        // No event held for reads and streams carries one.
+        for event in try recovered.durable.history.events(after: 8) {
+            #expect(event.outboxToken == nil, "event \(event.seq) keeps its token")
+        }
+        // The applied keyed writes keep their first reply, without the token; the refusals format 1 journaled are gone.
+        let now = Timestamp(millisecondsSinceEpoch: try recovered.durable.history.events(after: 10).first?.time.millisecondsSinceEpoch ?? 0)
+        let idempotency = recovered.durable.idempotency
+        let olga = try #require(recovered.durable.state.principal(forActor: "olga@acme.example").userID).rawValue
+        for key in ["add-ada", "add-vic"] {
+            let entry = try #require(idempotency.lookup(actor: olga, key: key, now: now), "\(key) is kept")
+            #expect(entry.code == .ok)
+            let reply = try Accessd_V1_UserResponse(serializedBytes: entry.payload)
+            #expect(reply.events.contains { if case .outboxMessageQueued = $0.change { true } else { false } })
+            #expect(Self.everyToken(in: entry.payload, tokens).isEmpty, "the first reply of \(key) no longer carries a token")
+        }
+        for key in ["refused-1", "refused-2"] {
+            #expect(idempotency.lookup(actor: olga, key: key, now: now) == nil, "the refusal of \(key) is not kept (R21)")
+        }
+        #expect(idempotency.count == 2)
+    }
+
+    @Test func theUpgradedStateIsWrittenInTheNewFormatsAndReadsBackTheSame() async throws {
+        let tokens = try Self.fixtureTokens()
+        let (root, state) = try Self.copyFixture()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let configuration = DaemonConfiguration(socketPath: root + "/run/accessd.sock", stateDirectory: state)
+        let first = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        try await first.start()
+        let connection = try RawConnection(path: configuration.socketPath)
+        var add = Accessd_V1_AddUserRequest()
+        add.accountID = "acc_1"
+        add.email = "new@acme.example"
+        add.firstName = "New"
+        add.lastName = "Comer"
+        add.role = "Viewer"
+        let added = try connection.call("/accessd.v1.UserService/AddUser", add, id: 1, actor: "olga@acme.example")
+        #expect(added.code == 0, "\(added.message)")
+        try await first.stop()
+
+        let names = try FileManager.default.contentsOfDirectory(atPath: state)
+        let snapshot = try #require(names.filter { $0.hasSuffix(".snap") }.sorted().last)
+        let snapshotBytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: state + "/" + snapshot)))
+        #expect(SnapshotFile.header(snapshotBytes)?.version == SnapshotFile.formatVersion)
+        let segment = try #require(names.filter { $0.hasPrefix("journal-") }.sorted().last)
+        let segmentBytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: state + "/" + segment)))
+        #expect(try JournalFormat.scan(segmentBytes).version == JournalFormat.version)
+
+        let second = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        let published = second.owner.published
+        #expect(published.state.users.count == 4)
+        let outbox = published.state.outbox.values.map(\.token)
+        #expect(Set(outbox).isSuperset(of: Set(tokens.values)) && outbox.count == 3)
+        await second.abandon()
+    }
+}
