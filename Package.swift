@@ -92,10 +92,13 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The C library calls Swift's Glibc module leaves out (mallopt).
+        .target(name: "CAccessdSystem"),
         // The daemon executable: configuration, logging bootstrap, signals.
         .executableTarget(
             name: "accessd",
             dependencies: [
+                "CAccessdSystem",
                 "AccessDaemon",
                 "AccessPaths",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

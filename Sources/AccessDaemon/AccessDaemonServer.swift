@@ -142,6 +142,15 @@ public final class AccessDaemonServer: Sendable {
         let acceptErrors = LogRateLimit()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
+            // One socket read of at most 8 KiB per connection per loop turn:
+            // a peer pipelining thousands of requests gets through them in
+            // turns with the other connections of its loop, never all at once.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 8 * 1024))
+            // What the kernel holds for a peer that does not read (it doubles
+            // this); with the outbound high-water mark it bounds how many
+            // replies a peer that never reads gets the daemon to make.
+            .childChannelOption(.socketOption(.so_sndbuf), value: 64 * 1024)
             .serverChannelInitializer { channel in
                 // Out of descriptors (EMFILE, ENFILE), accept fails at once on
                 // every try: wait a moment instead of spinning on it.

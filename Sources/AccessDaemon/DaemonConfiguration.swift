@@ -18,10 +18,10 @@ public struct DaemonConfiguration: Sendable {
     public var connectionsReservedForAdministrators = 16
     /// Bytes of frames begun and not finished, over all connections of one uid:
     /// the connection that goes past it is closed (RESOURCE_EXHAUSTED).
-    public var maximumInboundBytesPerUID = 32 * 1024 * 1024
+    public var maximumInboundBytesPerUID = 16 * 1024 * 1024
     /// Replies a peer has not read past which the daemon stops reading that
     /// connection's requests (it reads again below a quarter of it).
-    public var outboundHighWaterBytes = 256 * 1024
+    public var outboundHighWaterBytes = 64 * 1024
     /// A frame that has started arriving must finish within this.
     public var frameStallTimeoutMilliseconds: Int64 = 10_000
     /// Who may do what: administrators (root always), services, read-only peers.

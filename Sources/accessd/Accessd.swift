@@ -1,5 +1,6 @@
 import AccessDaemon
 import AccessPaths
+import CAccessdSystem
 import ArgumentParser
 import Foundation
 import Logging
@@ -75,6 +76,13 @@ struct Accessd: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Buffers of 128 KiB and more (frames being received, replies queued)
+        // get pages of their own that go back to the system when freed,
+        // rather than glibc's default of raising that threshold after each
+        // free, which lets a burst of large frames leave the heap fragmented
+        // and the resident memory high (spec/protocol.md: every resource a
+        // peer can hold is bounded).
+        _ = accessd_set_mmap_threshold(128 * 1024)
         let environment = ProcessInfo.processInfo.environment
         let sharedLevel = SharedLogLevel(.info)
         let format = JournaldLogHandler.format(environment: environment)

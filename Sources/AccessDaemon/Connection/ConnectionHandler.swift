@@ -225,11 +225,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// NIO asks to read from the socket: not while the peer leaves replies unread.
     func read(context: ChannelHandlerContext) {
-        if machine.readRequested() { context.read() }
+        if machine.readRequested() {
+            context.read()
+        } else {
+            logger.trace("not reading: the peer has not taken its replies")
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .resume(let read) = machine.writabilityChanged(writable: context.channel.isWritable) {
+        // A closing channel fails its pending writes and so turns writable:
+        // the requests still buffered are not worth handling then.
+        logger.trace("writability changed", metadata: ["writable": "\(context.channel.isWritable)"])
+        if context.channel.isActive,
+            case .resume(let read) = machine.writabilityChanged(writable: context.channel.isWritable)
+        {
             handleInbound(context: context)
             flushQueuedWrites(context: context)
             for id in machine.streams { pullStream(id, context: context) }

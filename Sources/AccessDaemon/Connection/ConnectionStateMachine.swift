@@ -79,6 +79,7 @@ struct ConnectionStateMachine {
     private var inbound: ByteBuffer?
     /// Whether a frame was taken out of `inbound` since the last `readEnded`.
     private var tookFrame = false
+
     /// When the frame begun at the end of `inbound` must be complete; nil
     /// while none is pending, or while reading is paused (the peer is not
     /// to blame for bytes the daemon does not read).
