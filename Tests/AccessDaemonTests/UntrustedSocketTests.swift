@@ -106,4 +106,48 @@ import Testing
         daemon.signal(SIGTERM)
         #expect(daemon.wait() == 0, "\(daemon.stderr)")
     }
+
+    // MARK: accessctl
+
+    static var accessctl: URL? { AccessdBinaryTests.builtBinary("accessctl") }
+
+    /// A plain listening socket (not accessd) in `root`/run of `mode`, and
+    /// what `accessctl stats --socket` says about it.
+    func accessctlStats(directoryMode: mode_t, socketOwner: uid_t = 0) throws
+        -> (result: (status: Int32, stdout: String, stderr: String), socket: String, directory: String, connected: Bool)
+    {
+        let root = SystemdTestSupport.temporaryDirectory("ctl-trust")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = root + "/run"
+        #expect(mkdir(directory, 0o755) == 0)
+        let listener = try ListeningSocket(path: directory + "/accessd.sock")
+        _ = chown(listener.path, socketOwner, socketOwner)
+        chmod(directory, directoryMode)
+        let accessctl = try #require(Self.accessctl, "accessctl is built with the tests")
+        let result = try SystemdTestSupport.run(accessctl.path, ["stats", "--socket", listener.path])
+        return (result, listener.path, directory, listener.hasPendingConnection)
+    }
+
+    @Test func accessctlRefusesASocketInADirectoryOthersCanWrite() throws {
+        let (result, socket, directory, connected) = try accessctlStats(directoryMode: 0o777)
+        #expect(result.status == 1, "\(result)")
+        #expect(
+            result.stderr
+                == "error: cannot reach accessd at \(socket): the socket's directory \(directory) is writable by its "
+                + "group and others (mode 0777), so they could replace the socket with an impostor; chmod go-w "
+                + "\(directory) (accessd creates it mode 0750), or run accessd with --socket in a directory only its "
+                + "user can write\n")
+        #expect(!connected, "accessctl refused before connecting")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "chown needs root"))
+    func accessctlRefusesASocketAnotherUserOwns() throws {
+        let (result, socket, _, connected) = try accessctlStats(directoryMode: 0o755, socketOwner: 65534)
+        #expect(result.status == 1, "\(result)")
+        #expect(
+            result.stderr.hasPrefix(
+                "error: cannot reach accessd at \(socket): \(socket) belongs to uid 65534, not to root or to you (uid 0)"),
+            "\(result.stderr)")
+        #expect(!connected, "accessctl refused before connecting")
+    }
 }
