@@ -262,6 +262,12 @@ static int connect_to(const char *name, mode_t mode, uid_t directory_owner, uid_
     return code;
 }
 
+/* What accessd_connect said: its message, or that it connected. */
+static const char *outcome(int code, const accessd_error *error)
+{
+    return code == ACCESSD_OK ? "connected" : error->message;
+}
+
 static void test_socket_trust(void)
 {
     accessd_error error;
@@ -274,35 +280,38 @@ static void test_socket_trust(void)
     snprintf(fix, sizeof fix, "chmod go-w %s (accessd creates it mode 0750)", directory);
     CHECK(code == ACCESSD_FAILED_PRECONDITION && !error.from_daemon && !connected &&
               contains(error.message, "cannot connect to accessd at ") && contains(error.message, path) &&
-              contains(error.message, "is writable by its group and others (mode 0777)") && contains(error.message, fix),
-          "a socket in a directory others can write (0777): FAILED_PRECONDITION, not connected: %s", error.message);
+              contains(error.message, "is writable by its group and others (mode 0777)") &&
+              contains(error.message, fix),
+          "a socket in a directory others can write (0777): FAILED_PRECONDITION, not connected: %s",
+          outcome(code, &error));
 
     code = connect_to("shared", 01777, 0, 0, 0, path, sizeof path, &error, &connected);
     CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected && contains(error.message, "is shared (mode 1777)"),
-          "a socket in a shared sticky directory like /tmp (1777): FAILED_PRECONDITION: %s", error.message);
+          "a socket in a shared sticky directory like /tmp (1777): FAILED_PRECONDITION: %s", outcome(code, &error));
 
     code = connect_to("group", 0770, 0, 0, 0, path, sizeof path, &error, &connected);
-    CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected && contains(error.message, "writable by its group (mode 0770)"),
-          "a socket in a directory its group can write (0770): FAILED_PRECONDITION: %s", error.message);
+    CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected &&
+              contains(error.message, "writable by its group (mode 0770)"),
+          "a socket in a directory its group can write (0770): FAILED_PRECONDITION: %s", outcome(code, &error));
 
     code = connect_to("link", 0755, 0, 0, 1, path, sizeof path, &error, &connected);
     CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected && contains(error.message, "is a symbolic link"),
-          "a symbolic link in place of the socket's directory: FAILED_PRECONDITION: %s", error.message);
+          "a symbolic link in place of the socket's directory: FAILED_PRECONDITION: %s", outcome(code, &error));
 
     if (geteuid() == 0) {
         code = connect_to("theirs", 0755, 65534, 0, 0, path, sizeof path, &error, &connected);
         CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected &&
                   contains(error.message, "is owned by uid 65534, not by root or by the socket's owner (uid 0)"),
-              "a socket in a directory another user owns: FAILED_PRECONDITION: %s", error.message);
+              "a socket in a directory another user owns: FAILED_PRECONDITION: %s", outcome(code, &error));
         code = connect_to("impostor", 0755, 65534, 65534, 0, path, sizeof path, &error, &connected);
         CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected &&
                   contains(error.message, "belongs to uid 65534, not to root or to you (uid 0)"),
-              "a socket another user owns, in their directory: FAILED_PRECONDITION: %s", error.message);
+              "a socket another user owns, in their directory: FAILED_PRECONDITION: %s", outcome(code, &error));
     }
 
     code = connect_to("mine", 0750, 0, 0, 0, path, sizeof path, &error, &connected);
     CHECK(code == ACCESSD_OK && connected, "a socket in a directory only its owner can write (0750) is trusted: %s",
-          code == ACCESSD_OK ? "connected" : error.message);
+          outcome(code, &error));
 }
 
 /* MARK: - A fake daemon */
