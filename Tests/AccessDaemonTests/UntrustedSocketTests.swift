@@ -100,8 +100,14 @@ import Testing
             arguments: ["-l", socket, "--fdname=accessd", binary.path, "--state-dir", root + "/state"],
             directory: root)
         #expect(SystemdTestSupport.waitForFile(socket), "systemd-socket-activate did not listen")
-        let connection = try RawConnection(path: socket)
-        let stats = try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+        // The file appears at bind(), a moment before listen().
+        var connection = try? RawConnection(path: socket)
+        for _ in 0..<100 where connection == nil {
+            usleep(50_000)
+            connection = try? RawConnection(path: socket)
+        }
+        let connected = try #require(connection, "cannot connect to \(socket)")
+        let stats = try connected.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
         #expect(stats.code == 0, "\(stats.message) \(daemon.stderr)")
         daemon.signal(SIGTERM)
         #expect(daemon.wait() == 0, "\(daemon.stderr)")
