@@ -52,9 +52,10 @@ public enum SocketTrust {
     /// The socket (not followed) must be owned by root or `user`; its
     /// directory (not followed) must be owned by root or the socket's owner
     /// and writable by nobody but its owner.
+    /// - Parameter user: The connecting uid; nil for this process's effective uid.
     /// - Returns: nil when the socket may be trusted, or when there is no
-    ///   socket to judge (missing, or not reachable by `user`: connecting
-    ///   then fails and says why).
+    ///   socket to judge (missing, or out of this process's reach:
+    ///   connecting then fails and says why).
     public static func check(socketPath: String, user: UInt32? = nil) -> Problem? {
         let user = user ?? geteuid()
         let (directory, name) = split(socketPath)
@@ -95,6 +96,7 @@ public enum SocketTrust {
     /// it first), must be a real directory owned by root or `daemonUser`
     /// and writable by nobody but its owner. A socket passed by systemd
     /// (socket activation) is systemd's business and not judged.
+    /// - Parameter daemonUser: The daemon's uid; nil for this process's effective uid.
     public static func checkDirectory(ofDaemonSocket socketPath: String, daemonUser: UInt32? = nil) -> Problem? {
         let daemonUser = daemonUser ?? geteuid()
         let (directory, name) = split(socketPath)
