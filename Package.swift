@@ -84,6 +84,7 @@ let package = Package(
         .target(
             name: "AccessClient",
             dependencies: [
+                "AccessPaths",
                 "AccessWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -9,9 +9,10 @@
 # accessd (ACCESSD=path, else `swift build --product accessd`) on a temporary
 # socket and state directory; runs the C test program there (accounts, users,
 # sharing, checks allowed and denied, PERMISSION_DENIED, NOT_FOUND,
-# RESOURCE_EXHAUSTED, timeouts), then again under valgrind against a fresh
-# daemon, with the example accessd-check and the README's example under
-# valgrind as well; checks the README's C example is the file it compiles;
+# RESOURCE_EXHAUSTED, timeouts, sockets it must not trust), then again under
+# valgrind against a fresh daemon, with the example accessd-check (also
+# refusing the daemon's socket once its directory is 0777) and the README's
+# example under valgrind as well; checks the README's C example is the file it compiles;
 # installs with `make install` and builds the README example through
 # pkg-config. Exits non-zero on any failure, saying which.
 set -euo pipefail
@@ -164,6 +165,11 @@ expect_check 1 denied -s "$socket" vic@acme.example "$ACME" view-projects
 expect_check 2 "NOT_FOUND: " -s "$socket" nobody@acme.example "$ACME" share-access
 expect_check 2 "INVALID_ARGUMENT: unknown permission 'fly'" -s "$socket" olga@acme.example "$ACME" fly
 expect_check 2 "UNAVAILABLE: cannot connect to accessd at $work/none.sock" -s "$work/none.sock" olga@acme.example "$ACME" share-access
+# The daemon still listens, but once others can write its socket's directory the library refuses it.
+chmod 0777 "${socket%/*}"
+expect_check 2 "FAILED_PRECONDITION: cannot connect to accessd at $socket: the socket's directory ${socket%/*} is writable by its group and others (mode 0777)" \
+    -s "$socket" olga@acme.example "$ACME" share-access
+chmod 0750 "${socket%/*}"
 expect_check 2 usage olga@acme.example
 ACCESSD_SOCKET="$socket" expect_check 0 "" -q olga@acme.example "$ACME" share-access
 

@@ -1,6 +1,7 @@
 public import NIOCore
 public import NIOPosix
 public import SwiftProtobuf
+import AccessPaths
 import AccessWire
 
 #if canImport(FoundationEssentials)
@@ -57,12 +58,26 @@ public final class AccessClient: Sendable {
     ///   - maximumFrameLength: The longest frame sent or accepted. A request
     ///     whose frame would be longer fails with RESOURCE_EXHAUSTED without
     ///     being sent (the daemon would close the connection for it).
-    /// - Throws: `CallError` UNAVAILABLE when the socket cannot be reached.
+    ///
+    /// Before connecting it checks that nobody else could have put the
+    /// socket there (`SocketTrust.check(socketPath:)`): the socket must be
+    /// owned by root or by this process's user, and its directory must be a
+    /// real directory owned by root or by the socket's owner that nobody
+    /// else can write.
+    ///
+    /// - Throws: `CallError` UNAVAILABLE when the socket cannot be reached;
+    ///   FAILED_PRECONDITION, without connecting, when the socket or its
+    ///   directory fails that check (the message says why and how to fix it).
     public static func connect(
         socketPath: String,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maximumFrameLength: Int = AccessClient.defaultMaximumFrameLength
     ) async throws -> AccessClient {
+        if let problem = SocketTrust.check(socketPath: socketPath) {
+            throw CallError(
+                code: CallError.Code.failedPrecondition,
+                message: "cannot connect to the daemon at \(socketPath): \(problem)")
+        }
         let calls = CallTable()
         let channel: any Channel
         do {

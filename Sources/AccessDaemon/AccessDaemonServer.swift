@@ -1,4 +1,5 @@
 import AccessCore
+import AccessPaths
 import Foundation
 public import Logging
 import NIOConcurrencyHelpers
@@ -105,6 +106,9 @@ public final class AccessDaemonServer: Sendable {
             let directory = (socketPath as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            // Only root or this daemon's user may write the directory, or another user could put an
+            // impostor in the socket's place. (A socket systemd passed is systemd's business: not checked.)
+            if let problem = SocketTrust.checkDirectory(ofDaemonSocket: socketPath) { throw problem }
             try removeStaleSocket(at: socketPath)
         }
         let live = self.live

@@ -1,3 +1,4 @@
+import AccessPaths
 import NIOCore
 
 #if canImport(Glibc)
@@ -21,8 +22,10 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
         meaning: "state error: no snapshot holds, the journal is damaged or records are missing (see accessctl check-state, --accept-data-loss)")
     /// Unexpected failure inside accessd.
     public static let software = ExitStatus(code: 70, meaning: "internal error")
-    /// The socket cannot be created (the path is taken by a file, the directory is not writable).
-    public static let socketUnusable = ExitStatus(code: 73, meaning: "the socket cannot be created")
+    /// The socket cannot be created (the path is taken by a file, the directory is not writable), or
+    /// must not be: its directory is writable by others or owned by another user (`SocketTrust`).
+    public static let socketUnusable = ExitStatus(
+        code: 73, meaning: "the socket cannot be created, or its directory lets another user replace it")
     /// The state directory cannot be read or written (at start, or the final snapshot at shutdown).
     public static let stateIO = ExitStatus(
         code: 74, meaning: "state error: the state directory cannot be read or written, or a journal fsync failed")
@@ -49,6 +52,7 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
     /// The status for an error thrown while starting to listen (`AccessDaemonServer.start`).
     public static func forSocketError(_ error: any Error) -> ExitStatus {
         switch error {
+        case is SocketTrust.Problem: return .socketUnusable
         case DaemonError.socketInUse: return .socketInUse
         case let error as IOError where error.errnoCode == EADDRINUSE: return .socketInUse
         default: return .socketUnusable

@@ -16,7 +16,9 @@ struct Accessd: AsyncParsableCommand {
             /tmp/accessd-$UID/accessd.sock. State: --state-dir, else $ACCESSD_STATE_DIR, else the config file's \
             state_dir, else $STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/accessd (~/.local/state/accessd). \
             Config file: --config, else $ACCESSD_CONFIG, else $XDG_CONFIG_HOME/accessd/accessd.conf or \
-            /etc/accessd/accessd.conf when present.
+            /etc/accessd/accessd.conf when present. The socket's directory (made mode 0750 when missing) must be owned \
+            by root or accessd's user and writable by no one else, or accessd exits 73 saying how to fix it; a socket \
+            systemd passes is not checked.
 
             ENVIRONMENT
               ACCESSD_SOCKET       the socket (after --socket)

@@ -378,4 +378,97 @@ import Testing
         }
         #expect(error?.code == Self.unavailable)
     }
+
+    // MARK: Whom the client trusts (SocketTrust, README "Where things are")
+
+    /// Listens in a fresh directory of mode `directoryMode`, runs
+    /// `prepare(directory, socket)`, then connects: the CallError thrown,
+    /// or nil when the client connected (it is closed again).
+    func connectError(directoryMode: mode_t, prepare: (String, String) -> Void = { _, _ in }) async throws
+        -> (error: CallError?, server: FrameServer, directory: String)
+    {
+        let directory = try FrameServer.temporaryDirectory()
+        let server = try await FrameServer.start(in: directory)
+        chmod(directory, directoryMode)
+        prepare(directory, server.path)
+        var thrown: CallError?
+        do {
+            let client = try await AccessClient.connect(socketPath: server.path)
+            await client.close()
+        } catch let error as CallError {
+            thrown = error
+        }
+        return (thrown, server, directory)
+    }
+
+    @Test func connectRefusesASocketInADirectoryOthersCanWriteEvenThoughAServerListensThere() async throws {
+        let (error, server, directory) = try await connectError(directoryMode: 0o777)
+        defer { rmdir(directory) }
+        try await Task.sleep(for: .milliseconds(50))
+        let connections = server.connectionCount
+        await server.stop()
+        #expect(error?.code == CallError.Code.failedPrecondition, "\(String(describing: error))")
+        #expect(
+            error?.message == "cannot connect to the daemon at \(directory)/accessd.sock: the socket's directory \(directory) "
+                + "is writable by its group and others (mode 0777), so they could replace the socket with an impostor; "
+                + "chmod go-w \(directory) (accessd creates it mode 0750), or run accessd with --socket in a directory "
+                + "only its user can write")
+        // It refused before connecting: the server saw no connection.
+        #expect(connections == 0)
+    }
+
+    @Test func connectRefusesASocketInADirectoryItsGroupCanWrite() async throws {
+        let (error, server, directory) = try await connectError(directoryMode: 0o770)
+        defer { rmdir(directory) }
+        await server.stop()
+        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(error?.message.contains("is writable by its group (mode 0770)") == true, "\(String(describing: error))")
+    }
+
+    @Test func connectRefusesASocketInASharedStickyDirectoryLikeTmp() async throws {
+        let (error, server, directory) = try await connectError(directoryMode: 0o1777)
+        defer { rmdir(directory) }
+        await server.stop()
+        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(
+            error?.message.contains("the socket's directory \(directory) is shared (mode 1777)") == true,
+            "\(String(describing: error))")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "chown needs root"))
+    func connectRefusesASocketAnotherUserOwns() async throws {
+        let (error, server, directory) = try await connectError(directoryMode: 0o755) { _, socket in
+            _ = chown(socket, 65534, 65534)
+        }
+        defer { rmdir(directory) }
+        await server.stop()
+        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(
+            error?.message.contains("\(directory)/accessd.sock belongs to uid 65534, not to root or to you (uid 0)") == true,
+            "\(String(describing: error))")
+    }
+
+    @Test(.enabled(if: getuid() == 0, "chown needs root"))
+    func connectRefusesASocketInADirectoryAnotherUserOwns() async throws {
+        let (error, server, directory) = try await connectError(directoryMode: 0o755) { directory, _ in
+            _ = chown(directory, 65534, 65534)
+        }
+        defer { rmdir(directory) }
+        await server.stop()
+        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(
+            error?.message.contains(
+                "the socket's directory \(directory) is owned by uid 65534, not by root or by the socket's owner (uid 0)")
+                == true,
+            "\(String(describing: error))")
+    }
+
+    @Test func connectTrustsASocketInADirectoryOnlyItsOwnerCanWrite() async throws {
+        for mode: mode_t in [0o700, 0o750, 0o755] {
+            let (error, server, directory) = try await connectError(directoryMode: mode)
+            await server.stop()
+            rmdir(directory)
+            #expect(error == nil, "mode \(String(mode, radix: 8)): \(String(describing: error))")
+        }
+    }
 }

@@ -81,6 +81,8 @@ typealias Script = @Sendable (Accessd_V1_ClientFrame, ServerConnection) -> Void
 /// the ClientFrames of every connection, records them, and answers per a script.
 final class FrameServer: Sendable {
     let path: String
+    /// The directory the server made for its socket (removed at stop), or nil when it was given one.
+    private let ownDirectory: String?
     private let channel: any Channel
     private let recorder: Recorder
 
@@ -89,14 +91,19 @@ final class FrameServer: Sendable {
         let connections = Locked<[ServerConnection]>([])
     }
 
-    private init(path: String, channel: any Channel, recorder: Recorder) {
+    private init(path: String, ownDirectory: String?, channel: any Channel, recorder: Recorder) {
         self.path = path
+        self.ownDirectory = ownDirectory
         self.channel = channel
         self.recorder = recorder
     }
 
-    static func start(script: @escaping Script = { _, _ in }) async throws -> FrameServer {
-        let path = "/tmp/accessd-client-test-\(getpid())-\(UInt64.random(in: 0 ... .max)).sock"
+    /// Listens on `directory`/accessd.sock; by default in a directory of its
+    /// own (mode 0700), as the client trusts no socket in a directory others
+    /// can write, such as /tmp itself.
+    static func start(in directory: String? = nil, script: @escaping Script = { _, _ in }) async throws -> FrameServer {
+        let ownDirectory = directory == nil ? try temporaryDirectory() : nil
+        let path = (directory ?? ownDirectory!) + "/accessd.sock"
         let recorder = Recorder()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 64)
@@ -109,7 +116,14 @@ final class FrameServer: Sendable {
             }
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
             .get()
-        return FrameServer(path: path, channel: channel, recorder: recorder)
+        return FrameServer(path: path, ownDirectory: ownDirectory, channel: channel, recorder: recorder)
+    }
+
+    /// A fresh directory under /tmp, mode 0700 (mkdtemp).
+    static func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/accessd-client-test-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SetupFailure(description: "mkdtemp: errno \(errno)") }
+        return String(cString: made)
     }
 
     func stop() async {
@@ -118,6 +132,7 @@ final class FrameServer: Sendable {
         }
         try? await channel.close()
         unlink(path)
+        if let ownDirectory { rmdir(ownDirectory) }
     }
 
     var frames: [Accessd_V1_ClientFrame] { recorder.frames.value }
@@ -132,6 +147,9 @@ final class FrameServer: Sendable {
 
     /// The first connection the server accepted.
     var connection: ServerConnection? { recorder.connections.value.first }
+
+    /// How many connections the server accepted.
+    var connectionCount: Int { recorder.connections.value.count }
 
     private final class ScriptHandler: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
@@ -160,6 +178,10 @@ final class FrameServer: Sendable {
             script(frame, ServerConnection(channel: context.channel))
         }
     }
+}
+
+struct SetupFailure: Error, CustomStringConvertible {
+    var description: String
 }
 
 struct TimedOut: Error, CustomStringConvertible {

@@ -30,7 +30,9 @@ import Testing
 
     @Test func everyMixRunsAgainstTheRealDaemonAndPrintsItsResult() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-benchsmoke-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Mode 0755 whatever the umask: accessd refuses a socket directory others can write.
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let socket = directory + "/accessd.sock"
         let daemon = try DaemonProcess.accessd(

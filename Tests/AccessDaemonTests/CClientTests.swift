@@ -73,6 +73,8 @@ import Testing
     @Test(.enabled(if: CClientTests.protobufCPresent, "protoc-c, make or libprotobuf-c missing (scripts/test.sh installs them)"))
     func theDaemonSendsTheCClientTheBytesItSendsTheSwiftClient() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-c-\(UUID().uuidString.prefix(8))").path
+        // Mode 0755 whatever the umask: the clients refuse the relay's socket in a directory others can write.
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let root = Self.repository.path
         let build = directory + "/c-build"

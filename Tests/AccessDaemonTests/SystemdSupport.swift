@@ -151,10 +151,12 @@ final class DaemonProcess {
 }
 
 enum SystemdTestSupport {
-    /// A fresh directory under /tmp (short: Unix socket paths hold 107 bytes).
+    /// A fresh directory under /tmp (short: Unix socket paths hold 107 bytes), mode 0755
+    /// whatever the umask: clients and accessd refuse a socket in a directory others can write.
     static func temporaryDirectory(_ name: String) -> String {
         let path = "/tmp/accessd-\(name)-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         return path
     }
 

@@ -142,6 +142,12 @@ int accessd_connect(const char *socket_path, accessd_conn **conn_out, accessd_er
                             sizeof address.sun_path - 1);
     }
     memcpy(address.sun_path, path, strlen(path) + 1);
+    char problem[ACCESSD_ERROR_MESSAGE_MAX];
+    if (accessd_socket_problem(path, problem, sizeof problem)) {
+        /* Not a passing failure: retrying does not help until the directory or the socket is fixed. */
+        return accessd_fail(error, ACCESSD_FAILED_PRECONDITION, 0, "cannot connect to accessd at %s: %s", path,
+                            problem);
+    }
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {

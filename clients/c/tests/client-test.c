@@ -3,9 +3,10 @@
  * under valgrind too).
  *
  *   accessd-client-test [--ids FILE] SOCKET
- *       Offline tests first (socket discovery, permission names, a fake
- *       daemon in a thread that sends partial frames, replies to other ids,
- *       late replies, a GoAway, an id-0 error, garbage), then a whole flow
+ *       Offline tests first (socket discovery, permission names, the
+ *       sockets the library refuses to trust, a fake daemon in a thread that
+ *       sends partial frames, replies to other ids, late replies, a GoAway,
+ *       an id-0 error, garbage), then a whole flow
  *       against the real accessd at SOCKET, as root (an administrator):
  *       accounts, users, activation, sharing, checks allowed and denied,
  *       PERMISSION_DENIED, NOT_FOUND, RESOURCE_EXHAUSTED (licenses, and the
@@ -208,6 +209,109 @@ static void test_basics(void)
     CHECK(accessd_call(NULL, "/x", NULL, NULL, NULL, NULL, &error) == ACCESSD_INVALID_ARGUMENT,
           "accessd_call with NULL arguments: INVALID_ARGUMENT");
     accessd_close(NULL);
+}
+
+/* MARK: - Whom the library trusts (README, "Where things are") */
+
+/*
+ * A plain listening socket (no daemon; nothing accepts) at
+ * scratch/NAME/accessd.sock, owned by `socket_owner`, in a directory made
+ * with `mode` and `directory_owner`; `link` 1 puts a symbolic link named
+ * NAME in place of the directory. Returns accessd_connect's code for it
+ * (the path in `path`) and sets *connected when a connection reached the
+ * listener's backlog.
+ */
+static int connect_to(const char *name, mode_t mode, uid_t directory_owner, uid_t socket_owner, int link, char *path,
+                      size_t size, accessd_error *error, int *connected)
+{
+    char directory[400], real[420];
+    snprintf(directory, sizeof directory, "%s/%s", scratch, name);
+    snprintf(real, sizeof real, "%s-real", directory);
+    const char *made = link ? real : directory;
+    *connected = 0;
+    snprintf(path, size, "%s/accessd.sock", directory);
+    char bound[600];
+    snprintf(bound, sizeof bound, "%s/accessd.sock", made);
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    snprintf(address.sun_path, sizeof address.sun_path, "%.100s", bound);
+    int listener = -1;
+    if (mkdir(made, 0755) != 0 || (link && symlink(real, directory) != 0) ||
+        (listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+        bind(listener, (struct sockaddr *)&address, sizeof address) != 0 || listen(listener, 4) != 0 ||
+        chown(bound, socket_owner, socket_owner) != 0 || chown(made, directory_owner, directory_owner) != 0 ||
+        chmod(made, mode) != 0) {
+        perror("untrusted socket");
+        if (listener >= 0) {
+            close(listener);
+        }
+        return -1;
+    }
+    accessd_conn *conn = NULL;
+    int code = accessd_connect(path, &conn, error);
+    accessd_close(conn);
+    struct pollfd poller = { .fd = listener, .events = POLLIN, .revents = 0 };
+    *connected = poll(&poller, 1, 0) > 0;
+    close(listener);
+    unlink(bound);
+    if (link) {
+        unlink(directory);
+    }
+    rmdir(made);
+    return code;
+}
+
+/* What accessd_connect said: its message, or that it connected. */
+static const char *outcome(int code, const accessd_error *error)
+{
+    return code == ACCESSD_OK ? "connected" : error->message;
+}
+
+static void test_socket_trust(void)
+{
+    accessd_error error;
+    char path[600], directory[500];
+    int connected;
+
+    int code = connect_to("open", 0777, 0, 0, 0, path, sizeof path, &error, &connected);
+    snprintf(directory, sizeof directory, "%s/open", scratch);
+    char fix[600];
+    snprintf(fix, sizeof fix, "chmod go-w %s (accessd creates it mode 0750)", directory);
+    CHECK(code == ACCESSD_FAILED_PRECONDITION && !error.from_daemon && !connected &&
+              contains(error.message, "cannot connect to accessd at ") && contains(error.message, path) &&
+              contains(error.message, "is writable by its group and others (mode 0777)") &&
+              contains(error.message, fix),
+          "a socket in a directory others can write (0777): FAILED_PRECONDITION, not connected: %s",
+          outcome(code, &error));
+
+    code = connect_to("shared", 01777, 0, 0, 0, path, sizeof path, &error, &connected);
+    CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected && contains(error.message, "is shared (mode 1777)"),
+          "a socket in a shared sticky directory like /tmp (1777): FAILED_PRECONDITION: %s", outcome(code, &error));
+
+    code = connect_to("group", 0770, 0, 0, 0, path, sizeof path, &error, &connected);
+    CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected &&
+              contains(error.message, "writable by its group (mode 0770)"),
+          "a socket in a directory its group can write (0770): FAILED_PRECONDITION: %s", outcome(code, &error));
+
+    code = connect_to("link", 0755, 0, 0, 1, path, sizeof path, &error, &connected);
+    CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected && contains(error.message, "is a symbolic link"),
+          "a symbolic link in place of the socket's directory: FAILED_PRECONDITION: %s", outcome(code, &error));
+
+    if (geteuid() == 0) {
+        code = connect_to("theirs", 0755, 65534, 0, 0, path, sizeof path, &error, &connected);
+        CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected &&
+                  contains(error.message, "is owned by uid 65534, not by root or by the socket's owner (uid 0)"),
+              "a socket in a directory another user owns: FAILED_PRECONDITION: %s", outcome(code, &error));
+        code = connect_to("impostor", 0755, 65534, 65534, 0, path, sizeof path, &error, &connected);
+        CHECK(code == ACCESSD_FAILED_PRECONDITION && !connected &&
+                  contains(error.message, "belongs to uid 65534, not to root or to you (uid 0)"),
+              "a socket another user owns, in their directory: FAILED_PRECONDITION: %s", outcome(code, &error));
+    }
+
+    code = connect_to("mine", 0750, 0, 0, 0, path, sizeof path, &error, &connected);
+    CHECK(code == ACCESSD_OK && connected, "a socket in a directory only its owner can write (0750) is trusted: %s",
+          outcome(code, &error));
 }
 
 /* MARK: - A fake daemon */
@@ -1021,6 +1125,7 @@ int main(int argc, char **argv)
     }
     test_discovery();
     test_basics();
+    test_socket_trust();
     test_fake_daemon();
     test_daemon(ids_file);
 

@@ -17,7 +17,8 @@
  *   fills it with the code and a message for people. A code the daemon sent
  *   is passed on as it is (error->from_daemon = 1); a failure of the library
  *   itself uses the nearest gRPC code: UNAVAILABLE (cannot connect, connection
- *   lost), DEADLINE_EXCEEDED (no reply in time), RESOURCE_EXHAUSTED (a frame
+ *   lost), FAILED_PRECONDITION (a socket that cannot be trusted: fix it, then
+ *   retry), DEADLINE_EXCEEDED (no reply in time), RESOURCE_EXHAUSTED (a frame
  *   above the maximum, out of memory), INVALID_ARGUMENT (a bad argument),
  *   INTERNAL (a reply that does not decode).
  * - A connection is for one thread at a time; use one per thread.
@@ -137,8 +138,19 @@ size_t accessd_socket_path(char *buffer, size_t size);
  * Connects to the daemon at `socket_path`, or at the discovered path when it
  * is NULL or "". On success stores the connection in *conn and returns
  * ACCESSD_OK; otherwise *conn is NULL and the code is UNAVAILABLE (nothing
- * listens there), INVALID_ARGUMENT (a path too long for a Unix socket) or
+ * listens there), FAILED_PRECONDITION (the socket cannot be trusted; see
+ * below), INVALID_ARGUMENT (a path too long for a Unix socket) or
  * RESOURCE_EXHAUSTED (out of memory, no file descriptor).
+ *
+ * Before connecting it checks that nobody else could have put the socket
+ * there, as the Swift client does: the socket file (not followed) must be
+ * owned by root or by the calling process's effective uid, and its
+ * directory (not followed) must be a real directory, owned by root or by
+ * the socket's owner, with no group or other write bit (so not /tmp
+ * itself). Otherwise it fails with FAILED_PRECONDITION, without
+ * connecting, and the message names the problem and the fix ("chmod go-w
+ * DIR", "chown ...", or a socket in a directory only the daemon's user can
+ * write). Directories above the socket's are not checked.
  */
 int accessd_connect(const char *socket_path, accessd_conn **conn, accessd_error *error);
 
