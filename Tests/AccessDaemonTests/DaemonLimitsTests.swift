@@ -1,8 +1,9 @@
-import AccessDaemon
 import AccessWire
 import Foundation
 import Logging
 import Testing
+
+@testable import AccessDaemon
 
 /// spec/protocol.md: limits, dry runs, idempotency keys, min_revision.
 @Suite(.serialized) struct DaemonLimitsTests {
@@ -165,6 +166,125 @@ import Testing
             #expect(try third.readFrame() == nil)
             // The first two keep working.
             _ = try wire.createAccount(first, email: "c@acme.example", id: 9)
+        }
+    }
+
+    // MARK: Issue 12, item 7: idempotency keys
+
+    func addUser(_ account: String, _ email: String, id: UInt64, key: String) throws -> Accessd_V1_Request {
+        var add = Accessd_V1_AddUserRequest()
+        add.accountID = account
+        add.email = email
+        add.firstName = "A"
+        add.lastName = "User"
+        add.role = "Viewer"
+        var request = Accessd_V1_Request()
+        request.id = id
+        request.method = "/accessd.v1.UserService/AddUser"
+        request.payload = try add.serializedBytes()
+        request.actor = "owner@acme.example"
+        request.idempotencyKey = key
+        return request
+    }
+
+    func stats(_ connection: RawConnection, id: UInt64) throws -> Accessd_V1_GetStatsResponse {
+        try Accessd_V1_GetStatsResponse(
+            serializedBytes: try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: id).payload)
+    }
+
+    /// R21: a rejected call changes nothing. A refused keyed write was
+    /// journaled and its reply kept for 24 hours (40 refused AddUser calls
+    /// with 256 KiB keys: +40 journal records, +10.5 MB, revision unchanged).
+    @Test func item7_aRefusedWriteWithAKeyIsNeitherJournaledNorKept() async throws {
+        try await wire.withServer { path, server in
+            let connection = try RawConnection(path: path)
+            let account = try wire.createAccount(connection).account.id
+            let before = try stats(connection, id: 2)
+            for n in 0..<40 {
+                // The owner's own email again: ALREADY_EXISTS, decided at the owner.
+                try connection.send(try addUser(account, "owner@acme.example", id: UInt64(10 + n), key: "refused-\(n)-" + String(repeating: "k", count: 100)))
+                #expect(try connection.readResponse().code == 6)
+            }
+            let after = try stats(connection, id: 3)
+            #expect(after.journalRecords == before.journalRecords, "no record for a refused write")
+            #expect(after.revision == before.revision)
+            let owner = server.owner
+            let held = try await owner.loop.submit { owner.assumeIsolated { $0.durable.idempotency.count } }.get()
+            #expect(held == 0)
+        }
+    }
+
+    @Test func item7_anIdempotencyKeyLongerThanTheLimitIsInvalidArgument() async throws {
+        try await wire.withServer { path, server in
+            let connection = try RawConnection(path: path)
+            let account = try wire.createAccount(connection).account.id
+            try connection.send(try addUser(account, "long@acme.example", id: 2, key: String(repeating: "x", count: 129)))
+            let refused = try connection.readResponse()
+            #expect(refused.code == 3 && refused.message.contains("max_idempotency_key_bytes"), "\(refused.message)")
+            #expect(server.owner.published.state.users.count == 1)
+            try connection.send(try addUser(account, "long@acme.example", id: 3, key: String(repeating: "x", count: 128)))
+            #expect(try connection.readResponse().code == 0)
+        }
+    }
+
+    /// The peer chooses the actor, so keys are bounded per peer uid and in
+    /// total; past a bound a keyed write is refused, and no key is evicted.
+    @Test func item7_keysPastTheBoundPerUIDAreRefusedAndTheHeldOnesStillAnswer() async throws {
+        try await wire.withServer(configure: { $0.maximumIdempotencyKeysPerUID = 3 }) { path, server in
+            let connection = try RawConnection(path: path)
+            let account = try wire.createAccount(connection, licenses: 10).account.id
+            var first: [UInt8] = []
+            for n in 0..<3 {
+                try connection.send(try addUser(account, "u\(n)@acme.example", id: UInt64(2 + n), key: "key-\(n)"))
+                let reply = try connection.readResponse()
+                #expect(reply.code == 0, "\(reply.message)")
+                if n == 0 { first = [UInt8](reply.payload) }
+            }
+            try connection.send(try addUser(account, "u3@acme.example", id: 9, key: "key-3"))
+            let refused = try connection.readResponse()
+            #expect(refused.code == 8 && refused.message.contains("max_idempotency_keys_per_uid"), "\(refused.message)")
+            #expect(server.owner.published.state.users.count == 4, "the refused write was not applied")
+            // The keys held still give their first reply; a write without a key still goes through.
+            try connection.send(try addUser(account, "u0@acme.example", id: 10, key: "key-0"))
+            let again = try connection.readResponse()
+            #expect(again.code == 0 && [UInt8](again.payload) == first)
+            try connection.send(try addUser(account, "u3@acme.example", id: 11, key: ""))
+            #expect(try connection.readResponse().code == 0)
+        }
+    }
+
+    // MARK: Issue 12, item 8: activation tokens reach only the mailer
+
+    @Test func item8_repliesAndEventsNameTheOutboxMessageButOnlyListOutboxCarriesTheToken() async throws {
+        try await wire.withServer { path, _ in
+            let connection = try RawConnection(path: path)
+            let account = try wire.createAccount(connection).account.id
+            let added = try connection.call(
+                "/accessd.v1.UserService/AddUser", bytes: try addUser(account, "ada@acme.example", id: 0, key: "").payload.map { $0 },
+                id: 2, actor: "owner@acme.example")
+            #expect(added.code == 0)
+            let user = try Accessd_V1_UserResponse(serializedBytes: added.payload)
+            var resend = Accessd_V1_UserRequest()
+            resend.userID = user.user.id
+            let resent = try connection.call("/accessd.v1.UserService/ResendActivation", resend, id: 3, actor: "owner@acme.example")
+            #expect(resent.code == 0, "\(resent.message)")
+            let outbox = try Accessd_V1_ListOutboxResponse(
+                serializedBytes: try connection.call("/accessd.v1.EventService/ListOutbox", Accessd_V1_ListOutboxRequest(), id: 4).payload)
+            let tokens = outbox.messages.map(\.token)
+            #expect(tokens.count == 2 && tokens.allSatisfy { $0.count == 64 }, "the mailer gets the tokens")
+            let events = try connection.call("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: 5).payload
+            for (name, bytes) in [("AddUser", added.payload), ("ResendActivation", resent.payload), ("ListEvents", events)] {
+                let text = String(decoding: bytes, as: UTF8.self)
+                for token in tokens { #expect(!text.contains(token), "\(name) carries an activation token") }
+            }
+            let queued = try Accessd_V1_UserResponse(serializedBytes: resent.payload).events.compactMap { event -> String? in
+                if case .outboxMessageQueued(let message) = event.change { return message.id } else { return nil }
+            }
+            #expect(queued.count == 1 && outbox.messages.contains { $0.id == queued[0] }, "the reply names the outbox message")
+            // And the newest token works.
+            var activate = Accessd_V1_ActivateUserRequest()
+            activate.token = try #require(outbox.messages.last?.token)
+            #expect(try connection.call("/accessd.v1.UserService/ActivateUser", activate, id: 6).code == 0)
         }
     }
 }
