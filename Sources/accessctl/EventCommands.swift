@@ -4,7 +4,8 @@ import ArgumentParser
 
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The event history (administrators, R20).", subcommands: [List.self, Follow.self])
+        abstract: "The event history (R20): any peer class may read it; each event names the peer that made the call.",
+        subcommands: [List.self, Follow.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Events after a sequence number, oldest first.")

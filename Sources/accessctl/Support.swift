@@ -159,7 +159,7 @@ func render(events: [Accessd_V1_Event]) -> String {
     events.map(eventLine).joined(separator: "\n")
 }
 
-/// `seq  time  actor  kind  subject` for one event.
+/// `seq  time  actor  kind  subject  [uid U pid P]` for one event (the caller: the peer that made the call).
 func eventLine(_ event: Accessd_V1_Event) -> String {
     var kind = "unknown"
     var subject = ""
@@ -182,7 +182,8 @@ func eventLine(_ event: Accessd_V1_Event) -> String {
             }
         }
     }
-    return "\(event.seq)  \(time(event.timeMs))  \(event.actor)  \(kind)  \(subject)"
+    let caller = event.hasCaller ? "  uid \(event.caller.uid) pid \(event.caller.pid)" : ""
+    return "\(event.seq)  \(time(event.timeMs))  \(event.actor)  \(kind)  \(subject)\(caller)"
 }
 
 func render(user: Accessd_V1_User) -> String {

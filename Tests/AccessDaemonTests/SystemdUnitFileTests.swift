@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import AccessDaemon
+
 /// Issue 5: the unit files under scripts/systemd pass `systemd-analyze verify`
 /// with no output, score at most 2.0 in `systemd-analyze security` (the score
 /// the README states), and carry what an operator expects; scripts/install.sh
@@ -81,6 +83,9 @@ import Testing
         #expect(value("UMask") == "0077")
         #expect(value("PrivateUsers") == nil, "PrivateUsers= maps every client to uid 65534 and breaks peer credentials")
         #expect(value("RestartPreventExitStatus")?.split(separator: " ").contains("78") == true)
+        // Issue 12, item 6: systemd's default soft limit of 1024 descriptors is below max_connections plus the daemon's own.
+        let descriptors = Int(value("LimitNOFILE") ?? "") ?? 0
+        #expect(descriptors >= DaemonConfiguration(socketPath: "", stateDirectory: "").maximumConnections + 64, "LimitNOFILE=\(descriptors)")
     }
 
     @Test func theSocketUnitIsGroupReadableAndOutsideTheRuntimeDirectory() throws {

@@ -187,16 +187,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func chargeInbound(context: ChannelHandlerContext) {
         guard let usage else { return }
-        let held = machine.inboundBytes
+        let held = machine.inboundBytes + machine.waitingBytes
         guard held != inboundCharged else { return }
         let total = usage.addInbound(held - inboundCharged)
         inboundCharged = held
         let limit = configuration.maximumInboundBytesPerUID
-        if total > limit, held > 0 {
+        if total > limit, held > 0, machine.lifecycle != .closed {
             closeConnection(
                 code: .resourceExhausted,
                 message:
-                    "uid \(usage.uid) has \(total) bytes of unfinished frames across its connections (max_inbound_bytes_per_uid \(limit)); the connection is closed",
+                    "uid \(usage.uid) holds \(total) bytes of unfinished frames and waiting reads across its connections (max_inbound_bytes_per_uid \(limit)); the connection is closed",
                 context: context)
         }
     }
@@ -474,6 +474,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if let register { registerWake(at: register, context: context) }
         if !ready.isEmpty {
+            chargeInbound(context: context)
             context.flush()
             closeIfDrained(context: context)
         }
@@ -494,6 +495,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     revision: revision, context: context)
             }
             if let next { handler.scheduleWaitTimer(at: next, context: context) }
+            handler.chargeInbound(context: context)
             context.flush()
             handler.closeIfDrained(context: context)
         }

@@ -178,6 +178,11 @@ struct ConnectionStateMachine {
     /// waiting for the connection to drain.
     var inboundBytes: Int { inbound?.readableBytes ?? 0 }
 
+    /// Payload bytes the reads waiting for a revision hold (copied out of the
+    /// socket's buffer); they count with `inboundBytes` against the peer
+    /// uid's budget.
+    private(set) var waitingBytes = 0
+
     /// The storage the inbound buffer holds (what compaction bounds).
     var inboundCapacity: Int { inbound?.capacity ?? 0 }
 
@@ -293,8 +298,9 @@ struct ConnectionStateMachine {
 
     mutating func cancel(_ id: UInt64) -> CancelOutcome {
         switch calls[id] {
-        case .waiting:
+        case .waiting(let read):
             calls[id] = nil
+            waitingBytes -= read.payload.readableBytes
             return .cancelledRead
         case .stream:
             calls[id] = nil
@@ -323,6 +329,7 @@ struct ConnectionStateMachine {
     /// A read must wait for its revision.
     mutating func wait(_ id: UInt64, _ read: WaitingRead) -> WaitActions {
         calls[id] = .waiting(read)
+        waitingBytes += read.payload.readableBytes
         var actions = WaitActions()
         if wakeRegistered.map({ read.minRevision < $0 }) ?? true {
             wakeRegistered = read.minRevision
@@ -349,7 +356,10 @@ struct ConnectionStateMachine {
                 lowest = min(lowest ?? .max, read.minRevision)
             }
         }
-        for (id, _) in ready { calls[id] = nil }
+        for (id, read) in ready {
+            calls[id] = nil
+            waitingBytes -= read.payload.readableBytes
+        }
         ready.sort { $0.0 < $1.0 }
         var register: UInt64?
         if let lowest, wakeRegistered.map({ lowest < $0 }) ?? true {
@@ -373,7 +383,10 @@ struct ConnectionStateMachine {
                 next = min(next ?? read.deadline, read.deadline)
             }
         }
-        for (id, _) in expired { calls[id] = nil }
+        for (id, read) in expired {
+            calls[id] = nil
+            waitingBytes -= read.payload.readableBytes
+        }
         expired.sort { $0.0 < $1.0 }
         waitTimer = next
         return (expired, next)
@@ -468,6 +481,7 @@ struct ConnectionStateMachine {
             }
         }
         for id in streams + reads { calls[id] = nil }
+        waitingBytes = 0
         let close = drainedCompletion() == .close
         return GoAwayActions(sendGoAway: true, streams: streams.sorted(), waitingReads: reads.sorted(), close: close)
     }
@@ -489,6 +503,7 @@ struct ConnectionStateMachine {
             if case .stream = call { return id } else { return nil }
         }
         calls = [:]
+        waitingBytes = 0
         queuedWrites = []
         return streams.sorted()
     }
