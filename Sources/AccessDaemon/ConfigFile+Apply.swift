@@ -37,7 +37,7 @@ extension ConfigFile {
         if let value = try number("event_loops", in: 1...256) { configuration.eventLoopThreads = Int(value) }
         if let text = values["fsync"] {
             guard let policy = FsyncPolicy(rawValue: text) else {
-                throw Invalid(path: path, line: 0, reason: "fsync must be always, interval or none, not '\(text)'")
+                throw Invalid(path: path, line: lines["fsync"] ?? 0, reason: "fsync must be always, interval or none, not '\(text)'")
             }
             configuration.fsyncPolicy = policy
         }
