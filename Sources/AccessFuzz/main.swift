@@ -8,7 +8,7 @@ import Foundation
 // target `$ACCESSD_FUZZ_TARGET` names (frame, methods, journal, snapshot,
 // config); a broken check is a crash, whose input libFuzzer keeps.
 //
-// Built normally, the code at the bottom runs instead:
+// Built normally, `replayOrGenerate` at the bottom runs instead:
 //     accessd-fuzz TARGET FILE...          replays files through a target
 //     accessd-fuzz --generate-corpus DIR   writes the seed corpus into DIR/<target>/
 
@@ -37,23 +37,25 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-func usage() -> Never {
-    let known = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
-    FileHandle.standardError.write(
-        Data("usage: accessd-fuzz \(known) FILE...\n       accessd-fuzz --generate-corpus DIR\n".utf8))
-    exit(64)
-}
-
-let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "--generate-corpus", arguments.count == 2 {
-    do {
-        try SeedCorpus.write(to: arguments[1])
-    } catch {
-        FileHandle.standardError.write(Data("accessd-fuzz: \(error)\n".utf8))
-        exit(1)
+/// Built normally: replays files through a target, or writes the seed corpus, then exits.
+func replayOrGenerate() {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "--generate-corpus", arguments.count == 2 {
+        do {
+            try SeedCorpus.write(to: arguments[1])
+        } catch {
+            FileHandle.standardError.write(Data("accessd-fuzz: \(error)\n".utf8))
+            exit(1)
+        }
+        for target in FuzzTarget.allCases { print("\(target.rawValue): \(SeedCorpus.seeds(for: target).count) seeds") }
+        exit(0)
     }
-    for target in FuzzTarget.allCases { print("\(target.rawValue): \(SeedCorpus.seeds(for: target).count) seeds") }
-} else if let name = arguments.first, let target = FuzzTarget(rawValue: name), arguments.count >= 2 {
+    guard let name = arguments.first, let target = FuzzTarget(rawValue: name), arguments.count >= 2 else {
+        let known = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
+        FileHandle.standardError.write(
+            Data("usage: accessd-fuzz \(known) FILE...\n       accessd-fuzz --generate-corpus DIR\n".utf8))
+        exit(64)
+    }
     var failed = 0
     for path in arguments.dropFirst() {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -70,6 +72,9 @@ if arguments.first == "--generate-corpus", arguments.count == 2 {
         }
     }
     exit(failed == 0 ? 0 : 1)
-} else {
-    usage()
 }
+
+// A declaration, not a statement: the fuzzer build parses this file as a
+// library (no top-level statements), where a global is lazy and so never
+// runs; the normal build runs it as the program.
+let replayed: Void = replayOrGenerate()
