@@ -30,7 +30,11 @@ fi
 seconds=$2
 base=${ACCESSD_FUZZ_DIR:-/tmp/accessd-fuzz}
 
-swift build -c release --sanitize=fuzzer --sanitize=address --scratch-path .build-fuzz --product accessd-fuzz >&2
+# swiftc keeps only the last -sanitize= it is given, and SwiftPM passes one per
+# --sanitize: without the combined flag the objects would get AddressSanitizer
+# and no coverage counters, and libFuzzer would fuzz blind.
+swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address \
+    --scratch-path .build-fuzz --product accessd-fuzz >&2
 binary=.build-fuzz/release/accessd-fuzz
 
 # Swift's runtime keeps caches that LeakSanitizer would call leaks.
@@ -51,6 +55,11 @@ for target in "${chosen[@]}"; do
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
     crashes=$((after - before))
+    log_text=$(cat "$log")
+    if [[ $log_text == *"Is the code instrumented for coverage?"* ]]; then
+        echo "fuzz.sh: $target found no coverage at all: is the binary built with coverage counters?" >&2
+        rc=1
+    fi
     echo "fuzz target=$target seconds=$seconds execs=$(stat number_of_executed_units) exec_per_s=$(stat average_exec_per_sec)" \
         "cov=${cov:-?} ft=${ft:-?} corpus=$(find "$dir/corpus" -type f | wc -l) crashes=$crashes rc=$rc crash_dir=$dir/crashes log=$log"
     if [[ $rc -ne 0 || $crashes -ne 0 ]]; then status=1; fi
