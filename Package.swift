@@ -236,7 +236,14 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "AccessFuzzTests", dependencies: ["AccessFuzzTargets"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "AccessFuzzTests",
+            dependencies: [
+                "AccessFuzzTargets", "AccessDaemon", "AccessWire",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "AccessServerTests",
             dependencies: ["AccessServer", "AccessCore", "AccessWire", "AccessTestSupport"],
