@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "accessd-bench", targets: ["AccessBench"]),
         .executable(name: "accessd-core-bench", targets: ["AccessCoreBench"]),
         .executable(name: "accessd-durability-bench", targets: ["AccessDurabilityBench"]),
+        .executable(name: "accessd-fuzz", targets: ["AccessFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -159,6 +160,26 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The fuzz targets (scripts/fuzz.sh): one entry point per target, taking arbitrary bytes,
+        // and the seed corpus they start from; ordinary code, so AccessFuzzTests replays the corpus.
+        .target(
+            name: "AccessFuzzTargets",
+            dependencies: [
+                "AccessCore",
+                "AccessWire",
+                "AccessServer",
+                "AccessDaemon",
+                "AccessPaths",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // `accessd-fuzz`: built with `--sanitize=fuzzer` it is a libFuzzer binary for the target
+        // `$ACCESSD_FUZZ_TARGET` names; built normally it replays files and writes the seed corpus.
+        .executableTarget(name: "AccessFuzz", dependencies: ["AccessFuzzTargets"], swiftSettings: strictSwift),
         .testTarget(
             name: "AccessCoreTests",
             dependencies: [
@@ -216,6 +237,14 @@ let package = Package(
             dependencies: [
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "AccessWire",
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "AccessFuzzTests",
+            dependencies: [
+                "AccessFuzzTargets", "AccessDaemon", "AccessWire",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSwift
         ),

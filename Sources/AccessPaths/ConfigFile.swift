@@ -48,23 +48,33 @@ public struct ConfigFile: Sendable {
     public init(text: String, path: String) throws {
         self.path = path
         var values: [String: String] = [:]
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            let trimmed = line.trimmingSpaces
-            if trimmed.isEmpty { continue }
-            let parts = trimmed.split(separator: "=", maxSplits: 1)
+        // Split by Unicode scalars, not Characters: "\r\n" is one Character (a
+        // file written on Windows would be one long line), and a combining mark
+        // after '#' or '=' would hide it.
+        for (index, raw) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? raw[raw.startIndex..<raw.startIndex]
+            if Self.trimmed(line).isEmpty { continue }
+            let parts = line.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else {
                 throw Invalid(path: path, line: index + 1, reason: "expected key = value")
             }
-            let key = String(parts[0]).trimmingSpaces
+            let key = Self.trimmed(parts[0])
             guard Self.keys.contains(key) else {
                 throw Invalid(
                     path: path, line: index + 1, reason: "unknown key '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
             }
-            values[key] = String(parts[1]).trimmingSpaces
+            values[key] = Self.trimmed(parts[1])
             lines[key] = index + 1
         }
         self.values = values
+    }
+
+    /// Without leading and trailing whitespace (a "\r" of "\r\n" included), scalar by scalar.
+    private static func trimmed(_ scalars: Substring.UnicodeScalarView) -> String {
+        var view = scalars
+        while let first = view.first, first.properties.isWhitespace { view.removeFirst() }
+        while let last = view.last, last.properties.isWhitespace { view.removeLast() }
+        return String(Substring(view))
     }
 }
 

@@ -54,7 +54,7 @@ public struct IdempotencyStore: Sendable, Equatable {
     /// The first reply for `key` from `actor`, unless older than 24 hours.
     public func lookup(actor: String, key: String, now: Timestamp) -> Entry? {
         guard let entry = entries[Self.slot(actor: actor, key: key)] else { return nil }
-        return entry.at.millisecondsSinceEpoch >= now.millisecondsSinceEpoch - Self.windowMilliseconds ? entry : nil
+        return entry.at.millisecondsSinceEpoch >= Self.horizon(now) ? entry : nil
     }
 
     /// Why a new key from `uid` cannot be held now, if it cannot: the bound
@@ -93,13 +93,20 @@ public struct IdempotencyStore: Sendable, Equatable {
 
     /// Drops the entries older than 24 hours.
     public mutating func prune(now: Timestamp) {
-        let horizon = now.millisecondsSinceEpoch - Self.windowMilliseconds
+        let horizon = Self.horizon(now)
         let expired = entries.filter { $0.value.at.millisecondsSinceEpoch < horizon }
         for (slot, entry) in expired {
             entries[slot] = nil
             uncount(entry)
         }
         insertionsSincePrune = 0
+    }
+
+    /// The oldest time still inside the window at `now`. Saturating: `now` is
+    /// also a reply's own time, read back from a snapshot or the journal.
+    private static func horizon(_ now: Timestamp) -> Int64 {
+        let (horizon, overflow) = now.millisecondsSinceEpoch.subtractingReportingOverflow(windowMilliseconds)
+        return overflow ? .min : horizon
     }
 
     /// The entries, for a snapshot.
