@@ -160,18 +160,18 @@ struct Decider<R: RandomNumberGenerator> {
     // MARK: - Lookups that fail with NOT_FOUND
 
     func account(_ id: AccountID) throws(AccessError) -> Account {
-        guard let account = state.accounts[id] else { throw .notFound("no account \(id)") }
+        guard let account = state.accounts[id] else { throw .notFound("no account \(PeerText.quote(id))") }
         return account
     }
 
     func user(_ id: UserID) throws(AccessError) -> User {
-        guard let user = state.users[id] else { throw .notFound("no user \(id)") }
+        guard let user = state.users[id] else { throw .notFound("no user \(PeerText.quote(id))") }
         return user
     }
 
     func role(_ id: RoleID, in account: AccountID) throws(AccessError) -> Role {
         guard let role = state.roles[id], role.account == account else {
-            throw .notFound("no role \(id) in account \(account)")
+            throw .notFound("no role \(PeerText.quote(id)) in account \(account)")
         }
         return role
     }
@@ -179,7 +179,7 @@ struct Decider<R: RandomNumberGenerator> {
     /// R8, R10, R14: every office must exist in the account.
     func requireOffices(_ ids: Set<OfficeID>, in account: AccountID) throws(AccessError) {
         for id in ids.sorted() where state.offices[id]?.account != account {
-            throw .notFound("no office \(id) in account \(account)")
+            throw .notFound("no office \(PeerText.quote(id)) in account \(account)")
         }
     }
 
@@ -206,7 +206,7 @@ struct Decider<R: RandomNumberGenerator> {
     /// R8: an email names at most one user per region.
     func requireFreeEmail(_ email: String, region: Region, except user: UserID? = nil) throws(AccessError) {
         if let owner = state.indexes.userByEmail[EmailKey(region: region, email: email)], owner != user {
-            throw .alreadyExists("the email \(email) is already used by a user in region \(region.rawValue)", rule: .r8)
+            throw .alreadyExists("the email \(PeerText.quote(email)) is already used by a user in region \(region.rawValue)", rule: .r8)
         }
     }
 
@@ -238,7 +238,7 @@ extension AccessState {
         case .anonymous:
             throw .unauthenticated("this call acts for a user: name the actor (a user id or email)")
         case .user(let id):
-            guard let user = users[id] else { throw .unauthenticated("the actor \(id) is not a user") }
+            guard let user = users[id] else { throw .unauthenticated("the actor \(PeerText.quote(id)) is not a user") }
             guard user.status == .active else {
                 throw .permissionDenied("user \(id) is \(user.status.rawValue); only ACTIVE users act", rule: .r7)
             }

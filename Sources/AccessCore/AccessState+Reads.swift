@@ -34,15 +34,15 @@ extension AccessState {
     public func principal(forActor actor: String) throws(AccessError) -> Principal {
         let text = Validation.trim(actor)
         if let id = UserID(text) {
-            guard users.contains(id) else { throw .unauthenticated("the actor \(text) is not a user") }
+            guard users.contains(id) else { throw .unauthenticated("the actor \(PeerText.quote(text)) is not a user") }
             return .user(id)
         }
         let matches = Region.allCases.compactMap { indexes.userByEmail[EmailKey(region: $0, email: text)] }
         switch matches.count {
-        case 0: throw .unauthenticated("the actor \(text) is neither a user id nor the email of a user")
+        case 0: throw .unauthenticated("the actor \(PeerText.quote(text)) is neither a user id nor the email of a user")
         case 1: return .user(matches[0])
         default:
-            throw .invalidArgument("the email \(text) names a user in more than one region; name the actor by user id")
+            throw .invalidArgument("the email \(PeerText.quote(text)) names a user in more than one region; name the actor by user id")
         }
     }
 
@@ -51,11 +51,11 @@ extension AccessState {
     public func user(forActor actor: String) throws(AccessError) -> User {
         let text = Validation.trim(actor)
         if let id = UserID(text) {
-            guard let user = users[id] else { throw .unauthenticated("the actor \(text) is not a user") }
+            guard let user = users[id] else { throw .unauthenticated("the actor \(PeerText.quote(text)) is not a user") }
             return user
         }
         guard let id = try principal(forActor: text).userID, let user = users[id] else {
-            throw .unauthenticated("the actor \(text) is neither a user id nor the email of a user")
+            throw .unauthenticated("the actor \(PeerText.quote(text)) is neither a user id nor the email of a user")
         }
         return user
     }
@@ -65,7 +65,7 @@ extension AccessState {
     func readerGrant(
         _ principal: Principal, in account: AccountID, needs permission: Permission? = nil, membersOnly: Bool = false
     ) throws(AccessError) -> (user: User, grant: AccessGrant)? {
-        guard accounts.contains(account) else { throw .notFound("no account \(account)") }
+        guard accounts.contains(account) else { throw .notFound("no account \(PeerText.quote(account))") }
         if principal == .administrator { return nil }
         let user = try actingUser(principal)
         if let permission {
@@ -101,7 +101,7 @@ extension AccessState {
 
     /// The user themselves, or R4's users of their account.
     public func getUser(_ id: UserID, as principal: Principal) throws(AccessError) -> User {
-        guard let user = users[id] else { throw .notFound("no user \(id)") }
+        guard let user = users[id] else { throw .notFound("no user \(PeerText.quote(id))") }
         if principal.userID == id, (try? actingUser(principal)) != nil { return user }
         _ = try readerGrant(principal, in: user.account, needs: .editAccountSettings)
         return user
@@ -110,7 +110,7 @@ extension AccessState {
     // MARK: - Roles and offices
 
     public func getRole(_ id: RoleID, as principal: Principal) throws(AccessError) -> Role {
-        guard let role = roles[id] else { throw .notFound("no role \(id)") }
+        guard let role = roles[id] else { throw .notFound("no role \(PeerText.quote(id))") }
         _ = try readerGrant(principal, in: role.account, membersOnly: true)
         return role
     }
@@ -124,7 +124,7 @@ extension AccessState {
     }
 
     public func getOffice(_ id: OfficeID, as principal: Principal) throws(AccessError) -> Office {
-        guard let office = offices[id] else { throw .notFound("no office \(id)") }
+        guard let office = offices[id] else { throw .notFound("no office \(PeerText.quote(id))") }
         _ = try readerGrant(principal, in: office.account, membersOnly: true)
         return office
     }
@@ -140,7 +140,7 @@ extension AccessState {
     // MARK: - Projects (R14)
 
     public func getProject(_ id: ProjectID, as principal: Principal) throws(AccessError) -> Project {
-        guard let project = projects[id] else { throw .notFound("no project \(id)") }
+        guard let project = projects[id] else { throw .notFound("no project \(PeerText.quote(id))") }
         if let reader = try readerGrant(principal, in: project.account, needs: .viewProjects),
             !sees(project, user: reader.user, grant: reader.grant)
         {
@@ -163,7 +163,7 @@ extension AccessState {
     // MARK: - Products (R15, R16)
 
     public func getProduct(_ id: ProductID, as principal: Principal) throws(AccessError) -> Product {
-        guard let product = products[id] else { throw .notFound("no product \(id)") }
+        guard let product = products[id] else { throw .notFound("no product \(PeerText.quote(id))") }
         if let reader = try readerGrant(principal, in: product.account), !reader.grant.productScope.covers(id) {
             throw .permissionDenied("\(reader.grant.path) does not cover product \(id)", rule: .r16)
         }
@@ -223,7 +223,7 @@ extension AccessState {
 
     /// Every account the user can act in, and through what: none unless ACTIVE (R7).
     public func accessibleAccounts(of userID: UserID) throws(AccessError) -> [AccessibleAccount] {
-        guard let user = users[userID] else { throw .notFound("no user \(userID)") }
+        guard let user = users[userID] else { throw .notFound("no user \(PeerText.quote(userID))") }
         guard user.status == .active else { return [] }
         var candidates = [user.account]
         for shareID in indexes.sharesByGrantee[userID] ?? [] { candidates.append(shares[shareID]!.owner) }

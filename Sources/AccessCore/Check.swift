@@ -101,13 +101,13 @@ extension AccessState {
     /// R19. Unknown ids are NOT_FOUND; a resource that does not fit the
     /// permission or the account is INVALID_ARGUMENT. O(log n) in all users.
     public func check(_ request: CheckRequest) throws(AccessError) -> CheckResult {
-        guard let user = users[request.user] else { throw .notFound("no user \(request.user)") }
+        guard let user = users[request.user] else { throw .notFound("no user \(PeerText.quote(request.user))") }
         return try check(request, user: user)
     }
 
     /// `check` for a user already looked up (`user.id == request.user`).
     public func check(_ request: CheckRequest, user: User) throws(AccessError) -> CheckResult {
-        guard accounts.contains(request.account) else { throw .notFound("no account \(request.account)") }
+        guard accounts.contains(request.account) else { throw .notFound("no account \(PeerText.quote(request.account))") }
         try validate(request.resource, for: request.permission, in: request.account)
         return evaluate(user: user, account: request.account, permission: request.permission, resource: request.resource)
     }
@@ -118,7 +118,7 @@ extension AccessState {
         case nil:
             return
         case .project(let id):
-            guard let project = projects[id] else { throw .notFound("no project \(id)") }
+            guard let project = projects[id] else { throw .notFound("no project \(PeerText.quote(id))") }
             guard project.account == account else {
                 throw .invalidArgument("project \(id) belongs to account \(project.account), not \(account)")
             }
@@ -126,7 +126,7 @@ extension AccessState {
                 throw .invalidArgument("\(permission) is not checked on a project; use VIEW_PROJECTS or MANAGE_PROJECTS")
             }
         case .product(let id):
-            guard let product = products[id] else { throw .notFound("no product \(id)") }
+            guard let product = products[id] else { throw .notFound("no product \(PeerText.quote(id))") }
             guard product.account == account else {
                 throw .invalidArgument("product \(id) belongs to account \(product.account), not \(account)")
             }

@@ -103,7 +103,7 @@ extension Decider {
 
     private func link(agency: AccountID, client: AccountID) throws(AccessError) -> ClientLink {
         guard let link = state.clientLinks[ClientLinkKey(agency: agency, client: client)] else {
-            throw .notFound("account \(client) is not a client of \(agency)", rule: .r18)
+            throw .notFound("account \(PeerText.quote(client)) is not a client of \(PeerText.quote(agency))", rule: .r18)
         }
         return link
     }
@@ -112,7 +112,7 @@ extension Decider {
     private func authorizeClientSide(client: AccountID, agency: AccountID) throws(AccessError) {
         let (actor, _) = try authorize(.editAccountSettings, in: client)
         guard actor.account == client else {
-            throw .permissionDenied("only a user of account \(client) answers for it to agency \(agency)", rule: .r18)
+            throw .permissionDenied("only a user of account \(client) answers for it to agency \(PeerText.quote(agency))", rule: .r18)
         }
     }
 }

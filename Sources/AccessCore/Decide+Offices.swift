@@ -8,7 +8,7 @@ extension Decider {
     }
 
     mutating func renameOffice(_ id: OfficeID, _ name: String) throws(AccessError) {
-        guard var office = state.offices[id] else { throw .notFound("no office \(id)") }
+        guard var office = state.offices[id] else { throw .notFound("no office \(PeerText.quote(id))") }
         try authorize(.editAccountSettings, in: office.account)
         office.name = try Validation.name(name, field: "office name")
         try requireFreeOfficeName(office.name, in: office.account, except: id)
@@ -17,14 +17,14 @@ extension Decider {
 
     /// R13: deleting an office removes it from every user and project (in `apply`).
     mutating func deleteOffice(_ id: OfficeID) throws(AccessError) {
-        guard let office = state.offices[id] else { throw .notFound("no office \(id)") }
+        guard let office = state.offices[id] else { throw .notFound("no office \(PeerText.quote(id))") }
         try authorize(.editAccountSettings, in: office.account)
         recorder.record(.officeDeleted(id))
     }
 
     private func requireFreeOfficeName(_ name: String, in account: AccountID, except office: OfficeID? = nil) throws(AccessError) {
         if let other = state.indexes.officeByName[ScopedName(account: account, name: name)], other != office {
-            throw .alreadyExists("account \(account) already has an office named \(name)", rule: .r13)
+            throw .alreadyExists("account \(account) already has an office named \(PeerText.quote(name))", rule: .r13)
         }
     }
 }

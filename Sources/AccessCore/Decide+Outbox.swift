@@ -8,7 +8,7 @@ extension Decider {
         var unique: [OutboxMessageID] = []
         for id in ids where seen.insert(id).inserted {
             guard state.outbox[id] != nil else {
-                throw .notFound("no outbox message \(id) (it may have been acknowledged already)", rule: .r20)
+                throw .notFound("no outbox message \(PeerText.quote(id)) (it may have been acknowledged already)", rule: .r20)
             }
             unique.append(id)
         }

@@ -10,7 +10,7 @@ extension Decider {
     }
 
     mutating func renameProduct(_ id: ProductID, _ name: String) throws(AccessError) {
-        guard var product = state.products[id] else { throw .notFound("no product \(id)") }
+        guard var product = state.products[id] else { throw .notFound("no product \(PeerText.quote(id))") }
         try authorize(.manageProducts, in: product.account, on: .product(id))
         product.name = try Validation.name(name, field: "product name")
         recorder.record(.productRenamed(product))
@@ -18,7 +18,7 @@ extension Decider {
 
     /// R15: deleting a product removes it from the shares that list it (in `apply`).
     mutating func deleteProduct(_ id: ProductID) throws(AccessError) {
-        guard let product = state.products[id] else { throw .notFound("no product \(id)") }
+        guard let product = state.products[id] else { throw .notFound("no product \(PeerText.quote(id))") }
         try authorize(.manageProducts, in: product.account, on: .product(id))
         recorder.record(.productDeleted(id))
     }

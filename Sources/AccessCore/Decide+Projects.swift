@@ -17,7 +17,7 @@ extension Decider {
 
     /// R14: MANAGE_PROJECTS changes visibility, offices and members of a project the actor sees.
     mutating func updateProject(_ request: UpdateProject) throws(AccessError) {
-        guard var project = state.projects[request.project] else { throw .notFound("no project \(request.project)") }
+        guard var project = state.projects[request.project] else { throw .notFound("no project \(PeerText.quote(request.project))") }
         try authorize(.manageProjects, in: project.account, on: .project(project.id))
         if let name = request.name { project.name = try Validation.name(name, field: "project name") }
         if let visibility = request.visibility { project.visibility = visibility }
@@ -33,7 +33,7 @@ extension Decider {
     }
 
     mutating func deleteProject(_ id: ProjectID) throws(AccessError) {
-        guard let project = state.projects[id] else { throw .notFound("no project \(id)") }
+        guard let project = state.projects[id] else { throw .notFound("no project \(PeerText.quote(id))") }
         try authorize(.manageProjects, in: project.account, on: .project(id))
         recorder.record(.projectDeleted(id))
     }
@@ -41,7 +41,7 @@ extension Decider {
     /// Members are users of the project's account.
     private func requireMembers(_ members: Set<UserID>, in account: AccountID) throws(AccessError) {
         for id in members.sorted() {
-            guard let user = state.users[id] else { throw .notFound("no user \(id)") }
+            guard let user = state.users[id] else { throw .notFound("no user \(PeerText.quote(id))") }
             guard user.account == account else {
                 throw .invalidArgument("user \(id) is not a user of account \(account), so cannot be a project member", rule: .r14)
             }

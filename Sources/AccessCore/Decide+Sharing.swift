@@ -12,7 +12,7 @@ extension Decider {
                     "the share gives nothing: choose products, all current and new products, or billing", rule: .r16)
             }
             for id in list.sorted() {
-                guard let product = state.products[id] else { throw .notFound("no product \(id)") }
+                guard let product = state.products[id] else { throw .notFound("no product \(PeerText.quote(id))") }
                 guard product.account == owner.id else {
                     throw .invalidArgument("product \(id) belongs to account \(product.account), not \(owner.id)", rule: .r16)
                 }
@@ -24,23 +24,23 @@ extension Decider {
             }
             if let otherRegion {
                 throw .failedPrecondition(
-                    "\(email) is a user in region \(otherRegion.rawValue), and access is shared only within region \(owner.region.rawValue)",
+                    "\(PeerText.quote(email)) is a user in region \(otherRegion.rawValue), and access is shared only within region \(owner.region.rawValue)",
                     rule: .r16)
             }
-            throw .notFound("no user with email \(email) in region \(owner.region.rawValue)", rule: .r16)
+            throw .notFound("no user with email \(PeerText.quote(email)) in region \(owner.region.rawValue)", rule: .r16)
         }
         let grantee = state.users[granteeID]!
         let granteeHome = state.accounts[grantee.account]!
         guard grantee.account != owner.id else {
-            throw .invalidArgument("\(email) is a user of this account already; change their role instead", rule: .r16)
+            throw .invalidArgument("\(PeerText.quote(email)) is a user of this account already; change their role instead", rule: .r16)
         }
         guard granteeHome.kind == .standard else {
             throw .failedPrecondition(
-                "\(email) belongs to a \(granteeHome.kind.rawValue) account; shared access goes to STANDARD accounts only. An agency or partner adds this account as a client and requests access instead (R18)",
+                "\(PeerText.quote(email)) belongs to a \(granteeHome.kind.rawValue) account; shared access goes to STANDARD accounts only. An agency or partner adds this account as a client and requests access instead (R18)",
                 rule: .r16)
         }
         guard grantee.status == .active else {
-            throw .failedPrecondition("\(email) is \(grantee.status.rawValue); access is shared only with ACTIVE users", rule: .r16)
+            throw .failedPrecondition("\(PeerText.quote(email)) is \(grantee.status.rawValue); access is shared only with ACTIVE users", rule: .r16)
         }
         if let existingID = state.indexes.shareByPair[SharePair(owner: owner.id, grantee: grantee.id)] {
             var share = state.shares[existingID]!
@@ -60,7 +60,7 @@ extension Decider {
 
     /// R17: the owner side removes a share (SHARE_ACCESS).
     mutating func removeShare(_ id: ShareID) throws(AccessError) {
-        guard let share = state.shares[id] else { throw .notFound("no share \(id)") }
+        guard let share = state.shares[id] else { throw .notFound("no share \(PeerText.quote(id))") }
         try authorize(.shareAccess, in: share.owner)
         recorder.record(.shareRemoved(id))
     }
@@ -68,7 +68,7 @@ extension Decider {
     /// R17: the grantee steps away from a share.
     mutating func retireShare(_ id: ShareID) throws(AccessError) {
         let actor = try actingUser()
-        guard let share = state.shares[id] else { throw .notFound("no share \(id)") }
+        guard let share = state.shares[id] else { throw .notFound("no share \(PeerText.quote(id))") }
         guard share.grantee == actor.id else {
             throw .permissionDenied("only the grantee retires share \(id); the owner account removes it", rule: .r17)
         }

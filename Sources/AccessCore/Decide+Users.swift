@@ -10,7 +10,7 @@ extension Decider {
         try requireOffices(request.offices, in: account.id)
         try requireViewerPermissions(request.extraPermissions, access: role.access, what: "the new user")
         try requireFreeEmail(email, region: account.region)
-        if role.access == .full { try requireLicenses(1, in: account, for: "add a user with the FULL role \(role.name)") }
+        if role.access == .full { try requireLicenses(1, in: account, for: "add a user with the FULL role \(PeerText.quote(role.name))") }
 
         let user = User(
             id: recorder.nextID(), email: email, firstName: firstName, lastName: lastName, account: account.id,
@@ -57,7 +57,7 @@ extension Decider {
             try requireAnotherActiveOwner(in: account.id, besides: old.id)
         }
         if new.holdsLicense(with: newRole) && !old.holdsLicense(with: oldRole) {
-            try requireLicenses(1, in: account, for: "give user \(old.id) the FULL role \(newRole.name)")
+            try requireLicenses(1, in: account, for: "give user \(old.id) the FULL role \(PeerText.quote(newRole.name))")
         }
         recorder.record(.userEdited(new))
     }
@@ -91,7 +91,7 @@ extension Decider {
         }
         let role = state.roles[target.role]!
         if role.access == .full {
-            try requireLicenses(1, in: try account(target.account), for: "reactivate user \(id) with the FULL role \(role.name)")
+            try requireLicenses(1, in: try account(target.account), for: "reactivate user \(id) with the FULL role \(PeerText.quote(role.name))")
         }
         var new = target
         new.status = target.activatedAt == nil ? .pending : .active

@@ -38,4 +38,8 @@ public enum PeerText {
         }
         return out + "'"
     }
+
+    /// An id as a peer gave it, quoted like any other text of theirs:
+    /// `no user 'usr_zzz'` for an id that names nothing.
+    public static func quote(_ id: some EntityID) -> String { quote(id.rawValue) }
 }

@@ -31,7 +31,7 @@ enum Validation {
             !containsWhitespace(trimmed),
             !containsControlCharacter(trimmed)
         else {
-            throw .invalidArgument("\(field) '\(trimmed)' is not an email address like name@example.com")
+            throw .invalidArgument("\(field) \(PeerText.quote(trimmed)) is not an email address like name@example.com")
         }
         return trimmed
     }

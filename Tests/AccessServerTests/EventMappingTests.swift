@@ -224,7 +224,9 @@ struct RecordMappingTests {
         } catch {
             #expect(error.message.count < 150, "caller input is quoted short: \(error.message)")
         }
-        #expect(WireInput.quote("a\u{0}b") == "'a\\0b'")
+        #expect(throws: AccessError(.invalidArgument, "role_id 'a\\u{0}b' is not a role id (rol_...)")) {
+            try WireInput.id("a\u{0}b", field: "role_id", as: RoleID.self)
+        }
     }
 
     @Test("a share's scope: all current and new, or a list (possibly empty)")

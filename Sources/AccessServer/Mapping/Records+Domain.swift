@@ -133,7 +133,7 @@ extension OutboxMessage {
         guard let kind = OutboxMessageKind(rawValue: wire.kind) else {
             let known = OutboxMessageKind.allCases.map(\.rawValue).joined(separator: ", ")
             throw AccessError(
-                .invalidArgument, "\(field).kind \(WireInput.quote(wire.kind)) is not an outbox message kind (\(known))")
+                .invalidArgument, "\(field).kind \(PeerText.quote(wire.kind)) is not an outbox message kind (\(known))")
         }
         self = OutboxMessage(
             id: try WireInput.id(wire.id, field: "\(field).id"), kind: kind, to: wire.to,
@@ -169,7 +169,7 @@ extension Principal {
             guard let id = UserID(text) else {
                 throw AccessError(
                     .invalidArgument,
-                    "\(field) \(WireInput.quote(text)) is neither \"administrator\", \"anonymous\" nor a user id (usr_...)")
+                    "\(field) \(PeerText.quote(text)) is neither \"administrator\", \"anonymous\" nor a user id (usr_...)")
             }
             self = .user(id)
         }

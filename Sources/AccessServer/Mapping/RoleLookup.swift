@@ -27,6 +27,6 @@ extension WireInput {
         // has checked who is asking (the command is decoded first).
         throw AccessError(
             .notFound,
-            "account \(account) has no role named \(quote(text)); name a role by id (rol_...) or by a name RoleService.ListRoles shows")
+            "account \(account) has no role named \(PeerText.quote(text)); name a role by id (rol_...) or by a name RoleService.ListRoles shows")
     }
 }

@@ -3,20 +3,9 @@ public import AccessWire
 import Foundation
 
 /// Parsing of wire input into domain values. Every failure is INVALID_ARGUMENT
-/// with a message that names the proto field and says what it should hold.
+/// with a message that names the proto field and says what it should hold;
+/// the caller's text in it is quoted with `PeerText.quote` (bounded, escaped).
 enum WireInput {
-    /// The longest piece of caller input quoted back in a message.
-    static let maximumQuotedLength = 64
-
-    /// Caller text as quoted in a message: cut short, control characters escaped.
-    static func quote(_ text: String) -> String {
-        var shown = String(text.unicodeScalars.prefix(maximumQuotedLength).map { scalar -> String in
-            scalar.properties.generalCategory == .control ? scalar.escaped(asASCII: true) : String(scalar)
-        }.joined())
-        if text.unicodeScalars.count > maximumQuotedLength { shown += "..." }
-        return "'\(shown)'"
-    }
-
     /// "an account id", "a user id".
     static func article<ID: EntityID>(_: ID.Type) -> String {
         let noun = ID.noun
@@ -27,7 +16,7 @@ enum WireInput {
     static func id<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID {
         guard !text.isEmpty else { throw AccessError(.invalidArgument, "\(field()) is required") }
         guard let id = ID(text) else {
-            throw AccessError(.invalidArgument, "\(field()) \(quote(text)) is not \(article(ID.self)) id (\(ID.prefix)...)")
+            throw AccessError(.invalidArgument, "\(field()) \(PeerText.quote(text)) is not \(article(ID.self)) id (\(ID.prefix)...)")
         }
         return id
     }
@@ -108,7 +97,7 @@ enum WireInput {
         do throws(AccessError) {
             return try state.user(forActor: text)
         } catch where error.code == .unauthenticated {
-            throw AccessError(.notFound, "no user has the id or email \(quote(text))")
+            throw AccessError(.notFound, "no user has the id or email \(PeerText.quote(text))")
         }
     }
 
@@ -121,10 +110,10 @@ enum WireInput {
         do throws(AccessError) {
             principal = try state.principal(forActor: text)
         } catch where error.code == .unauthenticated {
-            throw AccessError(.notFound, "no user has the id or email \(quote(text))")
+            throw AccessError(.notFound, "no user has the id or email \(PeerText.quote(text))")
         }
         guard let id = principal.userID else {
-            throw AccessError(.notFound, "no user has the id or email \(quote(text))")
+            throw AccessError(.notFound, "no user has the id or email \(PeerText.quote(text))")
         }
         return id
     }

@@ -37,7 +37,7 @@ extension MethodTable {
                         var role: RoleID?
                         if !WireInput.trimmed(request.role).isEmpty {
                             // A role id or name of the user's account.
-                            guard let user = state.users[id] else { throw AccessError(.notFound, "no user \(id)") }
+                            guard let user = state.users[id] else { throw AccessError(.notFound, "no user \(PeerText.quote(id))") }
                             role = try WireInput.role(request.role, field: "role", in: user.account, state: state)
                         }
                         return .editUser(

@@ -62,6 +62,10 @@ import Testing
         world.reject(.createOffice(account: acme, name: "Berlin"), as: .user(owner), .alreadyExists, rule: .r13)
         world.reject(.createOffice(account: acme, name: "  bERLIN "), as: .user(owner), .alreadyExists, rule: .r13)
         world.reject(.renameOffice(paris, name: "BERLIN"), as: .user(owner), .alreadyExists, rule: .r13)
+        // The name is the caller's text: quoted, its apostrophe escaped.
+        _ = try world.createOffice("O'Brien", in: acme, as: owner)
+        let taken = world.reject(.createOffice(account: acme, name: " o'brien"), as: .user(owner), .alreadyExists, rule: .r13)
+        #expect(taken?.message == "account \(acme) already has an office named 'o\\'brien' (R13)")
 
         // Renaming an office to its own name in other letters is fine.
         try world.run(.renameOffice(berlin, name: "BERLIN"), as: .user(owner))

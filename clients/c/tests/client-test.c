@@ -873,7 +873,7 @@ static void test_daemon(const char *ids_file)
         code = accessd_call(conn, "/accessd.v1.UserService/GetUser", &request.base, &accessd__v1__user__descriptor,
                             NULL, (ProtobufCMessage **)&reply, &error);
         CHECK_CODE(code, error, ACCESSD_NOT_FOUND, "GetUser usr_nobody");
-        CHECK(contains(error.message, "usr_nobody"), "the message names the id");
+        CHECK(contains(error.message, "no user 'usr_nobody'"), "the message names the id, quoted: %s", error.message);
         request.user_id = ada;
         reset(&error);
         code = accessd_call(conn, "/accessd.v1.UserService/GetUser", &request.base, &accessd__v1__user__descriptor,
