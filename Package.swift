@@ -220,6 +220,7 @@ let package = Package(
         .testTarget(
             name: "AccessDaemonTests",
             dependencies: [
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 "AccessTestSupport",
                 "AccessServer",
                 "AccessDaemon",

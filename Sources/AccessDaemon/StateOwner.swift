@@ -178,7 +178,7 @@ public actor StateOwner {
                     : .refused(AccessError(first.code, first.message)))
                 continue
             }
-            if let deadline = call.deadline, deadline < .now() {
+            if let deadline = call.deadline, deadline < loop.now {
                 outcomes.append(.refused(AccessError(.deadlineExceeded, "the deadline passed before the write ran; it was not applied")))
                 continue
             }

@@ -179,7 +179,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
         }
-        if case .scheduleStallTimer(let deadline) = machine.readEnded(now: .now()) {
+        if case .scheduleStallTimer(let deadline) = machine.readEnded(now: context.eventLoop.now) {
             scheduleStallTimer(at: deadline, context: context)
         }
         chargeInbound(context: context)
@@ -206,7 +206,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         stallTimer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             handler.stallTimer = nil
-            switch handler.machine.stallTimerFired(now: .now()) {
+            switch handler.machine.stallTimerFired(now: context.eventLoop.now) {
             case .none:
                 break
             case .reschedule(let next):
@@ -337,14 +337,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
         }
-        let deadline = request.timeoutMs > 0 ? NIODeadline.now() + .milliseconds(Int64(request.timeoutMs)) : nil
+        let deadline = request.timeoutMs > 0 ? context.eventLoop.now + .milliseconds(Int64(request.timeoutMs)) : nil
         switch handler {
         case .read(let read):
             answerRead(
                 id: id, method: request.method, read: read, payload: request.payload, principal: principal,
                 minRevision: request.minRevision, deadline: deadline, context: context)
         case .write(let makeCommand, let reply):
-            if let refusal = refusal(ofWrite: request) {
+            if let refusal = refusal(ofWrite: request, now: context.eventLoop.now) {
                 respond(id: id, error: refusal, context: context)
                 return
             }
@@ -369,7 +369,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Why a write may not go ahead before it reaches the owner: a read-only
     /// peer, an idempotency key too long, the peer uid's write rate.
-    private func refusal(ofWrite request: RequestHead) -> AccessError? {
+    private func refusal(ofWrite request: RequestHead, now: NIODeadline) -> AccessError? {
         guard peerClass.mayWrite else {
             return AccessError(
                 .permissionDenied,
@@ -383,7 +383,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 "the idempotency key is \(keyBytes) bytes; at most \(configuration.maximumIdempotencyKeyBytes) (max_idempotency_key_bytes)")
         }
         if !request.dryRun, peerClass != .administrator, let usage,
-            let wait = usage.takeWrite(limits: registryLimits, nowNanoseconds: NIODeadline.now().uptimeNanoseconds)
+            let wait = usage.takeWrite(limits: registryLimits, nowNanoseconds: now.uptimeNanoseconds)
         {
             let rate = configuration.writesPerSecondPerUID
             return AccessError(
@@ -402,7 +402,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let published = self.published
         if published.revision < minRevision {
             // Read-your-writes: wait (at no cost) for the owner to publish the revision, or the deadline.
-            let now = NIODeadline.now()
+            let now = context.eventLoop.now
             let limit = machine.revisionWaitDeadline(now: now, requested: deadline)
             guard now < limit else {
                 respond(
@@ -486,7 +486,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         waitTimer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
             handler.waitTimer = nil
-            let (expired, next) = handler.machine.waitTimerFired(now: .now())
+            let (expired, next) = handler.machine.waitTimerFired(now: context.eventLoop.now)
             let revision = handler.owner.published.revision
             for (id, read) in expired {
                 handler.respond(
