@@ -83,14 +83,14 @@ import Testing
     /// Item 3: the stall limit closed a client whose writes never lined up
     /// with frames after 10 s, every frame answered. It is per frame.
     @Test func item3_aClientStreamingFramesInMisalignedWritesOutlivesTheStallLimit() throws {
-        let rig = try HostileRig(config: "frame_stall_timeout_ms = 300\n")
+        let rig = try HostileRig(config: "frame_stall_timeout_ms = 1000\n")
         try rig.setUp()
         let frame = try HostileRig.frame(try rig.checkRequest(id: 3))
         // 3,000 frames in 37-byte writes a millisecond apart: seconds of one stream, 10 times the limit.
         let result = try rig.run(["stream", rig.socket, HostileRig.hex(frame), "3000", "37"], timeout: 90)
         #expect(result["replies"] as? Int == 3000, "\(result)")
         #expect(result["closed"] as? Bool == false, "\(result)")
-        #expect((result["seconds"] as? Double ?? 0) > 1, "the stream lasted past the limit: \(result)")
+        #expect((result["seconds"] as? Double ?? 0) > 2, "the stream lasted past the limit: \(result)")
     }
 
     /// Item 4: ten connections with 128 reads each waiting for a revision
