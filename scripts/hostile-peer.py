@@ -7,9 +7,11 @@ standard library.
 Modes (each prints one JSON line on stdout when it ends):
   flood SOCKET FRAMEHEX SECONDS CONNS    send the frame in a loop on CONNS
         connections and never read a reply; {"sent": bytes, "conns": n}
-  stream SOCKET FRAMEHEX COUNT CHUNK     send COUNT copies of the frame back to
-        back in writes of CHUNK bytes (never on a frame boundary), reading the
-        replies meanwhile; {"replies": n, "closed": bool, "seconds": s}
+  stream SOCKET FRAMEHEX COUNT CHUNK [FIRST]   send COUNT copies of the frame
+        back to back, a first write of FIRST bytes (default CHUNK) then writes
+        of CHUNK bytes a millisecond apart, reading the replies meanwhile
+        (FIRST = half a frame and CHUNK = a frame: every write ends half-way
+        into a frame); {"replies": n, "closed": bool, "seconds": s}
   halves SOCKET N LENGTH SECONDS         open N connections, send on each a
         frame header announcing LENGTH bytes and LENGTH/2 of them, hold for
         SECONDS; {"opened": n, "refused": n, "closed_early": n}
@@ -137,7 +139,7 @@ def flood(path, frame, seconds, conns):
     print(json.dumps({"sent": sent, "conns": len(sockets)}))
 
 
-def stream(path, frame, count, chunk):
+def stream(path, frame, count, chunk, first=None):
     s = connect(path)
     replies = [0]
     closed = [False]
@@ -155,7 +157,10 @@ def stream(path, frame, count, chunk):
     data = frame * count
     started = time.time()
     try:
-        for offset in range(0, len(data), chunk):
+        first = chunk if first is None else first
+        s.sendall(data[:first])
+        time.sleep(0.001)
+        for offset in range(first, len(data), chunk):
             s.sendall(data[offset:offset + chunk])
             time.sleep(0.001)
     except OSError:
@@ -250,7 +255,8 @@ def main():
     if mode == "flood":
         flood(path, frame_argument(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))
     elif mode == "stream":
-        stream(path, frame_argument(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        stream(path, frame_argument(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
+               int(sys.argv[6]) if len(sys.argv) > 6 else None)
     elif mode == "halves":
         halves(path, int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     elif mode == "idle":

@@ -57,9 +57,11 @@ import Testing
         request.id = 7
         request.method = "/accessd.v1.RoleService/ListRoles"
         request.payload = Data(repeating: 0xFF, count: 1 << 20)  // does not decode: INVALID_ARGUMENT each
-        let frame = try rig.file("megabyte.frame", try HostileRig.frame(request))
+        let bytes = try HostileRig.frame(request)
+        let frame = try rig.file("megabyte.frame", bytes)
+        // A first write of half a frame, then writes of one frame each: every write ends half-way into the next frame.
         let (_, peer) = try underAttack(rig, name: "partial-frames", seconds: 3) {
-            try rig.peer(["stream", rig.socket, frame, "300", String(3 << 19)])
+            try rig.peer(["stream", rig.socket, frame, "300", String(bytes.count), String(bytes.count / 2)])
         }
         let result = try HostileRig.json(peer)
         #expect(result["replies"] as? Int == 300, "every frame answered: \(result)")
@@ -86,8 +88,10 @@ import Testing
         let rig = try HostileRig(config: "frame_stall_timeout_ms = 1000\n")
         try rig.setUp()
         let frame = try HostileRig.frame(try rig.checkRequest(id: 3))
-        // 3,000 frames in 37-byte writes a millisecond apart: seconds of one stream, 10 times the limit.
-        let result = try rig.run(["stream", rig.socket, HostileRig.hex(frame), "3000", "37"], timeout: 90)
+        // 3,000 frames, each write a millisecond after the last and ending half-way into a frame:
+        // seconds of one stream, several times the limit, and never a read that ends on a boundary.
+        let result = try rig.run(
+            ["stream", rig.socket, HostileRig.hex(frame), "3000", String(frame.count), String(frame.count / 2)], timeout: 90)
         #expect(result["replies"] as? Int == 3000, "\(result)")
         #expect(result["closed"] as? Bool == false, "\(result)")
         #expect((result["seconds"] as? Double ?? 0) > 2, "the stream lasted past the limit: \(result)")
