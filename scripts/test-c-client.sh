@@ -215,7 +215,7 @@ if ! cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags accessd-client) cli
     fail "building the README example through pkg-config"
 elif ! ldd_out="$(ldd "$work/readme-installed")" ||
     [[ "$ldd_out" != *"libaccessd-client.so.0 => $prefix/lib"* ]]; then
-    # The output is captured first: `ldd | grep -q` under pipefail fails at
+    # The output is captured first: piping ldd into a quiet grep under pipefail fails at
     # random when grep exits at its first match and ldd dies of SIGPIPE.
     echo "${ldd_out:-}"
     fail "the README example built through pkg-config links the installed libaccessd-client.so.0"
