@@ -1,4 +1,5 @@
 public import AccessCore
+import AccessServer
 import AccessWire
 public import Foundation
 import HashTreeCollections
@@ -120,7 +121,7 @@ extension IdempotencyStore.Entry {
         self.init(
             actor: wire.actor, key: wire.key, at: Timestamp(millisecondsSinceEpoch: wire.atMs),
             code: StatusCode(rawValue: Int(wire.code)) ?? .unknown, message: wire.message, payload: wire.payload,
-            revision: wire.revision, caller: wire.hasCaller ? Caller(uid: wire.caller.uid, pid: wire.caller.pid) : nil)
+            revision: wire.revision, caller: wire.hasCaller ? Caller(wire: wire.caller) : nil)
     }
 
     var wire: Accessd_V1_IdempotentReply {
@@ -132,12 +133,7 @@ extension IdempotencyStore.Entry {
         reply.message = message
         reply.payload = payload
         reply.revision = revision
-        if let caller {
-            var wire = Accessd_V1_Caller()
-            wire.uid = caller.uid
-            wire.pid = caller.pid
-            reply.caller = wire
-        }
+        if let caller { reply.caller = Accessd_V1_Caller(caller) }
         return reply
     }
 }

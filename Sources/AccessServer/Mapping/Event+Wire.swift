@@ -17,12 +17,7 @@ extension Accessd_V1_Event {
         seq = event.seq
         timeMs = event.time.millisecondsSinceEpoch
         actor = event.actor.description
-        if let caller = event.caller {
-            var wire = Accessd_V1_Caller()
-            wire.uid = caller.uid
-            wire.pid = caller.pid
-            self.caller = wire
-        }
+        if let caller = event.caller { self.caller = Accessd_V1_Caller(caller) }
         change = Self.wire(event.change)
     }
 
@@ -89,7 +84,7 @@ extension Event {
         }
         self.init(
             seq: wire.seq, time: Timestamp(millisecondsSinceEpoch: wire.timeMs), actor: actor,
-            caller: wire.hasCaller ? Caller(uid: wire.caller.uid, pid: wire.caller.pid) : nil, change: change)
+            caller: wire.hasCaller ? Caller(wire: wire.caller) : nil, change: change)
     }
 
     private static func change(_ wire: Accessd_V1_Event.OneOf_Change?) throws(AccessError) -> Change {

@@ -169,6 +169,21 @@ extension Accessd_V1_PendingActivation {
     }
 }
 
+extension Accessd_V1_Caller {
+    /// The calling peer, as events and idempotent replies record it.
+    public init(_ caller: Caller) {
+        self.init()
+        uid = caller.uid
+        pid = caller.pid
+    }
+}
+
+extension Caller {
+    public init(wire: Accessd_V1_Caller) {
+        self.init(uid: wire.uid, pid: wire.pid)
+    }
+}
+
 extension Accessd_V1_OutboxMessage {
     /// - Parameter token: whether the activation token goes too: for the
     ///   mailer's ListOutbox and the snapshot's outbox, never in an event.
