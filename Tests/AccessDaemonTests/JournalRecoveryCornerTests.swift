@@ -23,19 +23,7 @@ import Testing
 
     static func segmentPath(_ lsn: UInt64) -> String { directory + "/" + JournalFormat.segmentName(firstLSN: lsn) }
 
-    /// Accounts 0..<3, a snapshot (record 3), accounts 3..<6, a snapshot
-    /// (record 6), accounts 6..<8: two snapshots and the journal after the older.
-    static func twoSnapshots() throws -> SimulatedDisk {
-        let disk = SimulatedDisk()
-        let rig = try JournalRig(disk: disk)
-        for n in 0..<3 { _ = try rig.write([JournalRig.createAccount(n)]) }
-        try rig.snapshot()
-        for n in 3..<6 { _ = try rig.write([JournalRig.createAccount(n)]) }
-        try rig.snapshot()
-        for n in 6..<8 { _ = try rig.write([JournalRig.createAccount(n)]) }
-        rig.shutdown()
-        return disk
-    }
+    static func twoSnapshots() throws -> SimulatedDisk { try JournalRig.twoSnapshots() }
 
     static func flip(_ disk: SimulatedDisk, _ path: String, at offset: (Int) -> Int, mask: UInt8 = 0x01) throws {
         var bytes = try #require(disk.contents(path))

@@ -95,14 +95,7 @@ import Testing
     }
 
     @Test func aDamagedNewestSnapshotFallsBackToThePreviousOneAndReplaysTheJournal() throws {
-        let disk = SimulatedDisk()
-        let rig = try JournalRig(disk: disk)
-        for n in 0..<3 { _ = try rig.write([JournalRig.createAccount(n)]) }
-        try rig.snapshot()
-        for n in 3..<6 { _ = try rig.write([JournalRig.createAccount(n)]) }
-        try rig.snapshot()
-        for n in 6..<8 { _ = try rig.write([JournalRig.createAccount(n)]) }
-        rig.shutdown()
+        let disk = try JournalRig.twoSnapshots()
         let snapshots = try disk.list(Self.directory).filter { $0.hasPrefix("snapshot-") }.sorted()
         #expect(snapshots == [SnapshotFile.name(lsn: 3), SnapshotFile.name(lsn: 6)])
         let newest = Self.directory + "/" + SnapshotFile.name(lsn: 6)

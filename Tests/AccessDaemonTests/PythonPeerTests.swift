@@ -24,9 +24,8 @@ import Testing
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test func aPythonPeerAddsAUserAndRunsChecksThroughTheSocket() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-py-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// The Python modules of proto/, generated with protoc into DIRECTORY/python.
+    func pythonModules(in directory: String) throws -> String {
         let generated = directory + "/python"
         try FileManager.default.createDirectory(atPath: generated, withIntermediateDirectories: true)
         let root = Self.repository.path
@@ -34,6 +33,14 @@ import Testing
             .map { root + "/proto/accessd/v1/" + $0 }
         let protoc = try run("protoc", ["--python_out=" + generated, "-I" + root + "/proto"] + protos)
         #expect(protoc.status == 0, "protoc (Debian's protobuf-compiler; scripts/test.sh installs it): \(protoc.output)")
+        return generated
+    }
+
+    @Test func aPythonPeerAddsAUserAndRunsChecksThroughTheSocket() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-py-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let generated = try pythonModules(in: directory)
+        let root = Self.repository.path
 
         let daemon = AccessdBinaryTests()
         let started = try daemon.start(directory: directory)
@@ -50,13 +57,8 @@ import Testing
     @Test func aPythonPeerRefusesTheSocketOnceOthersCanWriteItsDirectory() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accessd-py-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let generated = directory + "/python"
-        try FileManager.default.createDirectory(atPath: generated, withIntermediateDirectories: true)
+        let generated = try pythonModules(in: directory)
         let root = Self.repository.path
-        let protos = try FileManager.default.contentsOfDirectory(atPath: root + "/proto/accessd/v1").filter { $0.hasSuffix(".proto") }
-            .map { root + "/proto/accessd/v1/" + $0 }
-        let protoc = try run("protoc", ["--python_out=" + generated, "-I" + root + "/proto"] + protos)
-        #expect(protoc.status == 0, "protoc (Debian's protobuf-compiler; scripts/test.sh installs it): \(protoc.output)")
 
         let daemon = AccessdBinaryTests()
         let started = try daemon.start(directory: directory)

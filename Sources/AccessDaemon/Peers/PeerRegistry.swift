@@ -41,9 +41,6 @@ final class PeerRegistry: Sendable {
     /// Open connections in all.
     var connections: Int { state.withLockedValue { $0.total } }
 
-    /// Open connections of one uid.
-    func connections(of uid: UInt32) -> Int { state.withLockedValue { $0.usage[uid]?.connections ?? 0 } }
-
     /// Counts a new connection of `uid`, or says why it cannot open.
     func admit(uid: UInt32, administrator: Bool, limits: Limits) -> Result<PeerUsage, Refusal> {
         state.withLockedValue { state in
@@ -70,7 +67,6 @@ final class PeerRegistry: Sendable {
                 }
             }
             usage.connections += 1
-            usage.configure(limits)
             state.usage[uid] = usage
             state.total += 1
             return .success(usage)
@@ -97,18 +93,6 @@ final class PeerUsage: @unchecked Sendable {
 
     fileprivate init(uid: UInt32) { self.uid = uid }
 
-    fileprivate func configure(_ limits: PeerRegistry.Limits) {
-        bucket.withLockedValue { bucket in
-            if limits.writesPerSecondPerUID <= 0 {
-                bucket = nil
-            } else if bucket == nil {
-                bucket = TokenBucket(rate: limits.writesPerSecondPerUID, burst: limits.writeBurstPerUID)
-            } else {
-                bucket!.configure(rate: limits.writesPerSecondPerUID, burst: limits.writeBurstPerUID)
-            }
-        }
-    }
-
     /// Moves the uid's count of unfinished-frame bytes by `delta`.
     /// - Returns: the count after the move.
     @discardableResult
@@ -118,7 +102,8 @@ final class PeerUsage: @unchecked Sendable {
 
     var inboundBytes: Int { inbound.load(ordering: .relaxed) }
 
-    /// Takes one write from the uid's rate limit (`limits` as in force now).
+    /// Takes one write from the uid's rate limit (`limits` as in force now:
+    /// the bucket follows a reload of the rate or the burst).
     /// - Returns: nil when the write may go ahead, else how long to wait, in ms.
     func takeWrite(limits: PeerRegistry.Limits, nowNanoseconds: UInt64) -> Int64? {
         guard limits.writesPerSecondPerUID > 0 else { return nil }

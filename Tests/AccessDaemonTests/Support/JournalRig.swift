@@ -84,4 +84,18 @@ final class JournalRig: @unchecked Sendable {
     }
 
     static func names(_ state: AccessState) -> Set<String> { Set(state.accounts.values.map(\.name)) }
+
+    /// Accounts 0..<3, a snapshot (record 3), accounts 3..<6, a snapshot
+    /// (record 6), accounts 6..<8: two snapshots and the journal after the older.
+    static func twoSnapshots() throws -> SimulatedDisk {
+        let disk = SimulatedDisk()
+        let rig = try JournalRig(disk: disk)
+        for n in 0..<3 { _ = try rig.write([createAccount(n)]) }
+        try rig.snapshot()
+        for n in 3..<6 { _ = try rig.write([createAccount(n)]) }
+        try rig.snapshot()
+        for n in 6..<8 { _ = try rig.write([createAccount(n)]) }
+        rig.shutdown()
+        return disk
+    }
 }
