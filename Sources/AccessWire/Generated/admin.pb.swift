@@ -177,6 +177,14 @@ public nonisolated struct Accessd_V1_GetStatsResponse: Sendable {
   /// The journal record the last snapshot holds.
   public var lastSnapshotLsn: UInt64 = 0
 
+  /// The oldest event seq ListEvents and FollowEvents can still answer from.
+  public var oldestEventSeq: UInt64 = 0
+
+  /// Milliseconds since the daemon started.
+  public var uptimeMs: Int64 = 0
+
+  public var daemonVersion: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -449,7 +457,7 @@ nonisolated extension Accessd_V1_GetStatsRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}accounts\0\u{1}users\0\u{1}connections\0\u{3}calls_in_flight\0\u{3}last_snapshot_revision\0\u{3}last_snapshot_at_ms\0\u{3}state_directory\0\u{3}socket_path\0\u{3}fsync_policy\0\u{3}journal_records\0\u{3}journal_syncs\0\u{3}last_snapshot_lsn\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}accounts\0\u{1}users\0\u{1}connections\0\u{3}calls_in_flight\0\u{3}last_snapshot_revision\0\u{3}last_snapshot_at_ms\0\u{3}state_directory\0\u{3}socket_path\0\u{3}fsync_policy\0\u{3}journal_records\0\u{3}journal_syncs\0\u{3}last_snapshot_lsn\0\u{3}oldest_event_seq\0\u{3}uptime_ms\0\u{3}daemon_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -470,6 +478,9 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.journalRecords) }()
       case 12: try { try decoder.decodeSingularUInt64Field(value: &self.journalSyncs) }()
       case 13: try { try decoder.decodeSingularUInt64Field(value: &self.lastSnapshotLsn) }()
+      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.oldestEventSeq) }()
+      case 15: try { try decoder.decodeSingularInt64Field(value: &self.uptimeMs) }()
+      case 16: try { try decoder.decodeSingularStringField(value: &self.daemonVersion) }()
       default: break
       }
     }
@@ -515,6 +526,15 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
     if self.lastSnapshotLsn != 0 {
       try visitor.visitSingularUInt64Field(value: self.lastSnapshotLsn, fieldNumber: 13)
     }
+    if self.oldestEventSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.oldestEventSeq, fieldNumber: 14)
+    }
+    if self.uptimeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.uptimeMs, fieldNumber: 15)
+    }
+    if !self.daemonVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.daemonVersion, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -532,6 +552,9 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
     if lhs.journalRecords != rhs.journalRecords {return false}
     if lhs.journalSyncs != rhs.journalSyncs {return false}
     if lhs.lastSnapshotLsn != rhs.lastSnapshotLsn {return false}
+    if lhs.oldestEventSeq != rhs.oldestEventSeq {return false}
+    if lhs.uptimeMs != rhs.uptimeMs {return false}
+    if lhs.daemonVersion != rhs.daemonVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

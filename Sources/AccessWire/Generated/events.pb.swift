@@ -450,6 +450,9 @@ public nonisolated struct Accessd_V1_ListEventsResponse: Sendable {
 
   public var events: [Accessd_V1_Event] = []
 
+  /// The oldest event seq still held (in memory or on disk); 0 when none.
+  public var oldestSeq: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1306,7 +1309,7 @@ nonisolated extension Accessd_V1_ListEventsRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Accessd_V1_ListEventsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListEventsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}oldest_seq\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1315,6 +1318,7 @@ nonisolated extension Accessd_V1_ListEventsResponse: SwiftProtobuf.Message, Swif
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.oldestSeq) }()
       default: break
       }
     }
@@ -1324,11 +1328,15 @@ nonisolated extension Accessd_V1_ListEventsResponse: SwiftProtobuf.Message, Swif
     if !self.events.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
     }
+    if self.oldestSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.oldestSeq, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Accessd_V1_ListEventsResponse, rhs: Accessd_V1_ListEventsResponse) -> Bool {
     if lhs.events != rhs.events {return false}
+    if lhs.oldestSeq != rhs.oldestSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
