@@ -36,6 +36,12 @@ final class StateDirectoryLock: Sendable {
                 throw OwnedDirectory.Refused(
                     description: "\(path) is a symbolic link; accessd never follows links in its state directory. Remove it (rm \(path)) and start again")
             }
+            if errno == EACCES || errno == EPERM {
+                let user = OwnedDirectory.userName(geteuid()) ?? String(geteuid())
+                throw StorageError(
+                    .permissionDenied,
+                    "cannot open \(path): \(String(cString: strerror(errno))); give it to the user accessd runs as (chown \(user): \(path)) and start again")
+            }
             throw StorageError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         var status = stat()
