@@ -62,6 +62,11 @@ final class StateDirectoryLock: Sendable {
         _ = pwrite(fd, pid, pid.count, 0)
     }
 
+    /// Gives the lock file to the daemon's user (`accessd restore`, run as root, may have created it).
+    func setOwner(uid: UInt32, gid: UInt32) throws {
+        guard fchown(fd, uid, gid) == 0 else { throw StorageError.errno("cannot change the owner of the lock file") }
+    }
+
     /// Lets another daemon take the directory (at the end of a stop).
     func release() {
         let first = released.withLockedValue { released in defer { released = true }; return !released }
