@@ -63,7 +63,7 @@ struct MethodTableTests {
         let methods = try ProtoFiles.methods()
         #expect(Set(methods.map(\.service)).count == 11, "\(Set(methods.map(\.service)).sorted())")
         #expect(methods.contains(ProtoMethod(service: "UserService", method: "AddUser", request: "AddUserRequest", streams: false)))
-        #expect(methods.filter(\.streams).map(\.method) == ["FollowEvents"])
+        #expect(Set(methods.filter(\.streams).map(\.method)) == ["FollowEvents", "Backup"])
         #expect(Set(methods.map(\.path)).count == methods.count, "an rpc is declared twice")
     }
 
@@ -82,6 +82,7 @@ struct MethodTableTests {
         #expect(
             daemon == [
                 "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
+                "/accessd.v1.AdminService/Backup",
             ])
         for method in try ProtoFiles.methods() where method.streams {
             #expect(daemon.contains(method.path), "\(method) streams, so the daemon serves it")

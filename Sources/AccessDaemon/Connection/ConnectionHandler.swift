@@ -242,6 +242,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             handleInbound(context: context)
             flushQueuedWrites(context: context)
             for id in machine.streams { pullStream(id, context: context) }
+            for id in machine.backups { pullBackup(id, context: context) }
             context.flush()
             if read { context.read() }
         }
@@ -302,7 +303,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         switch machine.cancel(id) {
         case .ignored:
             return
-        case .cancelledRead:
+        case .cancelledRead, .cancelledBackup:
             break
         case .cancelledStream:
             unfollow(id)
@@ -559,8 +560,81 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 context.flush()
                 if handler.machine.finished(id) == .close { context.close(promise: nil) }
             }
+        case MethodTable.path(service: "AdminService", method: "Backup"):
+            backup(id: id, context: context)
         default:
             respond(id: id, code: .unimplemented, message: "\(method) is not served by this build yet", context: context)
+        }
+    }
+
+    // MARK: - Backups (AdminService.Backup)
+
+    /// Has a snapshot of the durable state encoded off the loops, then sends
+    /// it in pieces as the peer takes them (`BackupTransfer`).
+    private func backup(id: UInt64, context: ChannelHandlerContext) {
+        guard let encode = shared.control.backup else {
+            respond(id: id, code: .unimplemented, message: "this daemon keeps no state to back up", context: context)
+            return
+        }
+        machine.started(id, .backup(nil))
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        encode().hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            switch result {
+            case .success(let image):
+                if handler.machine.backupEncoded(id, BackupTransfer(image: image)) {
+                    handler.pullBackup(id, context: context)
+                }
+            case .failure(let error):
+                guard case .backup = handler.machine.calls[id] else { return }  // cancelled meanwhile
+                let code: StatusCode = error is BackupBusy ? .resourceExhausted : .unavailable
+                handler.respond(id: id, code: code, message: "no backup was taken: \(error)", context: context)
+                context.flush()
+                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            }
+        }
+    }
+
+    /// Sends the next pieces of backup `id` until the peer stops taking them (or it ends).
+    private func pullBackup(_ id: UInt64, context: ChannelHandlerContext) {
+        var wrote = false
+        defer { if wrote { context.flush() } }
+        while true {
+            let next = machine.nextBackupPiece(id)
+            // Every message of the stream, the last too, carries the revision the backup holds.
+            guard case .backup(let transfer?) = machine.calls[id] else { return }
+            let revision = transfer.image.revision
+            switch next {
+            case .wait:
+                return
+            case .finished:
+                respond(id: id, revision: revision, context: context)
+                wrote = true
+                if machine.finished(id) == .close { context.close(promise: nil) }
+                return
+            case .send(let piece):
+                wrote = true
+                switch piece {
+                case .header(let header):
+                    var chunk = Accessd_V1_BackupChunk()
+                    chunk.header = header
+                    let payload: [UInt8] = (try? chunk.serializedBytes()) ?? []
+                    respond(id: id, more: true, revision: revision, context: context, payloadLength: payload.count) { $0.bytes(payload) }
+                case .trailer(let trailer):
+                    var chunk = Accessd_V1_BackupChunk()
+                    chunk.trailer = trailer
+                    let payload: [UInt8] = (try? chunk.serializedBytes()) ?? []
+                    respond(id: id, more: true, revision: revision, context: context, payloadLength: payload.count) { $0.bytes(payload) }
+                case .data(let range):
+                    // BackupChunk.data (field 2), written straight from the image into the frame.
+                    let length = ProtoWriter.bytesFieldSize(range.count)
+                    respond(id: id, more: true, revision: revision, context: context, payloadLength: length) { writer in
+                        writer.byte(0x12)
+                        writer.varint(UInt64(range.count))
+                        transfer.image.bytes.withUnsafeBytes { writer.bytes(UnsafeRawBufferPointer(rebasing: $0[range])) }
+                    }
+                }
+            }
         }
     }
 
