@@ -39,6 +39,7 @@ extension MethodTable {
             ),
             ("Snapshot", .daemon),
             ("GetStats", .daemon),
+            ("GetMetrics", .daemon),
         ]
     }
 }
