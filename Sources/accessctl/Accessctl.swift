@@ -12,6 +12,8 @@ struct Accessctl: AsyncParsableCommand {
             Accounts.self, Users.self, Roles.self, Offices.self, Projects.self, Products.self, ShareCommands.self,
             Clients.self, Check.self, Accessible.self, Events.self, Outbox.self, Stats.self, Snapshot.self,
             CheckState.self,
+            Metrics.self,
+            Health.self,
         ])
 }
 
