@@ -23,7 +23,7 @@ public final class AccessDaemonServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     /// The state owner's loop: it serves no connection, and waits for the journal's syncs.
     private let ownerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private let logger: Logger
+    let logger: Logger
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     /// Connections per peer uid and in all, unfinished-frame bytes per uid, write rates.
     let peers = PeerRegistry()
@@ -51,6 +51,16 @@ public final class AccessDaemonServer: Sendable {
     /// The socket this process bound (and so removes at stop); nil for one passed by systemd.
     private let boundSocketPath = NIOLockedValueBox<String?>(nil)
 
+    /// Calls, the journal, snapshots, recovery and the state's figures (GetMetrics, `metrics_textfile`).
+    public let metrics: DaemonMetrics
+    /// When the daemon started: for its uptime, and in milliseconds since the epoch.
+    let startedAt = NIODeadline.now()
+    let startedAtMilliseconds = StateOwner.wallClock().millisecondsSinceEpoch
+    /// Set as `stop()` begins: the health check says NOT_SERVING from then on.
+    let draining = NIOLockedValueBox(false)
+    /// Writes `metrics_textfile` every interval, when set.
+    let metricsTextfileTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+
     /// Recovers the state from the state directory (the newest snapshot that
     /// holds, then the journal after it) and opens the journal. Anything
     /// damaged stops the start with a message naming the file (see
@@ -77,8 +87,10 @@ public final class AccessDaemonServer: Sendable {
             self.directoryLock = nil
         }
         let directory = StateDirectory(storage: storage, path: configuration.stateDirectory)
+        let recoveryStarted = NIODeadline.now()
         let recovered = try directory.recover(
             acceptLoss: configuration.acceptDataLoss, eventRetention: configuration.eventRetention, logger: logger)
+        let recoveryTook = NIODeadline.now() - recoveryStarted
         logger.info(
             "recovered the state",
             metadata: [
@@ -90,10 +102,14 @@ public final class AccessDaemonServer: Sendable {
         self.lastSnapshot = NIOLockedValueBox(
             (recovered.snapshotLSN, recovered.snapshotRevision, recovered.snapshotWrittenAtMilliseconds))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let metrics = DaemonMetrics(loops: Array(group.makeIterator()), version: AccessdVersion.current)
+        metrics.recoveryDuration.set(Double(recoveryTook.nanoseconds) / 1e9)
+        metrics.recoveryRecords.set(recovered.replayed)
+        self.metrics = metrics
         snapshotThread.start()
         self.journal = JournalWriter(
             storage: storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
-            logger: logger, onFatalSync: onFatalSync)
+            logger: logger, onFatalSync: onFatalSync, metrics: metrics.journal)
         self.owner = StateOwner(
             loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
     }
@@ -131,7 +147,8 @@ public final class AccessDaemonServer: Sendable {
                     snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: journal.policy.rawValue,
                     journalRecords: stats.records, journalSyncs: stats.syncs)
             })
-        let shared = ConnectionHandler.Shared(owner: owner, control: control, live: live, logger: logger)
+        let shared = ConnectionHandler.Shared(owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
+        let metrics = self.metrics
         // Under systemd's default soft limit (1024) the descriptors would run
         // out before max_connections: raise it, and refuse past what it allows.
         let softLimit = DescriptorLimit.raiseSoftLimit()
@@ -206,7 +223,9 @@ public final class AccessDaemonServer: Sendable {
                         connections.withLockedValue { $0[key] = channel }
                         channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
                         try channel.pipeline.syncOperations.addHandler(
-                            ConnectionHandler(shared: shared, configuration: configuration, peer: credentials, usage: usage))
+                            ConnectionHandler(
+                                shared: shared, configuration: configuration, peer: credentials, usage: usage,
+                                metrics: metrics.block(for: channel.eventLoop)))
                     }
                 }
             }
@@ -220,6 +239,7 @@ public final class AccessDaemonServer: Sendable {
         }
         self.channel.withLockedValue { $0 = channel }
         scheduleSnapshots(everySeconds: configuration.snapshotIntervalSeconds)
+        startMetricsTextfile()
         // A snapshot after every `snapshotEveryRecords` journal records, in the background.
         let every = UInt64(max(1, configuration.snapshotEveryRecords))
         let queued = NIOLockedValueBox(false)
@@ -273,7 +293,16 @@ public final class AccessDaemonServer: Sendable {
             guard force || durable.lsn != lastSnapshot.withLockedValue({ $0.lsn }) else { return nil }
             let writtenAt = StateOwner.wallClock()
             let started = NIODeadline.now()
-            let written = try stateDirectory.writeSnapshot(durable, writtenAt: writtenAt)
+            let written: (name: String, bytes: Int, keepFrom: UInt64)
+            do {
+                written = try stateDirectory.writeSnapshot(durable, writtenAt: writtenAt)
+            } catch {
+                metrics.snapshotFailures.increment()
+                throw error
+            }
+            metrics.snapshotsWritten.increment()
+            metrics.snapshotDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+            metrics.snapshotBytes.set(written.bytes)
             // A new segment only now: creating one syncs the directory, which on
             // ext4 would wait for the snapshot's data to reach the disk.
             journal.rotate()
@@ -345,6 +374,8 @@ public final class AccessDaemonServer: Sendable {
 
     /// Stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
     public func stop() async throws {
+        draining.withLockedValue { $0 = true }
+        await stopMetricsTextfile()
         if let task = snapshotTask.withLockedValue({ $0 }) {
             let promise = owner.loop.makePromise(of: Void.self)
             task.cancel(promise: promise)

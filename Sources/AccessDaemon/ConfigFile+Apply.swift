@@ -69,6 +69,16 @@ extension ConfigFile {
         if let value = try number("event_retention", in: 1...100_000_000) { configuration.eventRetention = Int(value) }
         if let value = try number("snapshot_every_records", in: 1...1_000_000_000) { configuration.snapshotEveryRecords = value }
         if let value = try number("event_loops", in: 1...256) { configuration.eventLoopThreads = Int(value) }
+        if let text = values["metrics_textfile"] {
+            // node_exporter's textfile collector reads only *.prom files of its directory.
+            guard text.isEmpty || (text.hasPrefix("/") && text.hasSuffix(".prom") && text.count > 6) else {
+                throw Invalid(
+                    path: path, line: lines["metrics_textfile"] ?? 0,
+                    reason: "metrics_textfile must be an absolute path ending in .prom (node_exporter's textfile collector reads only *.prom files), or empty for none; not '\(text)'")
+            }
+            configuration.metricsTextfile = text
+        }
+        if let value = try number("metrics_textfile_interval_s", in: 1...86_400) { configuration.metricsTextfileIntervalSeconds = value }
         if let text = values["fsync"] {
             guard let policy = FsyncPolicy(rawValue: text) else {
                 throw Invalid(path: path, line: lines["fsync"] ?? 0, reason: "fsync must be always, interval or none, not '\(text)'")

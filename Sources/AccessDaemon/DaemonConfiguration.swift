@@ -69,6 +69,11 @@ public struct DaemonConfiguration: Sendable {
     public var drainTimeoutSeconds: Int64 = 10
     /// Event loops serving connections (the state's owner has a loop of its own).
     public var eventLoopThreads = 2
+    /// Where to write the metrics for node_exporter's textfile collector
+    /// (an absolute path ending in `.prom`); empty: not written.
+    public var metricsTextfile = ""
+    /// How often the metrics textfile is written.
+    public var metricsTextfileIntervalSeconds: Int64 = 15
 
     public init(socketPath: String, stateDirectory: String) {
         self.socketPath = socketPath

@@ -93,5 +93,8 @@ public struct ConfigurationChange: Sendable, Equatable {
         check("fsync", old.fsyncPolicy != new.fsyncPolicy, fixed: true)
         check("snapshot_every_records", old.snapshotEveryRecords != new.snapshotEveryRecords, fixed: true)
         check("event_loops", old.eventLoopThreads != new.eventLoopThreads, fixed: true)
+        check("metrics_textfile", old.metricsTextfile != new.metricsTextfile, fixed: true)
+        check(
+            "metrics_textfile_interval_s", old.metricsTextfileIntervalSeconds != new.metricsTextfileIntervalSeconds, fixed: true)
     }
 }

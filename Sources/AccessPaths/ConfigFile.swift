@@ -30,6 +30,7 @@ public struct ConfigFile: Sendable {
         "max_connections_per_uid", "admin_reserved_connections", "max_inbound_bytes_per_uid",
         "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",
         "write_burst_per_uid", "max_idempotency_key_bytes", "max_idempotency_keys_per_uid", "max_idempotency_keys",
+        "metrics_textfile", "metrics_textfile_interval_s",
     ]
 
     public struct Invalid: Error, CustomStringConvertible {

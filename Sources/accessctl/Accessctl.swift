@@ -13,6 +13,8 @@ struct Accessctl: AsyncParsableCommand {
             Clients.self, Check.self, Accessible.self, Events.self, Outbox.self, Stats.self, Snapshot.self,
             CheckState.self,
             Backup.self,
+            Metrics.self,
+            Health.self,
         ])
 }
 

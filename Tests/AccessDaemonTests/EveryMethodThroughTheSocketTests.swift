@@ -61,6 +61,12 @@ import Testing
                 "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
             #expect(stats.lastSnapshotRevision == snapshot.revision)
             #expect(stats.accounts == 3)
+            let metrics = try await client.call(
+                "/accessd.v1.AdminService/GetMetrics", Accessd_V1_GetMetricsRequest(), as: Accessd_V1_GetMetricsResponse.self)
+            #expect(metrics.text.contains("accessd_accounts 3"), "\(metrics.text)")
+            let health = try await client.call(
+                "/accessd.v1.HealthService/Check", Accessd_V1_HealthCheckRequest(), as: Accessd_V1_HealthCheckResponse.self)
+            #expect(health.status == .serving && health.revision == stats.revision)
             var follow = Accessd_V1_FollowEventsRequest()
             follow.afterSeq = 0
             var seen: [UInt64] = []
@@ -86,6 +92,7 @@ import Testing
             called.formUnion([
                 "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
                 "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Backup",
+                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
             ])
             #expect(Self.allPaths.subtracting(called).isEmpty, "never called: \(Self.allPaths.subtracting(called).sorted())")
             // The daemon still answers on the same connection after the cancelled stream.
@@ -109,6 +116,12 @@ import Testing
             let stats = try Accessd_V1_GetStatsResponse(
                 serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/GetStats", [], actor: ""))
             #expect(stats.lastSnapshotRevision == snapshot.revision)
+            let metrics = try Accessd_V1_GetMetricsResponse(
+                serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/GetMetrics", [], actor: ""))
+            #expect(metrics.text.contains("accessd_revision \(stats.revision)"), "\(metrics.text)")
+            let health = try Accessd_V1_HealthCheckResponse(
+                serializedBytes: try await caller.callBytes("/accessd.v1.HealthService/Check", [], actor: ""))
+            #expect(health.status == .serving)
 
             // FollowEvents: the backlog arrives with `more` set; a Cancel ends it with CANCELLED.
             var follow = Accessd_V1_FollowEventsRequest()
@@ -147,6 +160,7 @@ import Testing
             called.formUnion([
                 "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
                 "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Backup",
+                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
             ])
             #expect(Self.allPaths.subtracting(called).isEmpty, "never called: \(Self.allPaths.subtracting(called).sorted())")
         }

@@ -24,6 +24,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var logger: Logger
         /// One line a second at most for bad frames, whoever sends them.
         var badFrames = LogRateLimit()
+        /// GetMetrics, GetStats' daemon-wide figures, HealthService.Check (none: this connection's own).
+        var metrics: MetricsHooks? = nil
     }
 
     private let shared: Shared
@@ -51,8 +53,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The published state taken once per read from the socket, for all its frames (one lock, not one per call).
     private var readPublished: PublishedState?
     private var published: PublishedState { readPublished ?? owner.published }
+    /// Counts calls, durations and bytes into this loop's metrics.
+    private var meter: CallMeter
 
-    init(shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil) {
+    init(
+        shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil,
+        metrics: LoopMetrics? = nil
+    ) {
+        self.meter = CallMeter(block: metrics)
         self.shared = shared
         self.configuration = configuration
         self.logger = shared.logger
@@ -109,6 +117,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Everything the connection holds outside itself: streams, wake-ups, timers, budget.
     private func release() {
         for id in machine.closed() { unfollow(id) }
+        meter.closed()
         for registration in wakeRegistrations.values { owner.revisions.cancel(registration) }
         wakeRegistrations = [:]
         stallTimer?.cancel()
@@ -152,6 +161,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        meter.received(bytes.readableBytes)
         followLiveConfiguration()
         machine.received(&bytes)
         handleInbound(context: context)
@@ -167,6 +177,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         defer {
             readPublished = nil
             processing = false
+            meter.readEnded()
         }
         frames: while true {
             switch machine.nextFrame() {
@@ -314,11 +325,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func handleRequest(_ request: RequestHead, context: ChannelHandlerContext) {
         let id = request.id
+        let metered = MeteredMethods.table[request.method]
+        meter.begin(id: id, slot: metered?.slot ?? MeteredMethods.unknown)
+        defer { meter.endRequest() }
+        if machine.lifecycle == .goingAway, request.method == HealthCheck.path {
+            return answerHealth(id: id, payload: Data(request.payload.readableBytesView), draining: true, context: context)
+        }
         if case .rejected(let code, let message) = machine.admit(id: id) {
             respond(id: id, code: code, message: message, context: context)
             return
         }
-        guard let handler = MethodTable.handlers[request.method] else {
+        guard let handler = metered?.handler else {
             respond(id: id, code: .unimplemented, message: "unknown method \(PeerText.quote(request.method))", context: context)
             return
         }
@@ -518,6 +535,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             follow(id: id, after: request.afterSeq, context: context)
             return
+        case HealthCheck.path:
+            // Any peer class may probe health, as in gRPC's health checking.
+            return answerHealth(id: id, payload: payload, draining: false, context: context)
         default:
             break
         }
@@ -534,6 +554,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.users = UInt64(published.state.users.count)
             stats.connections = UInt64(status.connections)
             stats.callsInFlight = UInt64(machine.calls.count)
+            stats.uptimeMs = shared.metrics?.uptimeMilliseconds() ?? 0
+            stats.daemonVersion = AccessdVersion.current
             stats.lastSnapshotRevision = status.snapshotRevision
             stats.lastSnapshotAtMs = status.snapshotAtMilliseconds
             stats.stateDirectory = configuration.stateDirectory
@@ -542,7 +564,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.fsyncPolicy = status.fsyncPolicy
             stats.journalRecords = status.journalRecords
             stats.journalSyncs = status.journalSyncs
-            respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
+            answerStats(id: id, stats, revision: published.revision, context: context)
+        case MethodTable.path(service: "AdminService", method: "GetMetrics"):
+            answerMetrics(id: id, context: context)
         case MethodTable.path(service: "AdminService", method: "Snapshot"):
             machine.started(id, .daemon)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -636,6 +660,66 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
+    }
+
+    // MARK: - Metrics and health
+
+    /// GetStats, with the calls in flight daemon-wide (one hop to every loop).
+    private func answerStats(id: UInt64, _ stats: Accessd_V1_GetStatsResponse, revision: UInt64, context: ChannelHandlerContext) {
+        guard let metrics = shared.metrics else {
+            return respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: revision, context: context)
+        }
+        machine.started(id, .daemon)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        metrics.callsInFlight(context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            var stats = stats
+            switch result {
+            case .success(let inFlight):
+                stats.callsInFlight = inFlight
+                handler.respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: revision, context: context)
+            case .failure(let error):
+                handler.respond(id: id, code: .unavailable, message: "the daemon's figures could not be gathered: \(error)", context: context)
+            }
+            context.flush()
+            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+        }
+    }
+
+    /// GetMetrics: Prometheus text, gathered from every loop.
+    private func answerMetrics(id: UInt64, context: ChannelHandlerContext) {
+        guard let metrics = shared.metrics else {
+            return respond(id: id, code: .unimplemented, message: "this daemon keeps no metrics", context: context)
+        }
+        machine.started(id, .daemon)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        metrics.text(context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            switch result {
+            case .success(let text):
+                var reply = Accessd_V1_GetMetricsResponse()
+                reply.text = text
+                handler.respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), context: context)
+            case .failure(let error):
+                handler.respond(id: id, code: .unavailable, message: "the metrics could not be gathered: \(error)", context: context)
+            }
+            context.flush()
+            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+        }
+    }
+
+    /// HealthService.Check; `draining`: this connection was told GoAway.
+    private func answerHealth(id: UInt64, payload: Data, draining: Bool, context: ChannelHandlerContext) {
+        guard let request = try? Accessd_V1_HealthCheckRequest(serializedBytes: payload) else {
+            return respond(
+                id: id, code: .invalidArgument, message: "the payload does not decode as accessd.v1.HealthCheckRequest",
+                context: context)
+        }
+        let probe = shared.metrics?.health
+        let reply = HealthCheck.answer(
+            service: request.service, journalFailure: probe?.journalFailure(),
+            draining: draining || (probe?.draining() ?? false), revision: published.revision)
+        respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), revision: published.revision, context: context)
     }
 
     // MARK: - Streams (FollowEvents)
@@ -765,6 +849,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         id: UInt64, code: StatusCode = .ok, message: String = "", more: Bool = false, revision: UInt64? = nil,
         context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ProtoWriter) -> Void
     ) {
+        if !more { meter.answered(id: id, code: code.rawValue) }
         if !more, let call = callLog.removeValue(forKey: id) {
             let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
             var metadata: Logger.Metadata = [
@@ -779,11 +864,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
             id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? published.revision)
         var buffer = context.channel.allocator.buffer(capacity: 32 + message.utf8.count + payloadLength)
         frame.write(to: &buffer, payloadLength: payloadLength, writePayload)
+        meter.sent(buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {
         guard let bytes: [UInt8] = try? frame.serializedBytes() else { return }
+        meter.sent(bytes.count + 4)
         context.write(wrapOutboundOut(context.channel.allocator.frame(bytes)), promise: nil)
     }
 }

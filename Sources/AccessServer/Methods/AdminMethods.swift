@@ -40,6 +40,7 @@ extension MethodTable {
             ("Snapshot", .daemon),
             ("GetStats", .daemon),
             ("Backup", .daemon),
+            ("GetMetrics", .daemon),
         ]
     }
 }
