@@ -242,7 +242,10 @@ let package = Package(
             name: "AccessctlTests",
             dependencies: [
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "AccessWire",
+                // Parsing-only behaviour through parseAsRoot (`@testable import accessctl`).
+                "accessctl",
             ],
             swiftSettings: strictSwift
         ),

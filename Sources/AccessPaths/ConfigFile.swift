@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The daemon's configuration file: `key = value` lines, `#` comments.
 ///
 ///     socket = /run/accessd/accessd.sock
@@ -16,6 +20,11 @@
 ///
 /// Flags and the environment win over the file; the file wins over systemd's
 /// directories and the XDG defaults.
+///
+/// `keys` is the one list of keys: the daemon applies them, and the clients
+/// (accessctl; the C client's copy in clients/c/src/discovery.c, held equal
+/// by ConfigurationTests) refuse a file with any other, as the daemon does,
+/// while they use only `socket`.
 public struct ConfigFile: Sendable {
     public var values: [String: String]
     /// The line each key was set on, for messages.
@@ -76,6 +85,43 @@ public struct ConfigFile: Sendable {
         while let first = view.first, first.properties.isWhitespace { view.removeFirst() }
         while let last = view.last, last.properties.isWhitespace { view.removeLast() }
         return String(Substring(view))
+    }
+}
+
+extension ConfigFile {
+    /// Why a config file could not be read.
+    public struct Unreadable: Error, Hashable, CustomStringConvertible {
+        public var path: String
+        /// The `errno` of open() or read().
+        public var errno: Int32
+        public var description: String {
+            let reason = String(cString: strerror(errno))
+            return "cannot read the config file \(path): \(reason.prefix(1).lowercased() + reason.dropFirst())"
+        }
+    }
+
+    /// The text of the file at `path` (invalid UTF-8 replaced).
+    public static func contents(of path: String) throws(Unreadable) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Unreadable(path: path, errno: errno) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Unreadable(path: path, errno: errno)
+            }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads and parses the file at `path`.
+    public static func load(_ path: String) throws -> ConfigFile {
+        try ConfigFile(text: try contents(of: path), path: path)
     }
 }
 

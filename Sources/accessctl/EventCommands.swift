@@ -11,7 +11,7 @@ struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Events after a sequence number, oldest first.")
         @OptionGroup var options: ConnectionOptions
         @Option(help: "Only events after this sequence number.") var after: UInt64 = 0
-        @Option(help: "At most this many (default 1000).") var limit: UInt32 = 0
+        @Option(help: "At most this many.") var limit: UInt32 = 1000
 
         func run() async throws {
             var request = Accessd_V1_ListEventsRequest()
@@ -57,7 +57,7 @@ struct Outbox: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Unacknowledged messages, oldest first.")
         @OptionGroup var options: ConnectionOptions
         @Option(help: "Only messages after this id.") var after: String = ""
-        @Option(help: "At most this many (default 100).") var limit: UInt32 = 0
+        @Option(help: "At most this many.") var limit: UInt32 = 100
 
         func run() async throws {
             var request = Accessd_V1_ListOutboxRequest()
@@ -74,12 +74,15 @@ struct Outbox: AsyncParsableCommand {
     struct Ack: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove delivered messages from the outbox.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "Message ids (also comma-separated).") var ids: [String]
 
         func run() async throws {
             var request = Accessd_V1_AcknowledgeOutboxRequest()
             request.ids = splitList(ids)
-            try await options.run("/accessd.v1.EventService/AcknowledgeOutbox", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.EventService/AcknowledgeOutbox", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }
