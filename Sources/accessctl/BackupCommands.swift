@@ -109,12 +109,13 @@ struct Backup: AsyncParsableCommand {
             do {
                 bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
             } catch {
-                throw fail("cannot read \(file): \((error as NSError).localizedDescription)")
+                throw fail("cannot read \(file): \((error as NSError).localizedDescription)", status: ExitStatus.noInput)
             }
             do {
                 summary = try BackupFile.verify(bytes, path: file)
             } catch {
-                throw fail("\(error)")
+                // As check-state says no: accessd would not start from this file.
+                throw fail("\(error)", status: ExitStatus.no)
             }
             let rows: [(String, String)] = [
                 ("file", file), ("format version", "\(summary.formatVersion)"), ("journal record", "\(summary.lsn)"),

@@ -26,7 +26,7 @@ struct Metrics: AsyncParsableCommand {
             throw fail("\(error.codeName): \(error.message)")
         }
         if options.json {
-            print(try response.jsonString())
+            print(try JSONOutput.document(response))
         } else {
             FileHandle.standardOutput.write(Data(response.text.utf8))
         }
@@ -39,7 +39,7 @@ struct Health: AsyncParsableCommand {
         abstract: "Ask whether the daemon is serving (any peer may); the exit status says it, for probes.",
         discussion: """
             Exit status: 0 SERVING; 1 NOT_SERVING or SERVICE_UNKNOWN (the reason is printed); \
-            2 the daemon cannot be reached, or gave no answer within 5 seconds, or another error.
+            2 no answer within 5 seconds, or another error; 69 the daemon cannot be reached (as every accessctl command).
             """)
 
     @OptionGroup var options: ConnectionOptions
@@ -74,7 +74,7 @@ struct Health: AsyncParsableCommand {
         }
         let status = Self.statusName(response.status)
         if options.json {
-            print(try response.jsonString())
+            print(try JSONOutput.document(response))
         } else if response.status == .serving {
             print("\(status) at revision \(response.revision)")
         } else {

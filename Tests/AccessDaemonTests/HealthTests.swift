@@ -74,13 +74,13 @@ import Testing
         #expect(raw.status == .serving && raw.revision == revision && raw.reason.isEmpty)
     }
 
-    @Test func accessctlHealthExitsTwoWhenNoDaemonAnswers() throws {
+    @Test func accessctlHealthExitsUnavailableWhenNoDaemonAnswers() throws {
         let directory = "/tmp/accessd-nohealth-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o700)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try Self.accessctl(["health", "--socket", directory + "/accessd.sock"])
-        #expect(result.status == 2, "\(result.output)")
+        #expect(result.status == 69, "\(result.output)")
         #expect(result.output.contains("cannot reach accessd at \(directory)/accessd.sock"), "\(result.output)")
     }
 

@@ -169,7 +169,7 @@ import Testing
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
         HealthTests.openToEveryone(daemon)
         let refused = try AdministratorPeerTests().accessctlAsNobody(["metrics", "--socket", daemon.socket])
-        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.status == 2, "\(refused.output)")
         #expect(refused.output.contains("PERMISSION_DENIED"), "\(refused.output)")
         #expect(refused.output.contains("GetMetrics is an administrator's call"), "\(refused.output)")
     }

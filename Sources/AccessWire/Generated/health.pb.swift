@@ -51,6 +51,8 @@ public nonisolated struct Accessd_V1_HealthCheckResponse: Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
+  /// The values of grpc.health.v1's ServingStatus, with this project's
+  /// enum-name prefix (Swift: .unknown, .serving, ...; JSON: "SERVING").
   public nonisolated enum ServingStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
     public typealias RawValue = Int
     case unknown // = 0
@@ -171,5 +173,5 @@ nonisolated extension Accessd_V1_HealthCheckResponse: SwiftProtobuf.Message, Swi
 }
 
 nonisolated extension Accessd_V1_HealthCheckResponse.ServingStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNKNOWN\0\u{1}SERVING\0\u{1}NOT_SERVING\0\u{1}SERVICE_UNKNOWN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SERVING_STATUS_UNKNOWN\0\u{1}SERVING_STATUS_SERVING\0\u{1}SERVING_STATUS_NOT_SERVING\0\u{1}SERVING_STATUS_SERVICE_UNKNOWN\0")
 }
