@@ -313,6 +313,60 @@ import Testing
         #expect(refused.status == 1 && refused.output.contains("PERMISSION_DENIED"), "and may not write: \(refused.output)")
     }
 
+    @Test func accessctlEventsFollowSurvivesACrashAndARestartOfTheDaemonAndPrintsEachEventOnce() throws {
+        let daemon = try Daemon(config: "event_memory_count = 10\n")
+        try daemon.start()
+        try Self.write(5, on: try RawConnection(path: daemon.socket))
+        let accessctl = try #require(AdministratorPeerTests.accessctl).path
+        let follower = try DaemonProcess(
+            executable: accessctl, arguments: ["events", "follow", "--socket", daemon.socket, "--json"], directory: daemon.directory)
+        defer {
+            follower.signal(SIGKILL)
+            _ = follower.wait()
+        }
+        func printed() -> [UInt64] {
+            follower.stdout.split(separator: "\n").compactMap { line in
+                (try? Accessd_V1_Event(jsonString: String(line)))?.seq
+            }
+        }
+        func waitFor(_ seq: UInt64) -> Bool {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                if printed().last == seq { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+        var head = try Self.write(1, on: try RawConnection(path: daemon.socket), from: 5)
+        #expect(waitFor(head), "printed \(printed().suffix(3)) of \(head)")
+        daemon.crash()
+        try daemon.start()
+        head = try Self.write(5, on: try RawConnection(path: daemon.socket), from: 6)
+        #expect(waitFor(head), "after kill -9 it printed up to \(printed().last ?? 0) of \(head): \(follower.stderr)")
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        head = try Self.write(5, on: try RawConnection(path: daemon.socket), from: 11)
+        #expect(waitFor(head), "after a restart it printed up to \(printed().last ?? 0) of \(head): \(follower.stderr)")
+        #expect(printed() == Array(1...head), "each event exactly once, in order")
+        #expect(follower.process.isRunning)
+        #expect(follower.stderr.contains("lost accessd at \(daemon.socket)"), "\(follower.stderr)")
+        #expect(follower.stderr.contains("reconnected to accessd"), "\(follower.stderr)")
+    }
+
+    @Test func accessctlEventsListStartsFromTheOldestEventHeldAndFollowGivesUpOnlyPastRetention() throws {
+        let daemon = try Daemon(config: "event_retention_count = 100\n")
+        try daemon.start()
+        let head = try Self.write(40, on: try RawConnection(path: daemon.socket))
+        let accessctl = try #require(AdministratorPeerTests.accessctl).path
+        let listed = try SystemdTestSupport.run(accessctl, ["events", "list", "--socket", daemon.socket, "--json"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let events = try Accessd_V1_ListEventsResponse(jsonString: listed.stdout).events
+        #expect(events.map(\.seq) == Array(head - 99...head))
+        let past = try SystemdTestSupport.run(accessctl, ["events", "follow", "--socket", daemon.socket, "--after", "3"])
+        #expect(past.status == 1)
+        #expect(past.stderr.contains("error: OUT_OF_RANGE: ") && past.stderr.contains("the oldest event held is \(head - 99)"), "\(past.stderr)")
+    }
+
     // MARK: - Not in the way
 
     @Test func aCheckIsAnsweredWhileABigListEventsIsReadFromDisk() throws {
