@@ -133,7 +133,7 @@ public final class EventLog: @unchecked Sendable {
             "opened the event log",
             metadata: [
                 "segments": "\(status.segments)", "oldest": "\(log.oldestSeq(head: head))", "newest": "\(status.written)",
-                "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+                "index_bytes": "\(status.indexBytes)", "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
             ])
         return log
     }
@@ -787,12 +787,17 @@ public final class EventLog: @unchecked Sendable {
 
     // MARK: - What it holds
 
-    /// Segments and events on disk, and the bytes of the index in memory.
+    /// Segments and events on disk, and the index in memory.
     public struct Status: Sendable {
         public var segments: Int
         public var first: UInt64
         public var written: UInt64
+        /// Marks in the index (of the segments read so far).
         public var marks: Int
+        /// What the index holds: its marks and one entry per segment.
+        public var indexBytes: Int {
+            marks * MemoryLayout<Mark>.stride + segments * (MemoryLayout<Segment>.stride + 32)
+        }
     }
 
     public var status: Status {
