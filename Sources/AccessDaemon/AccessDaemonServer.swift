@@ -35,6 +35,8 @@ public final class AccessDaemonServer: Sendable {
     /// The journal every accepted write goes to before its reply.
     public let journal: JournalWriter
     public let stateDirectory: StateDirectory
+    /// The event history on disk (README "Event history").
+    public let events: EventLog
     /// What recovery found at start.
     public let recovered: StateDirectory.Recovered
 
@@ -89,7 +91,8 @@ public final class AccessDaemonServer: Sendable {
         let directory = StateDirectory(storage: storage, path: configuration.stateDirectory)
         let recoveryStarted = NIODeadline.now()
         let recovered = try directory.recover(
-            acceptLoss: configuration.acceptDataLoss, eventRetention: configuration.eventRetention, logger: logger)
+            acceptLoss: configuration.acceptDataLoss,
+            eventRetention: min(configuration.eventMemoryCount, configuration.eventRetentionCount), logger: logger)
         let recoveryTook = NIODeadline.now() - recoveryStarted
         logger.info(
             "recovered the state",
@@ -99,6 +102,11 @@ public final class AccessDaemonServer: Sendable {
             ])
         self.stateDirectory = directory
         self.recovered = recovered
+        self.events = try EventLog.open(
+            storage: storage, directory: configuration.stateDirectory,
+            retention: EventLog.Retention(
+                count: configuration.eventRetentionCount, milliseconds: configuration.eventRetentionSeconds * 1000),
+            head: recovered.durable.state.revision, logger: logger)
         self.lastSnapshot = NIOLockedValueBox(
             (recovered.snapshotLSN, recovered.snapshotRevision, recovered.snapshotWrittenAtMilliseconds))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
@@ -147,8 +155,12 @@ public final class AccessDaemonServer: Sendable {
                     snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: journal.policy.rawValue,
                     journalRecords: stats.records, journalSyncs: stats.syncs)
             })
-        let shared = ConnectionHandler.Shared(owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
+        var connectionShared = ConnectionHandler.Shared(
+            owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
+        connectionShared.events = events
+        let shared = connectionShared
         let metrics = self.metrics
+        try await followEvents()
         // Under systemd's default soft limit (1024) the descriptors would run
         // out before max_connections: raise it, and refuse past what it allows.
         let softLimit = DescriptorLimit.raiseSoftLimit()
@@ -306,7 +318,12 @@ public final class AccessDaemonServer: Sendable {
             // A new segment only now: creating one syncs the directory, which on
             // ext4 would wait for the snapshot's data to reach the disk.
             journal.rotate()
-            journal.removeSegments(coveredBy: written.keepFrom)
+            // The event log takes its events from the journal's segments until it has synced them.
+            if events.sync(through: durable.state.revision) {
+                journal.removeSegments(coveredBy: written.keepFrom)
+            } else {
+                logger.warning("the event log has not synced the events of the journal segments the snapshot covers; keeping them")
+            }
             lastSnapshot.withLockedValue { $0 = (durable.lsn, durable.state.revision, writtenAt.millisecondsSinceEpoch) }
             logger.info(
                 "wrote a snapshot",
@@ -362,9 +379,20 @@ public final class AccessDaemonServer: Sendable {
         }
     }
 
+    /// The event log copies every event the owner publishes.
+    private func followEvents() async throws {
+        let owner = self.owner
+        let events = self.events
+        events.start { owner.published.history }
+        try await owner.loop.submit {
+            owner.assumeIsolated { $0.follow(FollowerKey(connection: ObjectIdentifier(events), id: 0)) { events.wake() } }
+        }.get()
+    }
+
     /// Releases what `init` took (the journal, the snapshot thread, the
     /// loops) when `start` failed; nothing is written.
     public func abandon() async {
+        events.close()
         journal.close()
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()
@@ -390,6 +418,7 @@ public final class AccessDaemonServer: Sendable {
             try await snapshotIfChanged()
         } catch {
             logger.error("the final snapshot failed (the journal still holds every acknowledged write): \(error)")
+            events.close()
             journal.close()
             directoryLock?.release()
             try? await snapshotThread.shutdownGracefully()
@@ -397,6 +426,7 @@ public final class AccessDaemonServer: Sendable {
             try? await ownerGroup.shutdownGracefully()
             throw error
         }
+        events.close()
         journal.close()
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()

@@ -15,7 +15,8 @@
 ///     snapshot_interval_s = 60
 ///     drain_timeout_s = 10
 ///     activation_lifetime_s = 604800
-///     event_retention = 100000
+///     event_retention_count = 1000000
+///     event_retention_s = 604800
 ///     log_level = info
 ///
 /// Flags and the environment win over the file; the file wins over systemd's
@@ -34,7 +35,7 @@ public struct ConfigFile: Sendable {
     public static let keys: Set<String> = [
         "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
         "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s", "activation_lifetime_s",
-        "event_retention", "log_level", "fsync", "snapshot_every_records", "event_loops",
+        "event_retention", "event_memory_count", "event_retention_count", "event_retention_s", "log_level", "fsync", "snapshot_every_records", "event_loops",
         "service_uids", "service_gids", "read_only_uids", "read_only_gids", "default_peer_class",
         "max_connections_per_uid", "admin_reserved_connections", "max_inbound_bytes_per_uid",
         "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",

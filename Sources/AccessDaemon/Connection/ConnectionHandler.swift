@@ -26,6 +26,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var badFrames = LogRateLimit()
         /// GetMetrics, GetStats' daemon-wide figures, HealthService.Check (none: this connection's own).
         var metrics: MetricsHooks? = nil
+        /// The event history on disk; without it events come from memory only.
+        var events: EventLog?
     }
 
     private let shared: Shared
@@ -55,6 +57,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var published: PublishedState { readPublished ?? owner.published }
     /// Counts calls, durations and bytes into this loop's metrics.
     private var meter: CallMeter
+    /// Streams whose next events are being read from disk.
+    private var diskPulls: Set<UInt64> = []
 
     init(
         shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil,
@@ -445,6 +449,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         id: UInt64, method: String, read: @Sendable (Data, ReadContext) throws(AccessError) -> Data,
         payload: ByteBuffer, principal: Principal, published: PublishedState, context: ChannelHandlerContext
     ) {
+        if method == EventLog.listEventsMethod, let events = shared.events {
+            return answerListEvents(id: id, payload: payload, published: published, events: events, context: context)
+        }
         if method == CheckFastPath.method, let request = CheckFastPath.request(payload) {
             do {
                 let reply = try MethodTable.check(request, in: published.state)
@@ -564,6 +571,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.fsyncPolicy = status.fsyncPolicy
             stats.journalRecords = status.journalRecords
             stats.journalSyncs = status.journalSyncs
+            stats.oldestEventSeq = EventLog.oldestSeq(shared.events, published)
             answerStats(id: id, stats, revision: published.revision, context: context)
         case MethodTable.path(service: "AdminService", method: "GetMetrics"):
             answerMetrics(id: id, context: context)
@@ -746,7 +754,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var wrote = false
         defer { if wrote { context.flush() } }
         while case .pull(let after) = machine.streamReady(id) {
-            let history = owner.published.history
+            guard !diskPulls.contains(id) else { return }
+            let published = owner.published
+            let history = published.history
+            switch shared.events?.streamSource(after: after, memory: history, head: published.revision) ?? .memory {
+            case .memory:
+                break
+            case .disk:
+                return pullFromDisk(id, after: after, published: published, context: context)
+            case .refused(let error):
+                unfollow(id)
+                respond(id: id, error: error, context: context)
+                wrote = true
+                if machine.finished(id) == .close { context.close(promise: nil) }
+                return
+            }
             let events: [Event]
             do {
                 events = try history.events(after: after, limit: 256)
@@ -766,6 +788,74 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             wrote = true
             machine.streamSent(id, through: last.seq)
+        }
+    }
+
+    // MARK: - Events on disk
+
+    /// ListEvents from the event log: from memory at once when memory holds
+    /// its start, else read on the log's own threads, never on this loop.
+    private func answerListEvents(
+        id: UInt64, payload: ByteBuffer, published: PublishedState, events: EventLog, context: ChannelHandlerContext
+    ) {
+        let answer = events.list(
+            Data(payload.readableBytesView), memory: published.history, head: published.revision,
+            maxBytes: configuration.maximumFrameLength - 4096, on: context.eventLoop)
+        guard case .later(let reading) = answer else {
+            if case .now(let result) = answer {
+                switch result {
+                case .success(let reply): respond(id: id, payload: reply, revision: published.revision, context: context)
+                case .failure(let error): respond(id: id, error: error, revision: published.revision, context: context)
+                }
+            }
+            return
+        }
+        machine.started(id, .daemon)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        reading.whenComplete { result in
+            let (handler, context) = loopBound.value
+            guard handler.context != nil else { return }
+            switch result {
+            case .success(let reply): handler.respond(id: id, payload: reply, revision: published.revision, context: context)
+            case .failure(let error):
+                handler.respond(id: id, error: error as? AccessError ?? AccessError(.unavailable, "\(error)"), context: context)
+            }
+            context.flush()
+            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+        }
+    }
+
+    /// The next slice of a stream that is behind what memory holds, read on
+    /// the event log's threads; once written, the stream pulls again (from
+    /// disk or memory: the same cursor, so no gap and no duplicate).
+    private func pullFromDisk(_ id: UInt64, after: UInt64, published: PublishedState, context: ChannelHandlerContext) {
+        guard let events = shared.events else { return }
+        diskPulls.insert(id)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        events.readLater(
+            after: after, limit: 256, maxBytes: 128 * 1024, memory: published.history, head: published.revision,
+            on: context.eventLoop
+        ).whenComplete { result in
+            let (handler, context) = loopBound.value
+            handler.diskPulls.remove(id)
+            // Cancelled, ended or closed meanwhile: nothing to send.
+            guard handler.context != nil, case .stream(let current) = handler.machine.calls[id], current == after else { return }
+            switch result {
+            case .success(let records):
+                for record in records {
+                    handler.respond(id: id, more: true, revision: record.seq, context: context, payloadLength: record.payload.count) {
+                        $0.bytes(record.payload)
+                    }
+                }
+                if let last = records.last { handler.machine.streamSent(id, through: last.seq) }
+                context.flush()
+                if !records.isEmpty { handler.pullStream(id, context: context) }
+            case .failure(let error):
+                handler.unfollow(id)
+                handler.respond(id: id, error: error as? AccessError ?? AccessError(.unavailable, "\(error)"), context: context)
+                context.flush()
+                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            }
         }
     }
 

@@ -191,6 +191,13 @@ public struct PosixStorage: Storage {
         return PosixAppendableFile(fd: fd, path: path, length: Int(end))
     }
 
+    public func openForReading(_ path: String) throws(StorageError) -> (any ReadableFile)? {
+        let opened = try at(path, missing: { nil }) { (directory, name) throws(StorageError) in
+            try Self.openFile(directory, name, O_RDONLY, path: path)
+        }
+        return opened.map { PosixReadableFile(fd: $0, path: path) }
+    }
+
     public func truncate(_ path: String, to length: Int) throws(StorageError) {
         let fd = try openExisting(path, O_WRONLY)
         defer { close(fd) }

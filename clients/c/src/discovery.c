@@ -16,7 +16,8 @@
 static const char *const config_keys[] = {
     "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
     "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s",
-    "activation_lifetime_s", "event_retention", "log_level", "fsync", "snapshot_every_records", "event_loops",
+    "activation_lifetime_s", "event_retention", "event_memory_count", "event_retention_count",
+    "event_retention_s", "log_level", "fsync", "snapshot_every_records", "event_loops",
     "service_uids", "service_gids", "read_only_uids", "read_only_gids", "default_peer_class",
     "max_connections_per_uid", "admin_reserved_connections", "max_inbound_bytes_per_uid",
     "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",
