@@ -13,7 +13,7 @@ struct Restore: ParsableCommand {
             reads), refuses while an accessd holds DIR (stop it first: systemctl stop accessd), refuses a DIR that \
             holds state unless --force (which moves everything in it into DIR/before-restore-<time>/, deleting \
             nothing), installs the bytes as DIR/snapshot-<journal record>.snap, mode 0600, owned by DIR's owner \
-            (or --owner), checks that recovery loads exactly the backup's revision, and says what it did. \
+            (or --owner), checks that the directory holds that snapshot alone, reading back as verified, and says what it did. \
             Run it as root for a system service, then start accessd.
 
             EXIT STATUS

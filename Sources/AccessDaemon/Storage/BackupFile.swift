@@ -81,12 +81,23 @@ extension BackupFile {
     /// announced, fsyncs, reads the file back and verifies it as a snapshot,
     /// and only then renames it into place and fsyncs the directory. Anything
     /// that fails removes the temporary file.
+    ///
+    /// The file is pushed to the disk every `syncEvery` bytes as it arrives
+    /// (fdatasync), as the daemon writes its snapshots: a backup written on
+    /// the state directory's filesystem never puts hundreds of MB of dirty
+    /// pages in front of the journal's syncs (bench-durability's backup_pause,
+    /// 1,000,000 users, 109 MB, the backup on the state's filesystem: the
+    /// longest write waited 4.75 s without it, 0.32-0.36 s with it, 0.30 s
+    /// during a snapshot).
     public final class Writer {
         public let path: String
         public let temporaryPath: String
         private var fd: Int32
         private var hasher = SHA256()
         private var committed = false
+        /// Bytes written since the last fdatasync.
+        private var unsynced = 0
+        public static let syncEvery = 1 << 20
         /// Data bytes written so far.
         public private(set) var written: UInt64 = 0
 
@@ -121,6 +132,15 @@ extension BackupFile {
             }
             hasher.update(bytes)
             written += UInt64(bytes.count)
+            unsynced += bytes.count
+            if unsynced >= Self.syncEvery {
+                unsynced = 0
+                guard fdatasync(fd) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    abandon()
+                    throw Failure(description: "cannot fdatasync \(temporaryPath): \(reason)")
+                }
+            }
         }
 
         /// Checks what arrived against the stream's header and trailer, makes

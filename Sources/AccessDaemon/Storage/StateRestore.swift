@@ -1,5 +1,4 @@
 public import Foundation
-import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -23,8 +22,9 @@ import Logging
 /// 4. The bytes are written as they are to `snapshot-<lsn>.snap` (a
 ///    temporary file, fsync, owner and mode 0600, rename, directory fsync),
 ///    owned by the directory's owner (or `owner`), the user accessd runs as.
-/// 5. Recovery is run read-only on the result: it must load that snapshot's
-///    revision, or restore says so.
+/// 5. The directory must hold that snapshot alone, reading back byte for
+///    byte as verified (so recovery loads exactly its revision), or restore
+///    says so.
 public enum StateRestore {
     /// Why restore stopped, with the exit status `accessd restore` ends with.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -168,18 +168,15 @@ public enum StateRestore {
         }
         lines.append("installed \(path)/\(name) (owner \(wanted.name), mode 0600)")
 
-        // 5. What accessd will load from it.
-        var logger = Logger(label: "accessd.restore")
-        logger.logLevel = .critical
+        // 5. What accessd will load: that snapshot alone, byte for byte the one verified.
         do {
-            let recovered = try state.recover(readOnly: true, logger: logger)
-            guard recovered.durable.lsn == summary.lsn, recovered.durable.state.revision == summary.revision else {
-                throw StateDirectory.RecoveryError(
-                    description:
-                        "recovery would reach journal record \(recovered.durable.lsn), revision \(recovered.durable.state.revision), not the backup's")
+            let found = try state.files()
+            guard found.snapshots.map(\.name) == [name], found.segments.isEmpty, found.strays.isEmpty else {
+                throw StorageError(.io, "it holds \(found.snapshots.map(\.name) + found.segments.map(\.name) + found.strays.map(\.name)), not \(name) alone")
             }
+            guard try storage.read(path + "/" + name) == bytes else { throw StorageError(.io, "\(name) reads back other than written") }
         } catch {
-            throw Failure(status: 65, description: "the restored directory does not load as the backup: \(error)")
+            throw Failure(status: 74, description: "the restored directory does not hold the backup as verified: \(error)")
         }
         lines.append(
             "accessd will start from revision \(summary.revision) (journal record \(summary.lsn)); start it (systemctl start accessd)")
