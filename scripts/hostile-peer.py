@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A hostile or buggy local peer of accessd, for the tests of spec/protocol.md's
+"""A hostile or buggy local peer of accessd, for the tests of docs/protocol.md's
 "Bad input and limits". The test runs it as an unprivileged uid (setpriv) with
 frames it built itself (hex on the command line, or @FILE), so it needs nothing but the
 standard library.

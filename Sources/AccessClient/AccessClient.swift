@@ -11,7 +11,7 @@ import Foundation
 #endif
 
 /// An async client of accessd over one Unix socket connection that carries
-/// many calls at once (spec/protocol.md).
+/// many calls at once (docs/protocol.md).
 ///
 /// Each call gets the next id (1, 2, 3, ...); replies are matched by id in
 /// whatever order they come. A non-OK reply throws `CallError`. Cancelling the

@@ -1,5 +1,5 @@
 /// A call that did not return OK: the gRPC status code and the daemon's
-/// message (spec/protocol.md, "Status codes").
+/// message (docs/protocol.md, "Status codes").
 public struct CallError: Error, Hashable, Sendable, CustomStringConvertible {
     /// 0-16, gRPC numbering.
     public var code: UInt32

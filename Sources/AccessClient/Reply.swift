@@ -1,6 +1,6 @@
 public import SwiftProtobuf
 
-/// One OK reply of a call, or one message of a stream (spec/protocol.md, "Frames").
+/// One OK reply of a call, or one message of a stream (docs/protocol.md, "Frames").
 public struct Reply: Hashable, Sendable {
     /// The method's reply message, encoded.
     public var payload: [UInt8]
@@ -29,7 +29,7 @@ public struct Reply: Hashable, Sendable {
 }
 
 extension CallError {
-    /// The gRPC status code numbers (spec/protocol.md, "Status codes").
+    /// The gRPC status code numbers (docs/protocol.md, "Status codes").
     public enum Code {
         public static let ok: UInt32 = 0
         public static let cancelled: UInt32 = 1

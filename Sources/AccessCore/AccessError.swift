@@ -1,5 +1,5 @@
 /// Why the core refused a command or a read: a gRPC status code, a message a
-/// person can act on, and the rule of `spec/domain.md` that decided, if one did.
+/// person can act on, and the rule of `docs/domain.md` that decided, if one did.
 ///
 /// A refused command changes nothing (R21): `decide` throws before any event exists.
 public struct AccessError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 /// Text a peer sent, made safe to put in a message or a log line
-/// (spec/protocol.md, "Bad input and limits"): at most `limit` characters
+/// (docs/protocol.md, "Bad input and limits"): at most `limit` characters
 /// (then an ellipsis), in single quotes, with control characters, quotes and
 /// backslashes escaped, so that a megabyte of actor comes back as a short
 /// phrase and a terminal escape sequence as harmless text.

@@ -1,4 +1,4 @@
-/// Who a call acts for: the "actor" of `spec/protocol.md`.
+/// Who a call acts for: the "actor" of `docs/protocol.md`.
 public enum Principal: Hashable, Sendable, CustomStringConvertible {
     /// A privileged local peer (root or a configured administrator), not a user (R1, R3).
     case administrator

@@ -1,4 +1,4 @@
-/// A numbered rule of the domain contract (`spec/domain.md`), so that errors,
+/// A numbered rule of the domain contract (`docs/domain.md`), so that errors,
 /// decisions and tests can name the rule they enforce.
 public struct Rule: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int

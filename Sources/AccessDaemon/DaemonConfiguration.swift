@@ -7,7 +7,7 @@ public struct DaemonConfiguration: Sendable {
     public var socketPath: String
     /// Where the journal and snapshots live.
     public var stateDirectory: String
-    /// spec/protocol.md defaults.
+    /// docs/protocol.md defaults.
     public var maximumFrameLength = 4 * 1024 * 1024
     public var maximumCallsPerConnection = 128
     /// Connections in all (`max_connections`); the last

@@ -2,7 +2,7 @@
     import Glibc
 #endif
 
-/// Where the socket and the state live (spec/protocol.md, "Where things are"):
+/// Where the socket and the state live (docs/protocol.md, "Where things are"):
 /// a flag wins, then the environment (`ACCESSD_SOCKET`, `ACCESSD_STATE_DIR`),
 /// then the config file (`socket`, `state_dir`), then systemd's `$RUNTIME_DIRECTORY` / `$STATE_DIRECTORY`, then the XDG
 /// defaults `$XDG_RUNTIME_DIR/accessd/accessd.sock` and `$XDG_STATE_HOME/accessd`

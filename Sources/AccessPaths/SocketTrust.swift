@@ -3,7 +3,7 @@
 #endif
 
 /// Whether a Unix socket's path can be trusted to lead to the daemon, not to
-/// an impostor (README, "Where things are"; spec/protocol.md: the socket lives
+/// an impostor (README, "Where things are"; docs/protocol.md: the socket lives
 /// "in a directory only the daemon's user can write").
 ///
 /// Whoever can write the socket's directory can move the socket aside and

@@ -1,7 +1,7 @@
 public import NIOCore
 
 /// Splits a byte stream into frames: a 4-byte unsigned big-endian length N,
-/// then N bytes of one protobuf message (spec/protocol.md, "Frames").
+/// then N bytes of one protobuf message (docs/protocol.md, "Frames").
 ///
 /// A length above `maximumFrameLength` is refused as soon as the 4-byte header
 /// is read: the decoder never waits for, let alone allocates, the announced

@@ -83,7 +83,7 @@ struct Accessd: AsyncParsableCommand {
         // get pages of their own that go back to the system when freed,
         // rather than glibc's default of raising that threshold after each
         // free, which lets a burst of large frames leave the heap fragmented
-        // and the resident memory high (spec/protocol.md: every resource a
+        // and the resident memory high (docs/protocol.md: every resource a
         // peer can hold is bounded).
         _ = accessd_set_mmap_threshold(128 * 1024)
         let environment = ProcessInfo.processInfo.environment

@@ -3,7 +3,7 @@ import AccessWire
 import Foundation
 import Testing
 
-/// The client against an in-process frame server (spec/protocol.md, "Frames").
+/// The client against an in-process frame server (docs/protocol.md, "Frames").
 @Suite(.timeLimit(.minutes(1))) struct AccessClientTests {
     static let method = "/accessd.v1.UserService/GetUser"
     static let unavailable = CallError.Code.unavailable

@@ -5,7 +5,7 @@ import Testing
     import Glibc
 #endif
 
-/// spec/protocol.md, "Who is calling": administrator calls only for root and
+/// docs/protocol.md, "Who is calling": administrator calls only for root and
 /// the configured uids, decided from the peer's SO_PEERCRED. The client runs
 /// as `nobody` through setpriv (util-linux), so the tests need root.
 @Suite(.serialized) struct AdministratorPeerTests {

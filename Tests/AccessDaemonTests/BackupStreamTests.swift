@@ -14,7 +14,7 @@ import Testing
 /// snapshot's bytes in order in chunks of at most 256 KiB, one trailer with
 /// their SHA-256, then OK; a piece leaves only while the peer takes them, so
 /// the outbound buffer never holds more than the high-water mark and one
-/// chunk, however large the state (spec/protocol.md, "Streams").
+/// chunk, however large the state (docs/protocol.md, "Streams").
 @Suite struct BackupStreamTests {
     /// A state of `accounts` accounts, encoded as a backup image.
     static func image(accounts: Int, lease: BackupLease = BackupLease {}) throws -> BackupImage {

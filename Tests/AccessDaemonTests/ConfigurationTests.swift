@@ -3,7 +3,7 @@ import AccessPaths
 import Foundation
 import Testing
 
-/// spec/protocol.md, "Where things are", and the config file.
+/// docs/protocol.md, "Where things are", and the config file.
 @Suite struct ConfigurationTests {
     @Test func aFlagWinsThenTheEnvironmentThenTheFileThenSystemdThenXDG() throws {
         let file = try ConfigFile(text: "socket = /etc-says/a.sock\nstate_dir = /etc-says/state\n", path: "test.conf")

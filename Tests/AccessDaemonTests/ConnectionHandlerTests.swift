@@ -11,7 +11,7 @@ import Testing
 
 /// `ConnectionHandler` carrying out its state machine, on NIO's testing
 /// channel, whose loop also runs the state's owner: frames in, frames out,
-/// time advanced by hand (spec/protocol.md, "Bad input and limits").
+/// time advanced by hand (docs/protocol.md, "Bad input and limits").
 @Suite struct ConnectionHandlerTests {
     /// A channel with a handler for `peer`, an owner on the same embedded loop.
     final class Rig: Sendable {

@@ -6,7 +6,7 @@ import Testing
 @testable import AccessDaemon
 
 /// The connection as a value (`ConnectionStateMachine`): every limit of
-/// spec/protocol.md ("Bad input and limits") checked without I/O, times
+/// docs/protocol.md ("Bad input and limits") checked without I/O, times
 /// passed in. The defects of issue 12 that these pin down are named.
 @Suite struct ConnectionStateMachineTests {
     static let limits = ConnectionStateMachine.Limits(

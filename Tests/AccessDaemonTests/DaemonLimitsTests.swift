@@ -5,7 +5,7 @@ import Testing
 
 @testable import AccessDaemon
 
-/// spec/protocol.md: limits, dry runs, idempotency keys, min_revision.
+/// docs/protocol.md: limits, dry runs, idempotency keys, min_revision.
 @Suite(.serialized) struct DaemonLimitsTests {
     let wire = DaemonWireTests()
 

@@ -8,7 +8,7 @@ import Testing
     import Glibc
 #endif
 
-/// spec/protocol.md through raw frames, against the daemon's server in this
+/// docs/protocol.md through raw frames, against the daemon's server in this
 /// process (the tests that start the `accessd` binary live beside these).
 @Suite(.serialized) struct DaemonWireTests {
     static let users = "/accessd.v1.UserService/"

@@ -6,7 +6,7 @@ import Testing
 
 @testable import AccessDaemon
 
-/// Formats are versioned and every earlier one is read (spec/protocol.md):
+/// Formats are versioned and every earlier one is read (docs/protocol.md):
 /// a state directory written by the previous accessd (journal format 1,
 /// snapshot format 2; `Tests/Fixtures/state-journal1-snapshot2`, its README
 /// says how it was made) loads whole, and what issue 12 changed comes out

@@ -6,7 +6,7 @@ import Testing
     import Glibc
 #endif
 
-/// A hostile or buggy local peer cannot hurt accessd (spec/protocol.md,
+/// A hostile or buggy local peer cannot hurt accessd (docs/protocol.md,
 /// "Bad input and limits"; issue 12): the real binary, attacked by an
 /// unprivileged uid through `scripts/hostile-peer.py`. With the defaults a
 /// single peer raises the daemon's peak resident memory (VmHWM) by at most

@@ -8,7 +8,7 @@ import Testing
 /// Group commit at the state's owner (`StateOwner.submit`): batches that
 /// arrive while a record is being synced wait, then run together as one
 /// record; a failed record fails only its own writes, and the state rolls
-/// back (spec/protocol.md, "Durability": a reply leaves once its write is durable).
+/// back (docs/protocol.md, "Durability": a reply leaves once its write is durable).
 @Suite struct OwnerGroupCommitTests {
     @Test func batchesQueuedBehindASyncShareOneRecord() throws {
         let disk = SimulatedDisk()

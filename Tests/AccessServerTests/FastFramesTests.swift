@@ -9,7 +9,7 @@ import Testing
 /// The hot path's codec (`ClientFrameHead`, `ResponseFrame`, `CheckFastPath`)
 /// against swift-protobuf, the reference: what it reads, swift-protobuf reads
 /// the same way; what it declines (nil), goes to swift-protobuf; what it
-/// writes is byte for byte what swift-protobuf writes (spec/protocol.md, "Frames").
+/// writes is byte for byte what swift-protobuf writes (docs/protocol.md, "Frames").
 @Suite struct FastFramesTests {
     private static let texts = ["", "a", "usr_1a", "owner@example.com", "Zoë ✓", String(repeating: "x", count: 200)]
 

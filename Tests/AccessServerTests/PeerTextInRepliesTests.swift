@@ -6,7 +6,7 @@ import Testing
 @testable import AccessServer
 
 /// Text a peer sent comes back in error messages bounded and escaped
-/// (spec/protocol.md, "Bad input and limits"), whatever field it came in.
+/// (docs/protocol.md, "Bad input and limits"), whatever field it came in.
 ///
 /// The method tour (`MethodTour`) calls every read and write of the table
 /// with requests that work. Before each of its calls, the same call is made

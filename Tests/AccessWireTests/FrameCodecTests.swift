@@ -3,7 +3,7 @@ import NIOCore
 import NIOTestUtils
 import Testing
 
-/// spec/protocol.md, "Frames" and "Bad input and limits".
+/// docs/protocol.md, "Frames" and "Bad input and limits".
 @Suite struct FrameCodecTests {
     private func frame(_ bytes: [UInt8]) -> ByteBuffer {
         var buffer = ByteBuffer()

@@ -10,7 +10,7 @@ import SwiftProtobuf
 /// decides: reads answered from the published state on this loop, writes
 /// batched to the state's owner, reads waiting for a revision woken by the
 /// owner, streams pulled from the published history while the peer takes
-/// them, replies written as they are ready (spec/protocol.md).
+/// them, replies written as they are ready (docs/protocol.md).
 final class ConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer

@@ -2,7 +2,7 @@ import AccessCore
 import AccessWire
 import NIOCore
 
-/// One connection's protocol state as a value (spec/protocol.md): framing
+/// One connection's protocol state as a value (docs/protocol.md): framing
 /// and its stall limit, the calls in flight, the reads waiting for a
 /// revision, the writes queued for the state's owner, back-pressure, and
 /// shutdown. Every event the connection sees comes in as a method call and

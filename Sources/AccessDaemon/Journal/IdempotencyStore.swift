@@ -6,7 +6,7 @@ import HashTreeCollections
 
 /// First replies to applied writes that carried an idempotency key, by
 /// actor and key, for 24 hours. A persistent map, so the owner's durable copy
-/// costs O(1). Bounded (spec/protocol.md, "Bad input and limits"): a peer
+/// costs O(1). Bounded (docs/protocol.md, "Bad input and limits"): a peer
 /// chooses the actor, so keys are counted per peer uid and in total; past
 /// either bound a new keyed write is refused, and no key is ever dropped
 /// inside its 24 hours.

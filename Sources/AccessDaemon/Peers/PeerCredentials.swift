@@ -5,7 +5,7 @@ import NIOCore
 
 /// The peer's uid, gid, pid and supplementary groups, read from the socket
 /// (SO_PEERCRED and SO_PEERGROUPS: what the kernel recorded when the peer
-/// connected, not what it claims; spec/protocol.md, "Who is calling").
+/// connected, not what it claims; docs/protocol.md, "Who is calling").
 public struct PeerCredentials: Hashable, Sendable, CustomStringConvertible {
     public var pid: Int32
     public var uid: UInt32

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import Synchronization
 
 /// What the local peers hold, per uid and in total, for the limits of
-/// spec/protocol.md ("Bad input and limits"): connections (administrators
+/// docs/protocol.md ("Bad input and limits"): connections (administrators
 /// always keep room), bytes of unfinished frames, and the write rate. Shared
 /// by the listener and every connection; a lock is taken per connection
 /// opened or closed and per write admitted under a rate limit, an atomic per

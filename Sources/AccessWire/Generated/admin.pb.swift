@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// Administrator calls: allowed only to root and to the configured
-/// administrator uids and groups (spec/protocol.md), with an empty actor.
+/// administrator uids and groups (docs/protocol.md), with an empty actor.
 
 #if canImport(FoundationEssentials)
 public import FoundationEssentials

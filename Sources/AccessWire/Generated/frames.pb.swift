@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The frames of the accessd wire protocol (spec/protocol.md).
+/// The frames of the accessd wire protocol (docs/protocol.md).
 ///
 /// Each frame on the Unix stream socket is a 4-byte unsigned big-endian length
 /// N followed by N bytes of one message: a ClientFrame from the client, a

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The things of the accessd domain (spec/domain.md), as the services return
+/// The things of the accessd domain (docs/domain.md), as the services return
 /// them. Times are milliseconds since the Unix epoch; 0 means unset. Ids are
 /// opaque strings with a readable prefix (acc_, usr_, rol_, off_, prj_, prd_,
 /// shr_, msg_).

@@ -2,7 +2,7 @@ import Testing
 
 @testable import AccessCore
 
-/// Text a peer sent, as messages and logs quote it (spec/protocol.md, "Bad
+/// Text a peer sent, as messages and logs quote it (docs/protocol.md, "Bad
 /// input and limits"): bounded, in single quotes, control characters escaped.
 @Suite struct PeerTextTests {
     /// The scalars a terminal or a reader could be fooled by: C0 and C1

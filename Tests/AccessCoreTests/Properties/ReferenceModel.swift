@@ -5,7 +5,7 @@ import AccessCore
 ///
 /// It reads only the plain records of a state (users, roles, projects,
 /// shares, client links) through the public API and restates the rules as
-/// `spec/domain.md` and `docs/domain.md` word them; it calls none of the
+/// `docs/domain.md` and `docs/domain.md` word them; it calls none of the
 /// core's decision functions (`grant`, `evaluate`, `sees`, `homePermissions`)
 /// and none of its indexes.
 ///

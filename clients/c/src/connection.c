@@ -1,4 +1,4 @@
-/* One connection to accessd: framing, calls, timeouts (spec/protocol.md). */
+/* One connection to accessd: framing, calls, timeouts (docs/protocol.md). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>

@@ -5,7 +5,7 @@
  * is a 4-byte big-endian length and one protobuf message (a ClientFrame from
  * the client, a ServerFrame from the daemon), calls carry gRPC-style method
  * paths ("/accessd.v1.AccessService/Check") and gRPC status codes
- * (spec/protocol.md). This library speaks that wire with protobuf-c: requests
+ * (docs/protocol.md). This library speaks that wire with protobuf-c: requests
  * and replies are the messages protoc-c generates from proto/accessd/v1, which
  * this header includes (Accessd__V1__CheckRequest, ...).
  *
@@ -54,7 +54,7 @@ extern "C" {
 
 #define ACCESSD_CLIENT_VERSION "0.1.0"
 
-/* The gRPC status codes (spec/protocol.md, "Status codes"). */
+/* The gRPC status codes (docs/protocol.md, "Status codes"). */
 typedef enum accessd_code {
     ACCESSD_OK = 0,
     ACCESSD_CANCELLED = 1,
