@@ -238,13 +238,18 @@ import Testing
         let raw = try RawConnection(path: daemon.socket)
         let later = try #require(try Self.createAccount(raw, "after-the-backup", id: 1))
         let state = root + "/state"
-        let names = try FileManager.default.contentsOfDirectory(atPath: state).sorted()
+        // The running daemon's event log starts its segments on its own thread, whenever it likes:
+        // what restore must leave alone is everything else.
+        func restoreVisible() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: state).filter { !$0.hasPrefix("events-") }.sorted()
+        }
+        let names = try restoreVisible()
 
         // While the daemon runs: refused, nothing changed.
         let held = try Self.run(Self.accessd, ["restore", root + "/backup.snap", "--state-dir", state])
         #expect(held.status == 75, "\(held.stderr)")
         #expect(held.stderr.contains("in use by an accessd (pid \(daemon.process.processIdentifier))") && held.stderr.contains("stop it first"), "\(held.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: state).sorted() == names)
+        #expect(try restoreVisible() == names)
         #expect(binary.stop(daemon) == 0)
 
         // Stopped, but holding state: refused naming what is there.
