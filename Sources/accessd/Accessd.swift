@@ -33,6 +33,7 @@ struct Accessd: AsyncParsableCommand {
               NOTIFY_SOCKET        sd_notify: READY=1, STATUS=, RELOADING=1, STOPPING=1
               WATCHDOG_USEC, WATCHDOG_PID    send WATCHDOG=1 every WATCHDOG_USEC/2 from the serving loop
               JOURNAL_STREAM       when it names stderr, log lines are '<priority>message key=value' without timestamps
+              INVOCATION_ID        set by systemd: a read-only state directory's refusal names the ReadWritePaths= drop-in
 
             SIGNALS
               SIGTERM, SIGINT      GoAway to every connection, calls in flight finish (drain_timeout_s), final snapshot, exit 0
