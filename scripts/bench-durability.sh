@@ -2,7 +2,8 @@
 # Durability figures (issue 4), one RESULT line each, on this machine's disk:
 # for each size (default 10,000 / 100,000 / 1,000,000 users): snapshot size and
 # write time, journal of 100,000 records after it, recovery time from both, and
-# the longest call wait while a snapshot is written by a running accessd; then
+# the longest call wait while a snapshot is written by a running accessd, and
+# while a backup is streamed from it (AdminService.Backup, as accessctl backup); then
 # the raw fdatasync rate of the disk and durable writes per second with
 # fsync=always at 1, 8 and 64 writers, with their ratio to the raw rate.
 #
@@ -42,6 +43,8 @@ for users in $sizes; do
     "$bin/accessd-durability-bench" state --dir "$dir" --users "$users" --accounts $((users / 10)) --journal "$journal"
     start_daemon "$dir"
     "$bin/accessd-durability-bench" pause --socket "$work/accessd.sock" --ids "$dir/bench-ids" --conns 8 --seconds 6 | sed "s/^RESULT name=snapshot_pause /RESULT name=snapshot_pause users=$users /"
+    "$bin/accessd-durability-bench" pause --socket "$work/accessd.sock" --ids "$dir/bench-ids" --conns 8 --seconds 6 --backup "$work/backup.snap" | sed "s/^RESULT name=backup_pause /RESULT name=backup_pause users=$users /"
+    rm -f "$work/backup.snap"
     stop_daemon
     rm -rf "$dir"
 done

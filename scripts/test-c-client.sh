@@ -11,7 +11,7 @@
 # sharing, checks allowed and denied, PERMISSION_DENIED, NOT_FOUND,
 # RESOURCE_EXHAUSTED, timeouts, sockets it must not trust), then again under
 # valgrind against a fresh daemon, with the example accessd-check (also
-# refusing the daemon's socket once its directory is 0777) and the README's
+# refusing the daemon's socket once its directory is 0777, and reporting a broken config file) and the README's
 # example under valgrind as well; checks the README's C example is the file it compiles;
 # installs with `make install` and builds the README example through
 # pkg-config. Exits non-zero on any failure, saying which.
@@ -172,6 +172,11 @@ expect_check 2 "FAILED_PRECONDITION: cannot connect to accessd at $socket: the s
 chmod 0750 "${socket%/*}"
 expect_check 2 usage olga@acme.example
 ACCESSD_SOCKET="$socket" expect_check 0 "" -q olga@acme.example "$ACME" share-access
+# A broken config file is said (file:line, the key), not passed over for another socket.
+printf 'socket = %s\nsockte = /elsewhere.sock\n' "$socket" >"$work/broken.conf"
+ACCESSD_CONFIG="$work/broken.conf" expect_check 2 \
+    "FAILED_PRECONDITION: cannot find accessd's socket: $work/broken.conf:2: unknown key 'sockte'" \
+    olga@acme.example "$ACME" share-access
 
 # The README's example, under valgrind, finding the socket through $ACCESSD_SOCKET.
 for who in olga@acme.example:0 vic@acme.example:1; do

@@ -3,7 +3,7 @@ import HashTreeCollections
 /// The most recent events, for readers that fetch "events after N" (R20).
 /// A persistent structure like the state, so a reader's copy costs O(1).
 /// Older events are dropped past `retention`; asking for them is OUT_OF_RANGE
-/// (the journal, not memory, holds the full history).
+/// here (the daemon reads them from its event log on disk instead).
 ///
 /// Laid out for a window that only grows at one end and shrinks at the other:
 /// events sit in chunks of `chunkSize` by sequence number. The chunk being
@@ -75,7 +75,7 @@ public struct EventHistory: Sendable {
         guard seq < lastSeq else { return [] }
         guard seq + 1 >= firstSeq else {
             throw .outOfRange(
-                "events after \(seq) are no longer held in memory (the oldest is \(firstSeq)); start from a snapshot or read the journal")
+                "events after \(seq) are no longer held in memory: the oldest event held is \(firstSeq); read after \(firstSeq - 1), and rebuild what came before from a snapshot of the state")
         }
         var result: [Event] = []
         result.reserveCapacity(min(limit, Int(lastSeq - seq)))

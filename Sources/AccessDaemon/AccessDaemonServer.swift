@@ -23,7 +23,7 @@ public final class AccessDaemonServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     /// The state owner's loop: it serves no connection, and waits for the journal's syncs.
     private let ownerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private let logger: Logger
+    let logger: Logger
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)
     /// Connections per peer uid and in all, unfinished-frame bytes per uid, write rates.
     let peers = PeerRegistry()
@@ -35,6 +35,8 @@ public final class AccessDaemonServer: Sendable {
     /// The journal every accepted write goes to before its reply.
     public let journal: JournalWriter
     public let stateDirectory: StateDirectory
+    /// The event history on disk (README "Event history").
+    public let events: EventLog
     /// What recovery found at start.
     public let recovered: StateDirectory.Recovered
 
@@ -52,6 +54,16 @@ public final class AccessDaemonServer: Sendable {
     private let directoryLock: StateDirectoryLock?
     /// The socket this process bound (and so removes at stop); nil for one passed by systemd.
     private let boundSocketPath = NIOLockedValueBox<String?>(nil)
+
+    /// Calls, the journal, snapshots, recovery and the state's figures (GetMetrics, `metrics_textfile`).
+    public let metrics: DaemonMetrics
+    /// When the daemon started: for its uptime, and in milliseconds since the epoch.
+    let startedAt = NIODeadline.now()
+    let startedAtMilliseconds = StateOwner.wallClock().millisecondsSinceEpoch
+    /// Set as `stop()` begins: the health check says NOT_SERVING from then on.
+    let draining = NIOLockedValueBox(false)
+    /// Writes `metrics_textfile` every interval, when set.
+    let metricsTextfileTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
     /// Recovers the state from the state directory (the newest snapshot that
     /// holds, then the journal after it) and opens the journal. Anything
@@ -79,8 +91,11 @@ public final class AccessDaemonServer: Sendable {
             self.directoryLock = nil
         }
         let directory = StateDirectory(storage: storage, path: configuration.stateDirectory)
+        let recoveryStarted = NIODeadline.now()
         let recovered = try directory.recover(
-            acceptLoss: configuration.acceptDataLoss, eventRetention: configuration.eventRetention, logger: logger)
+            acceptLoss: configuration.acceptDataLoss,
+            eventRetention: min(configuration.eventMemoryCount, configuration.eventRetentionCount), logger: logger)
+        let recoveryTook = NIODeadline.now() - recoveryStarted
         logger.info(
             "recovered the state",
             metadata: [
@@ -89,13 +104,22 @@ public final class AccessDaemonServer: Sendable {
             ])
         self.stateDirectory = directory
         self.recovered = recovered
+        self.events = try EventLog.open(
+            storage: storage, directory: configuration.stateDirectory,
+            retention: EventLog.Retention(
+                count: configuration.eventRetentionCount, milliseconds: configuration.eventRetentionSeconds * 1000),
+            head: recovered.durable.state.revision, logger: logger)
         self.lastSnapshot = NIOLockedValueBox(
             (recovered.snapshotLSN, recovered.snapshotRevision, recovered.snapshotWrittenAtMilliseconds))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let metrics = DaemonMetrics(loops: Array(group.makeIterator()), version: AccessdVersion.current)
+        metrics.recoveryDuration.set(Double(recoveryTook.nanoseconds) / 1e9)
+        metrics.recoveryRecords.set(recovered.replayed)
+        self.metrics = metrics
         snapshotThread.start()
         self.journal = JournalWriter(
             storage: storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
-            logger: logger, onFatalSync: onFatalSync)
+            logger: logger, onFatalSync: onFatalSync, metrics: metrics.journal)
         self.owner = StateOwner(
             loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
     }
@@ -124,6 +148,7 @@ public final class AccessDaemonServer: Sendable {
             snapshot: { [self] in
                 self.snapshot(force: true).map { written in (written?.revision ?? 0, written?.path ?? "") }
             },
+            backup: { [self] in self.backupImage() },
             status: {
                 let snapshot = lastSnapshot.withLockedValue { $0 }
                 let stats = journal.stats
@@ -132,7 +157,12 @@ public final class AccessDaemonServer: Sendable {
                     snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: journal.policy.rawValue,
                     journalRecords: stats.records, journalSyncs: stats.syncs)
             })
-        let shared = ConnectionHandler.Shared(owner: owner, control: control, live: live, logger: logger)
+        var connectionShared = ConnectionHandler.Shared(
+            owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
+        connectionShared.events = events
+        let shared = connectionShared
+        let metrics = self.metrics
+        try await followEvents()
         // Under systemd's default soft limit (1024) the descriptors would run
         // out before max_connections: raise it, and refuse past what it allows.
         let softLimit = DescriptorLimit.raiseSoftLimit()
@@ -207,7 +237,9 @@ public final class AccessDaemonServer: Sendable {
                         connections.withLockedValue { $0[key] = channel }
                         channel.closeFuture.whenComplete { _ in connections.withLockedValue { $0[key] = nil } }
                         try channel.pipeline.syncOperations.addHandler(
-                            ConnectionHandler(shared: shared, configuration: configuration, peer: credentials, usage: usage))
+                            ConnectionHandler(
+                                shared: shared, configuration: configuration, peer: credentials, usage: usage,
+                                metrics: metrics.block(for: channel.eventLoop)))
                     }
                 }
             }
@@ -221,6 +253,7 @@ public final class AccessDaemonServer: Sendable {
         }
         self.channel.withLockedValue { $0 = channel }
         scheduleSnapshots(everySeconds: configuration.snapshotIntervalSeconds)
+        startMetricsTextfile()
         // A snapshot after every `snapshotEveryRecords` journal records, in the background.
         let every = UInt64(max(1, configuration.snapshotEveryRecords))
         let queued = NIOLockedValueBox(false)
@@ -270,11 +303,25 @@ public final class AccessDaemonServer: Sendable {
             guard force || durable.lsn != lastSnapshot.withLockedValue({ $0.lsn }) else { return nil }
             let writtenAt = StateOwner.wallClock()
             let started = NIODeadline.now()
-            let written = try stateDirectory.writeSnapshot(durable, writtenAt: writtenAt)
+            let written: (name: String, bytes: Int, keepFrom: UInt64)
+            do {
+                written = try stateDirectory.writeSnapshot(durable, writtenAt: writtenAt)
+            } catch {
+                metrics.snapshotFailures.increment()
+                throw error
+            }
+            metrics.snapshotsWritten.increment()
+            metrics.snapshotDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+            metrics.snapshotBytes.set(written.bytes)
             // A new segment only now: creating one syncs the directory, which on
             // ext4 would wait for the snapshot's data to reach the disk.
             journal.rotate()
-            journal.removeSegments(coveredBy: written.keepFrom)
+            // The event log takes its events from the journal's segments until it has synced them.
+            if events.sync(through: durable.state.revision) {
+                journal.removeSegments(coveredBy: written.keepFrom)
+            } else {
+                logger.warning("the event log has not synced the events of the journal segments the snapshot covers; keeping them")
+            }
             lastSnapshot.withLockedValue { $0 = (durable.lsn, durable.state.revision, writtenAt.millisecondsSinceEpoch) }
             logger.info(
                 "wrote a snapshot",
@@ -308,6 +355,37 @@ public final class AccessDaemonServer: Sendable {
     /// The snapshot thread's nice value.
     static let snapshotThreadNice: Int32 = 10
 
+    /// Whether a backup holds the one slot (`BackupLease`).
+    private let backupTaken = NIOLockedValueBox(false)
+
+    /// A snapshot of the durable state encoded for AdminService.Backup, on
+    /// the snapshot thread (one at a time with the snapshots, at its lower
+    /// priority) from the same O(1) copy a snapshot takes: one state at one
+    /// journal record, whatever the writes do meanwhile. Nothing is written
+    /// to the state directory. Fails with `BackupBusy` while another backup
+    /// holds its image.
+    func backupImage() -> EventLoopFuture<BackupImage> {
+        let taken = backupTaken
+        guard taken.withLockedValue({ taken in defer { taken = true }; return !taken }) else {
+            return owner.loop.makeFailedFuture(BackupBusy())
+        }
+        let lease = BackupLease { taken.withLockedValue { $0 = false } }
+        return snapshotThread.runIfActive(eventLoop: owner.loop) { [self] in
+            lowerSnapshotThreadPriority()
+            let owner = self.owner
+            let durable = try owner.loop.submit { owner.assumeIsolated { $0.durable } }.wait()
+            let started = NIODeadline.now()
+            let image = try BackupImage.encode(durable, takenAt: StateOwner.wallClock(), lease: lease)
+            logger.info(
+                "encoded a backup",
+                metadata: [
+                    "revision": "\(image.revision)", "lsn": "\(image.lsn)", "bytes": "\(image.bytes.count)",
+                    "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+                ])
+            return image
+        }
+    }
+
     /// Sends GoAway on every connection; each closes once its calls in flight
     /// are answered. Connections still open after the drain timeout are closed.
     private func goAway() async {
@@ -321,9 +399,20 @@ public final class AccessDaemonServer: Sendable {
         }
     }
 
+    /// The event log copies every event the owner publishes.
+    private func followEvents() async throws {
+        let owner = self.owner
+        let events = self.events
+        events.start { owner.published.history }
+        try await owner.loop.submit {
+            owner.assumeIsolated { $0.follow(FollowerKey(connection: ObjectIdentifier(events), id: 0)) { events.wake() } }
+        }.get()
+    }
+
     /// Releases what `init` took (the journal, the snapshot thread, the
     /// loops) when `start` failed; nothing is written.
     public func abandon() async {
+        events.close()
         journal.close()
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()
@@ -333,6 +422,8 @@ public final class AccessDaemonServer: Sendable {
 
     /// Stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
     public func stop() async throws {
+        draining.withLockedValue { $0 = true }
+        await stopMetricsTextfile()
         if let task = snapshotTask.withLockedValue({ $0 }) {
             let promise = owner.loop.makePromise(of: Void.self)
             task.cancel(promise: promise)
@@ -347,6 +438,7 @@ public final class AccessDaemonServer: Sendable {
             try await snapshotIfChanged()
         } catch {
             logger.error("the final snapshot failed (the journal still holds every acknowledged write): \(error)")
+            events.close()
             journal.close()
             directoryLock?.release()
             try? await snapshotThread.shutdownGracefully()
@@ -354,6 +446,7 @@ public final class AccessDaemonServer: Sendable {
             try? await ownerGroup.shutdownGracefully()
             throw error
         }
+        events.close()
         journal.close()
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()

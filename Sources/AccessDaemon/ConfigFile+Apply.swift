@@ -66,9 +66,28 @@ extension ConfigFile {
         if let value = try number("activation_lifetime_s", in: 60...(365 * 86_400)) {
             configuration.policy.activationLifetimeMilliseconds = value * 1000
         }
-        if let value = try number("event_retention", in: 1...100_000_000) { configuration.eventRetention = Int(value) }
+        if values["event_retention"] != nil, values["event_memory_count"] != nil {
+            throw Invalid(
+                path: path, line: lines["event_retention"] ?? 0,
+                reason: "event_retention is the former name of event_memory_count; set only event_memory_count")
+        }
+        for key in ["event_memory_count", "event_retention"] {
+            if let value = try number(key, in: 1...100_000_000) { configuration.eventMemoryCount = Int(value) }
+        }
+        if let value = try number("event_retention_count", in: 1...1_000_000_000_000) { configuration.eventRetentionCount = Int(value) }
+        if let value = try number("event_retention_s", in: 1...(100 * 365 * 86_400)) { configuration.eventRetentionSeconds = value }
         if let value = try number("snapshot_every_records", in: 1...1_000_000_000) { configuration.snapshotEveryRecords = value }
         if let value = try number("event_loops", in: 1...256) { configuration.eventLoopThreads = Int(value) }
+        if let text = values["metrics_textfile"] {
+            // node_exporter's textfile collector reads only *.prom files of its directory.
+            guard text.isEmpty || (text.hasPrefix("/") && text.hasSuffix(".prom") && text.count > 6) else {
+                throw Invalid(
+                    path: path, line: lines["metrics_textfile"] ?? 0,
+                    reason: "metrics_textfile must be an absolute path ending in .prom (node_exporter's textfile collector reads only *.prom files), or empty for none; not '\(text)'")
+            }
+            configuration.metricsTextfile = text
+        }
+        if let value = try number("metrics_textfile_interval_s", in: 1...86_400) { configuration.metricsTextfileIntervalSeconds = value }
         if let text = values["fsync"] {
             guard let policy = FsyncPolicy(rawValue: text) else {
                 throw Invalid(path: path, line: lines["fsync"] ?? 0, reason: "fsync must be always, interval or none, not '\(text)'")

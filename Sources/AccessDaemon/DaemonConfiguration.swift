@@ -53,8 +53,14 @@ public struct DaemonConfiguration: Sendable {
     public var maximumIdempotencyKeysPerUID = 20_000
     public var maximumIdempotencyKeys = 200_000
     public var policy = DomainPolicy()
-    /// Recent events kept in memory for ListEvents/FollowEvents.
-    public var eventRetention = 100_000
+    /// The newest events kept in memory (`event_memory_count`): reads and
+    /// streams of them need no disk read. At most `eventRetentionCount`.
+    public var eventMemoryCount = 100_000
+    /// The event history ListEvents and FollowEvents answer from (memory and
+    /// the event log on disk): the newest `event_retention_count` events, none
+    /// older than `event_retention_s`; whichever keeps less.
+    public var eventRetentionCount = 1_000_000
+    public var eventRetentionSeconds: Int64 = 7 * 86_400
     /// A snapshot is written this often when the state changed (and at shutdown).
     public var snapshotIntervalSeconds: Int64 = 60
     /// ... and after this many journal records since the last one.
@@ -69,6 +75,11 @@ public struct DaemonConfiguration: Sendable {
     public var drainTimeoutSeconds: Int64 = 10
     /// Event loops serving connections (the state's owner has a loop of its own).
     public var eventLoopThreads = 2
+    /// Where to write the metrics for node_exporter's textfile collector
+    /// (an absolute path ending in `.prom`); empty: not written.
+    public var metricsTextfile = ""
+    /// How often the metrics textfile is written.
+    public var metricsTextfileIntervalSeconds: Int64 = 15
 
     public init(socketPath: String, stateDirectory: String) {
         self.socketPath = socketPath

@@ -1,9 +1,11 @@
 import NIOCore
 
-/// What a connection may ask of the daemon itself (AdminService.Snapshot and GetStats).
+/// What a connection may ask of the daemon itself (AdminService.Snapshot, Backup and GetStats).
 struct DaemonControl: Sendable {
     /// Writes a snapshot now; its revision and path.
     var snapshot: @Sendable () -> EventLoopFuture<(revision: UInt64, path: String)>
+    /// Encodes a snapshot of the durable state for a backup (off the loops); fails with `BackupBusy` while one is sent.
+    var backup: (@Sendable () -> EventLoopFuture<BackupImage>)? = nil
     /// Connections, the last snapshot and the journal.
     var status: @Sendable () -> DaemonStatus
 }

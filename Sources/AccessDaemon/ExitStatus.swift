@@ -28,12 +28,14 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
         code: 73, meaning: "the socket cannot be created, or its directory lets another user replace it")
     /// The state directory cannot be read or written (at start, or the final snapshot at shutdown).
     public static let stateIO = ExitStatus(
-        code: 74, meaning: "state error: the state directory cannot be read or written, or a journal fsync failed")
+        code: 74,
+        meaning: "state error: the state directory or a file in it cannot be read or written (a file accessd's user may not read: chown it), or a journal fsync failed")
     /// Another accessd answers on the socket.
     public static let socketInUse = ExitStatus(code: 75, meaning: "the socket or the state directory is in use by another accessd")
     /// The config file, a flag's value, an environment variable or the sockets systemd passed are wrong,
     /// or the state directory is one accessd refuses (another user's, writable by others, a planted link).
-    public static let config = ExitStatus(code: 78, meaning: "config error, or a state directory accessd refuses to use")
+    public static let config = ExitStatus(
+        code: 78, meaning: "config error, or a state directory accessd refuses to use (or whose only snapshot is under a name it does not load)")
 
     public static let all: [ExitStatus] = [.clean, .usage, .stateDamaged, .software, .socketUnusable, .stateIO, .socketInUse, .config]
 
@@ -42,7 +44,13 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
     /// The status for an error thrown while loading the state (`AccessDaemonServer.init`).
     public static func forStateError(_ error: any Error) -> ExitStatus {
         switch error {
-        case is SnapshotFile.Damaged, is StateDirectory.RecoveryError: .stateDamaged
+        case let error as StateDirectory.RecoveryError:
+            switch error.kind {
+            case .damaged: .stateDamaged
+            case .unreadable: .stateIO  // a permission, not damage: fix the owner, lose nothing
+            case .misplaced: .config  // a snapshot under the wrong name: rename it
+            }
+        case is SnapshotFile.Damaged: .stateDamaged
         case is StateDirectoryLock.InUse: .socketInUse
         case is OwnedDirectory.Refused: .config
         default: .stateIO

@@ -31,7 +31,9 @@ public final class LiveConfiguration: Sendable {
             next.socketPath = configuration.socketPath
             next.stateDirectory = configuration.stateDirectory
             next.policy = configuration.policy
-            next.eventRetention = configuration.eventRetention
+            next.eventMemoryCount = configuration.eventMemoryCount
+            next.eventRetentionCount = configuration.eventRetentionCount
+            next.eventRetentionSeconds = configuration.eventRetentionSeconds
             next.eventLoopThreads = configuration.eventLoopThreads
             next.socketMode = configuration.socketMode
             next.fsyncPolicy = configuration.fsyncPolicy
@@ -89,9 +91,14 @@ public struct ConfigurationChange: Sendable, Equatable {
         check(
             "activation_lifetime_s",
             old.policy.activationLifetimeMilliseconds != new.policy.activationLifetimeMilliseconds, fixed: true)
-        check("event_retention", old.eventRetention != new.eventRetention, fixed: true)
+        check("event_memory_count", old.eventMemoryCount != new.eventMemoryCount, fixed: true)
+        check("event_retention_count", old.eventRetentionCount != new.eventRetentionCount, fixed: true)
+        check("event_retention_s", old.eventRetentionSeconds != new.eventRetentionSeconds, fixed: true)
         check("fsync", old.fsyncPolicy != new.fsyncPolicy, fixed: true)
         check("snapshot_every_records", old.snapshotEveryRecords != new.snapshotEveryRecords, fixed: true)
         check("event_loops", old.eventLoopThreads != new.eventLoopThreads, fixed: true)
+        check("metrics_textfile", old.metricsTextfile != new.metricsTextfile, fixed: true)
+        check(
+            "metrics_textfile_interval_s", old.metricsTextfileIntervalSeconds != new.metricsTextfileIntervalSeconds, fixed: true)
     }
 }

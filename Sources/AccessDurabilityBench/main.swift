@@ -6,10 +6,12 @@
 //       the daemon's journal writer, then recovers D as accessd
 //       does at start (time). Leaves D ready for `accessd --state-dir D`, and
 //       D/bench-ids with (user, account) pairs for `pause`.
-//   pause  --socket S --ids FILE [--conns 8] [--seconds 6]
+//   pause  --socket S --ids FILE [--conns 8] [--seconds 6] [--backup FILE]
 //       Check calls on C-1 connections and writes on one, against a running
-//       accessd; a snapshot is requested a third of the way in. Reports the
-//       longest call wait while the snapshot was written and outside it.
+//       accessd; a snapshot is requested a third of the way in (with
+//       --backup: a backup streamed into FILE as `accessctl backup` writes
+//       it). Reports the longest call wait while the snapshot was written (the
+//       backup streamed) and outside it.
 //   recover --dir D
 //       recovery alone (read-only), of a directory `state` left.
 //   fsync  --dir D [--seconds 2]
@@ -171,6 +173,8 @@ func snapshotPause(_ arguments: Arguments) async throws {
 
     var snapshotWindow = (0.0, 0.0)
     var snapshotResponse = Accessd_V1_SnapshotResponse()
+    let backupPath = arguments.values["backup"]
+    var backupFields: [(String, String)] = []
     try await withThrowingTaskGroup(of: Void.self) { group in
         for connection in 0..<connections {
             group.addTask {
@@ -200,9 +204,34 @@ func snapshotPause(_ arguments: Arguments) async throws {
         }
         try await Task.sleep(for: .seconds(duration / 3))
         let begin = ContinuousClock.now
-        snapshotResponse = try await admin.call(
-            "/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), as: Accessd_V1_SnapshotResponse.self)
-        snapshotWindow = (seconds(begin - start), seconds(ContinuousClock.now - start))
+        if let backupPath {
+            // As accessctl backup: streamed into a file, then checked and renamed (the check does not involve the daemon).
+            let writer = try BackupFile.Writer(path: backupPath)
+            var header = Accessd_V1_BackupHeader()
+            var trailer = Accessd_V1_BackupTrailer()
+            for try await chunk in try admin.stream(
+                "/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), as: Accessd_V1_BackupChunk.self)
+            {
+                switch chunk.part {
+                case .header(let value): header = value
+                case .data(let bytes): try writer.write(bytes)
+                case .trailer(let value): trailer = value
+                case nil: break
+                }
+            }
+            let streamed = ContinuousClock.now
+            snapshotWindow = (seconds(begin - start), seconds(streamed - start))
+            let summary = try writer.commit(size: header.size, sha256: [UInt8](trailer.sha256))
+            snapshotResponse.revision = header.revision
+            backupFields = [
+                ("bytes", "\(header.size)"), ("users", "\(summary.users)"),
+                ("verify_ms", format(milliseconds(since: streamed))),
+            ]
+        } else {
+            snapshotResponse = try await admin.call(
+                "/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), as: Accessd_V1_SnapshotResponse.self)
+            snapshotWindow = (seconds(begin - start), seconds(ContinuousClock.now - start))
+        }
         try await group.waitForAll()
     }
     await admin.close()
@@ -217,8 +246,9 @@ func snapshotPause(_ arguments: Arguments) async throws {
         all.filter { $0.2 == writes && ($0.1 >= snapshotWindow.0 && $0.0 <= snapshotWindow.1) == during }.map { $0.1 - $0.0 }
     }
     var fields: [(String, String)] = [
-        ("revision", "\(snapshotResponse.revision)"), ("snapshot_ms", format((snapshotWindow.1 - snapshotWindow.0) * 1000)),
-    ]
+        ("revision", "\(snapshotResponse.revision)"),
+        (backupPath == nil ? "snapshot_ms" : "backup_ms", format((snapshotWindow.1 - snapshotWindow.0) * 1000)),
+    ] + backupFields
     for (kind, writes) in [("reads", false), ("writes", true)] {
         let during = waits(writes: writes, during: true)
         let outside = waits(writes: writes, during: false)
@@ -229,7 +259,7 @@ func snapshotPause(_ arguments: Arguments) async throws {
             ("\(kind)_p99_outside_ms", format(percentile(outside, 0.99) * 1000, 2)),
         ]
     }
-    report("snapshot_pause", fields)
+    report(backupPath == nil ? "snapshot_pause" : "backup_pause", fields)
 }
 
 // MARK: fsync

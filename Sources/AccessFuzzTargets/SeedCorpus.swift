@@ -258,6 +258,9 @@ public enum SeedCorpus {
             m.accountID = ids["acme"]!
             m.count = 2
         }
+        try seed("list-accounts", "AdminService", "ListAccounts") { (m: inout Accessd_V1_ListAccountsRequest) in
+            m.pageSize = 1
+        }
         try seed("list-events", "EventService", "ListEvents") { (m: inout Accessd_V1_ListEventsRequest) in
             m.afterSeq = 3
             m.limit = 5

@@ -2,12 +2,17 @@ import AccessWire
 import ArgumentParser
 
 struct Check: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "May a user do something in an account, and why (R19)?")
+    static let configuration = CommandConfiguration(
+        abstract: "May a user do something in an account, and why (R19)?",
+        discussion: """
+            Exit status 0 when allowed, 1 when denied (as accessd-check and `kubectl auth can-i` answer), \
+            2 when the daemon refused the call (an unknown user or account: NOT_FOUND), 69 when it cannot be reached.
+            """
+    )
     @OptionGroup var options: ConnectionOptions
     @Option(help: "The user's id or email.") var user: String
     @Option(help: "The account id.") var account: String
-    @Option(help: "A permission (MANAGE_PRODUCTS or manage-products).", transform: parseEnum)
-    var permission: Accessd_V1_Permission
+    @Option(help: "The permission (MANAGE_PRODUCTS or manage-products).") var permission: Accessd_V1_Permission
     @Option(help: "A project id to check on.") var project: String?
     @Option(help: "A product id to check on.") var product: String?
 
@@ -22,28 +27,51 @@ struct Check: AsyncParsableCommand {
         request.permission = permission
         if let project { request.projectID = project }
         if let product { request.productID = product }
-        try await options.run("/accessd.v1.AccessService/Check", request, as: Accessd_V1_CheckResponse.self) {
-            var pairs = [("allowed", $0.allowed ? "yes" : "no"), ("through", render(path: $0.path)), ("reason", $0.reason)]
-            if !$0.deniedBy.isEmpty { pairs.append(("denied by", $0.deniedBy)) }
+        let (reply, roles) = try await options.withSession { session in
+            let reply = try await session.call(
+                "/accessd.v1.AccessService/Check",
+                request,
+                as: Accessd_V1_CheckResponse.self
+            )
+            return (reply, await session.roleNames(roleIDs(of: reply.path), otherwise: user))
+        }
+        try options.output(reply) {
+            var pairs = [
+                ("allowed", reply.allowed ? "yes" : "no"), ("through", render(path: reply.path, roles: roles)),
+                ("reason", reply.reason),
+            ]
+            if !reply.deniedBy.isEmpty { pairs.append(("denied by", reply.deniedBy)) }
             return block(pairs)
         }
+        if !reply.allowed { throw ExitStatus.no }
     }
 }
 
 struct Accessible: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Every account a user can act in, and through what (R19).")
+    static let configuration = CommandConfiguration(
+        abstract: "Every account a user can act in, and through what (R19)."
+    )
     @OptionGroup var options: ConnectionOptions
     @Option(help: "The user's id or email.") var user: String
 
     func run() async throws {
         var request = Accessd_V1_ListAccessibleAccountsRequest()
         request.user = user
-        try await options.run(
-            "/accessd.v1.AccessService/ListAccessibleAccounts", request, as: Accessd_V1_ListAccessibleAccountsResponse.self
-        ) {
+        let (reply, roles) = try await options.withSession { session in
+            let reply = try await session.call(
+                "/accessd.v1.AccessService/ListAccessibleAccounts",
+                request,
+                as: Accessd_V1_ListAccessibleAccountsResponse.self
+            )
+            return (reply, await session.roleNames(reply.accounts.flatMap { roleIDs(of: $0.path) }, otherwise: user))
+        }
+        try options.output(reply) {
             table(
                 ["ACCOUNT", "NAME", "THROUGH", "PERMISSIONS"],
-                $0.accounts.map { [$0.accountID, $0.name, render(path: $0.path), list($0.permissions.map(\.name))] })
+                reply.accounts.map {
+                    [$0.accountID, $0.name, render(path: $0.path, roles: roles), list($0.permissions.map(\.name))]
+                }
+            )
         }
     }
 }

@@ -1,4 +1,5 @@
 import AccessClient
+import AccessDaemon
 import AccessWire
 import ArgumentParser
 import Foundation
@@ -8,33 +9,37 @@ struct Accessctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "accessctl",
         abstract: "The command-line client of accessd.",
+        discussion: ExitStatus.discussion,
+        version: AccessdVersion.current,
         subcommands: [
             Accounts.self, Users.self, Roles.self, Offices.self, Projects.self, Products.self, ShareCommands.self,
             Clients.self, Check.self, Accessible.self, Events.self, Outbox.self, Stats.self, Snapshot.self,
             CheckState.self,
+            Backup.self,
+            Metrics.self,
+            Health.self,
         ])
 }
 
-/// Options every command shares.
-struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The daemon's socket (default: the daemon's own discovery rules).")
-    var socket: String?
-
-    @Option(name: .customLong("as"), help: "The user (id or email) the call acts for; none for administrator calls.")
-    var actor: String = ""
-
-    @Flag(help: "Print JSON instead of tables.")
-    var json = false
-
-    @Flag(help: "Writes: validate and answer as if applied, change nothing.")
-    var dryRun = false
-
-    @Option(help: "Writes: a retry with the same key (same --as, within 24 hours) gets the first reply instead of applying the write again.")
-    var idempotencyKey: String = ""
-
-    func connect() async throws -> AccessClient {
-        try await AccessClient.connect(
-            socketPath: SocketDiscovery.socketPath(flag: socket, environment: ProcessInfo.processInfo.environment))
+extension Accessctl {
+    /// ArgumentParser's main, after a word that names no command has been
+    /// answered with the nearest names (ArgumentParser only says "Unexpected argument").
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let message = CommandTree.unknownCommand(in: arguments, root: Accessctl.self) {
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 

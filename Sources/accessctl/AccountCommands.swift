@@ -4,15 +4,18 @@ import ArgumentParser
 struct Accounts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Accounts, licenses and billing.",
-        subcommands: [Create.self, Get.self, Rename.self, SetLicenses.self, GetBilling.self, UpdateBilling.self])
+        subcommands: [
+            Create.self, Get.self, List.self, Rename.self, SetLicenses.self, GetBilling.self, UpdateBilling.self,
+        ])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create an account and its first user as Account Owner (administrators, R1).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The account's name.") var name: String
-        @Option(help: "STANDARD, AGENCY or PARTNER.", transform: parseEnum) var kind: Accessd_V1_AccountKind = .standard
-        @Option(help: "GLOBAL or EU.", transform: parseEnum) var region: Accessd_V1_Region = .global
+        @Option(help: "The kind of account (default: STANDARD).") var kind: Accessd_V1_AccountKind?
+        @Option(help: "The region its users' emails are unique in (default: GLOBAL).") var region: Accessd_V1_Region?
         @Option(help: "Full-Access licenses.") var licenses: UInt32 = 1
         @Option(help: "The owner's email.") var ownerEmail: String
         @Option(help: "The owner's first name.") var ownerFirstName: String
@@ -22,14 +25,16 @@ struct Accounts: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_CreateAccountRequest()
             request.name = name
-            request.kind = kind
-            request.region = region
+            request.kind = kind ?? .standard
+            request.region = region ?? .global
             request.fullAccessLicenses = licenses
             request.ownerEmail = ownerEmail
             request.ownerFirstName = ownerFirstName
             request.ownerLastName = ownerLastName
             if billing.isSet { request.billing = billing.message }
-            try await options.run("/accessd.v1.AdminService/CreateAccount", request, as: Accessd_V1_CreateAccountResponse.self) {
+            try await options.run(
+                "/accessd.v1.AdminService/CreateAccount", request, as: Accessd_V1_CreateAccountResponse.self, write: write
+            ) {
                 block(accountPairs($0.account) + [("owner", "\($0.owner.id) \($0.owner.email)")])
             }
         }
@@ -49,9 +54,49 @@ struct Accounts: AsyncParsableCommand {
         }
     }
 
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every account, by id (oldest first), a page at a time (administrators).")
+        @OptionGroup var options: ConnectionOptions
+        @Option(help: "Accounts per page, at most 1000.") var pageSize: UInt32 = 100
+        @Option(help: "The page token of a previous reply.") var pageToken: String = ""
+        @Flag(help: "Every page, one after another (one reply: every account, no next page token).") var all = false
+
+        func run() async throws {
+            var request = Accessd_V1_ListAccountsRequest()
+            request.pageSize = pageSize
+            request.pageToken = pageToken
+            let reply = try await options.withSession { session in
+                var reply = try await session.call(
+                    "/accessd.v1.AdminService/ListAccounts", request, as: Accessd_V1_ListAccountsResponse.self)
+                while all, !reply.nextPageToken.isEmpty {
+                    request.pageToken = reply.nextPageToken
+                    let next = try await session.call(
+                        "/accessd.v1.AdminService/ListAccounts", request, as: Accessd_V1_ListAccountsResponse.self)
+                    reply.accounts += next.accounts
+                    reply.nextPageToken = next.nextPageToken
+                }
+                return reply
+            }
+            try options.output(reply) {
+                var text = table(
+                    ["ID", "NAME", "KIND", "REGION", "LICENSES", "CREATED"],
+                    reply.accounts.map {
+                        [
+                            $0.id, $0.name, $0.kind.name, $0.region.name,
+                            "\($0.licensesInUse) of \($0.fullAccessLicenses)", time($0.createdAtMs),
+                        ]
+                    })
+                if !reply.nextPageToken.isEmpty { text += "\nnext page: --page-token \(reply.nextPageToken)" }
+                return text
+            }
+        }
+    }
+
     struct Rename: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename an account (EDIT_ACCOUNT_SETTINGS).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The account id.") var account: String
         @Option(help: "The new name.") var name: String
 
@@ -59,7 +104,9 @@ struct Accounts: AsyncParsableCommand {
             var request = Accessd_V1_RenameAccountRequest()
             request.accountID = account
             request.name = name
-            try await options.run("/accessd.v1.AccountService/RenameAccount", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.AccountService/RenameAccount", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }
@@ -69,6 +116,7 @@ struct Accounts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-licenses", abstract: "Change the number of Full-Access licenses (administrators, R3).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The account id.") var account: String
         @Option(help: "The new license count.") var count: UInt32
 
@@ -76,7 +124,9 @@ struct Accounts: AsyncParsableCommand {
             var request = Accessd_V1_SetLicenseCountRequest()
             request.accountID = account
             request.count = count
-            try await options.run("/accessd.v1.AdminService/SetLicenseCount", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.AdminService/SetLicenseCount", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }
@@ -101,6 +151,7 @@ struct Accounts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "update-billing", abstract: "Replace an account's billing (EDIT_BILLING).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The account id.") var account: String
         @OptionGroup var billing: BillingOptions
 
@@ -108,7 +159,9 @@ struct Accounts: AsyncParsableCommand {
             var request = Accessd_V1_UpdateBillingRequest()
             request.accountID = account
             request.billing = billing.message
-            try await options.run("/accessd.v1.AccountService/UpdateBilling", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.AccountService/UpdateBilling", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }

@@ -1,5 +1,6 @@
 import AccessWire
 import ArgumentParser
+import SwiftProtobuf
 
 /// `--agency ACC --client ACC`.
 struct LinkOptions: ParsableArguments {
@@ -19,82 +20,128 @@ struct Clients: AsyncParsableCommand {
         abstract: "Agency and partner clients (R18).",
         subcommands: [
             Add.self, Request.self, Approve.self, Deny.self, Revoke.self, Remove.self, List.self, Agencies.self,
-        ])
+        ]
+    )
 
-    static func show(_ link: Accessd_V1_ClientLink) -> String {
+    /// A link; `roles` names the client's role the agency acts with.
+    static func show(_ link: Accessd_V1_ClientLink, roles: [String: String]) -> String {
         block([
             ("agency", link.agencyAccountID), ("client", link.clientAccountID), ("status", link.status.name),
-            ("role", link.roleID.isEmpty ? "-" : link.roleID), ("added by", link.addedBy),
+            ("role", named(link.roleID, roles)), ("added by", link.addedBy),
         ])
     }
 
-    static func links(_ reply: Accessd_V1_ListClientLinksResponse) -> String {
+    static func links(_ reply: Accessd_V1_ListClientLinksResponse, roles: [String: String]) -> String {
         table(
             ["AGENCY", "CLIENT", "STATUS", "ROLE", "UPDATED"],
             reply.links.map {
-                [$0.agencyAccountID, $0.clientAccountID, $0.status.name, $0.roleID.isEmpty ? "-" : $0.roleID, time($0.updatedAtMs)]
-            })
+                [
+                    $0.agencyAccountID, $0.clientAccountID, $0.status.name,
+                    $0.roleID.isEmpty ? "-" : roles[$0.roleID] ?? $0.roleID, time($0.updatedAtMs),
+                ]
+            }
+        )
     }
 
-    static func linkCall(_ options: ConnectionOptions, _ rpc: String, _ link: LinkOptions) async throws {
-        try await options.run("/accessd.v1.ClientService/\(rpc)", link.request, as: Accessd_V1_ClientLinkResponse.self) {
-            show($0.link)
+    /// A write whose reply is a link, printed with its role's name.
+    static func linkCall(
+        _ options: ConnectionOptions,
+        _ write: WriteOptions,
+        _ rpc: String,
+        _ request: some SwiftProtobuf.Message
+    ) async throws {
+        let (reply, roles) = try await options.withSession { session in
+            let reply = try await session.call(
+                "/accessd.v1.ClientService/\(rpc)",
+                request,
+                as: Accessd_V1_ClientLinkResponse.self,
+                write: write
+            )
+            return (reply, await session.roleNames([reply.link.roleID]))
         }
+        try options.output(reply, write: write) { show(reply.link, roles: roles) }
+    }
+
+    /// A read of links, printed with their roles' names.
+    static func listCall(
+        _ options: ConnectionOptions,
+        _ rpc: String,
+        _ request: some SwiftProtobuf.Message
+    ) async throws {
+        let (reply, roles) = try await options.withSession { session in
+            let reply = try await session.call(
+                "/accessd.v1.ClientService/\(rpc)",
+                request,
+                as: Accessd_V1_ListClientLinksResponse.self
+            )
+            return (reply, await session.roleNames(reply.links.map(\.roleID)))
+        }
+        try options.output(reply) { links(reply, roles: roles) }
     }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The agency adds a client (MANAGE_CLIENTS).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, "AddClient", link) }
+        func run() async throws { try await linkCall(options, write, "AddClient", link.request) }
     }
 
     struct Request: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The agency asks the client for access.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, "RequestAccess", link) }
+        func run() async throws { try await linkCall(options, write, "RequestAccess", link.request) }
     }
 
     struct Approve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The client approves, choosing the role the agency acts with (EDIT_ACCOUNT_SETTINGS).")
+            abstract: "The client approves, choosing the role the agency acts with (EDIT_ACCOUNT_SETTINGS)."
+        )
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        @Option(help: "A role id or name of the client (default Member).") var role: String = ""
+        @Option(help: "A role id or name of the client (default: Member).") var role: String?
 
         func run() async throws {
             var request = Accessd_V1_ApproveAccessRequest()
             request.agencyAccountID = link.agency
             request.clientAccountID = link.client
-            request.role = role
-            try await options.run("/accessd.v1.ClientService/ApproveAccess", request, as: Accessd_V1_ClientLinkResponse.self) {
-                Clients.show($0.link)
-            }
+            request.role = role ?? ""
+            try await linkCall(options, write, "ApproveAccess", request)
         }
     }
 
     struct Deny: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The client denies the request.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, "DenyAccess", link) }
+        func run() async throws { try await linkCall(options, write, "DenyAccess", link.request) }
     }
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The client ends an approval at once.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, "RevokeAccess", link) }
+        func run() async throws { try await linkCall(options, write, "RevokeAccess", link.request) }
     }
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The agency removes the client; any access ends.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
 
         func run() async throws {
-            try await options.run("/accessd.v1.ClientService/RemoveClient", link.request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.ClientService/RemoveClient",
+                link.request,
+                as: Accessd_V1_WriteResponse.self,
+                write: write
+            ) {
                 render(events: $0.events)
             }
         }
@@ -108,9 +155,7 @@ struct Clients: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListClientsRequest()
             request.agencyAccountID = agency
-            try await options.run("/accessd.v1.ClientService/ListClients", request, as: Accessd_V1_ListClientLinksResponse.self) {
-                Clients.links($0)
-            }
+            try await listCall(options, "ListClients", request)
         }
     }
 
@@ -122,9 +167,7 @@ struct Clients: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListAgenciesRequest()
             request.clientAccountID = client
-            try await options.run("/accessd.v1.ClientService/ListAgencies", request, as: Accessd_V1_ListClientLinksResponse.self) {
-                Clients.links($0)
-            }
+            try await listCall(options, "ListAgencies", request)
         }
     }
 }

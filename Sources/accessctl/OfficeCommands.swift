@@ -12,6 +12,7 @@ struct Offices: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an office.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The account id.") var account: String
         @Option(help: "The office's name.") var name: String
 
@@ -19,7 +20,9 @@ struct Offices: AsyncParsableCommand {
             var request = Accessd_V1_CreateOfficeRequest()
             request.accountID = account
             request.name = name
-            try await options.run("/accessd.v1.OfficeService/CreateOffice", request, as: Accessd_V1_OfficeResponse.self) {
+            try await options.run(
+                "/accessd.v1.OfficeService/CreateOffice", request, as: Accessd_V1_OfficeResponse.self, write: write
+            ) {
                 Offices.show(office: $0.office)
             }
         }
@@ -56,6 +59,7 @@ struct Offices: AsyncParsableCommand {
     struct Rename: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename an office.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The office id.") var office: String
         @Option(help: "The new name.") var name: String
 
@@ -63,7 +67,9 @@ struct Offices: AsyncParsableCommand {
             var request = Accessd_V1_RenameOfficeRequest()
             request.officeID = office
             request.name = name
-            try await options.run("/accessd.v1.OfficeService/RenameOffice", request, as: Accessd_V1_OfficeResponse.self) {
+            try await options.run(
+                "/accessd.v1.OfficeService/RenameOffice", request, as: Accessd_V1_OfficeResponse.self, write: write
+            ) {
                 Offices.show(office: $0.office)
             }
         }
@@ -72,12 +78,15 @@ struct Offices: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete an office (also from every user and project).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The office id.") var office: String
 
         func run() async throws {
             var request = Accessd_V1_DeleteOfficeRequest()
             request.officeID = office
-            try await options.run("/accessd.v1.OfficeService/DeleteOffice", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.OfficeService/DeleteOffice", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }

@@ -15,16 +15,19 @@ struct Products: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a container or gateway (MANAGE_PRODUCTS).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The account id.") var account: String
-        @Option(help: "CONTAINER or GATEWAY.", transform: parseEnum) var kind: Accessd_V1_ProductKind = .container
+        @Option(help: "The kind of product (default: CONTAINER).") var kind: Accessd_V1_ProductKind?
         @Option(help: "The product's name.") var name: String
 
         func run() async throws {
             var request = Accessd_V1_CreateProductRequest()
             request.accountID = account
-            request.kind = kind
+            request.kind = kind ?? .container
             request.name = name
-            try await options.run("/accessd.v1.ProductService/CreateProduct", request, as: Accessd_V1_ProductResponse.self) {
+            try await options.run(
+                "/accessd.v1.ProductService/CreateProduct", request, as: Accessd_V1_ProductResponse.self, write: write
+            ) {
                 Products.show(product: $0.product)
             }
         }
@@ -61,6 +64,7 @@ struct Products: AsyncParsableCommand {
     struct Rename: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename a product.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The product id.") var product: String
         @Option(help: "The new name.") var name: String
 
@@ -68,7 +72,9 @@ struct Products: AsyncParsableCommand {
             var request = Accessd_V1_RenameProductRequest()
             request.productID = product
             request.name = name
-            try await options.run("/accessd.v1.ProductService/RenameProduct", request, as: Accessd_V1_ProductResponse.self) {
+            try await options.run(
+                "/accessd.v1.ProductService/RenameProduct", request, as: Accessd_V1_ProductResponse.self, write: write
+            ) {
                 Products.show(product: $0.product)
             }
         }
@@ -77,12 +83,15 @@ struct Products: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a product (also from the shares listing it).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The product id.") var product: String
 
         func run() async throws {
             var request = Accessd_V1_DeleteProductRequest()
             request.productID = product
-            try await options.run("/accessd.v1.ProductService/DeleteProduct", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.ProductService/DeleteProduct", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }

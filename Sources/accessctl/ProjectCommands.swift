@@ -17,22 +17,25 @@ struct Projects: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a project (MANAGE_PROJECTS).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The account id.") var account: String
         @Option(help: "The project's name.") var name: String
-        @Option(help: "PUBLIC or PRIVATE.", transform: parseEnum) var visibility: Accessd_V1_ProjectVisibility = .public
+        @Option(help: "Who sees it (R14; default: PUBLIC).") var visibility: Accessd_V1_ProjectVisibility?
         @Option(help: "Office ids, comma-separated.") var offices: [String] = []
-        @Option(help: "Member user ids, comma-separated.") var members: [String] = []
+        @Option(help: "Members (user ids or emails), comma-separated.") var members: [String] = []
 
         func run() async throws {
             var request = Accessd_V1_CreateProjectRequest()
             request.accountID = account
             request.name = name
-            request.visibility = visibility
+            request.visibility = visibility ?? .public
             request.officeIds = splitList(offices)
-            request.memberIds = splitList(members)
-            try await options.run("/accessd.v1.ProjectService/CreateProject", request, as: Accessd_V1_ProjectResponse.self) {
-                Projects.show(project: $0.project)
+            let reply = try await options.withSession { session in
+                request.memberIds = try await session.userIDs(splitList(members), account: account)
+                return try await session.call(
+                    "/accessd.v1.ProjectService/CreateProject", request, as: Accessd_V1_ProjectResponse.self, write: write)
             }
+            try options.output(reply, write: write) { Projects.show(project: reply.project) }
         }
     }
 
@@ -69,11 +72,12 @@ struct Projects: AsyncParsableCommand {
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change a project's name, visibility, offices or members.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The project id.") var project: String
         @Option(help: "The new name.") var name: String?
-        @Option(help: "PUBLIC or PRIVATE.", transform: parseEnum) var visibility: Accessd_V1_ProjectVisibility?
-        @Option(help: "Replace the offices (comma-separated; \"\" for none).") var offices: [String] = []
-        @Option(help: "Replace the members (comma-separated; \"\" for none).") var members: [String] = []
+        @Option(help: "Who sees it (R14).") var visibility: Accessd_V1_ProjectVisibility?
+        @Option(help: "Replace the offices (comma-separated ids; \"\" for none).") var offices: [String] = []
+        @Option(help: "Replace the members (user ids or emails, comma-separated; \"\" for none).") var members: [String] = []
 
         func run() async throws {
             var request = Accessd_V1_UpdateProjectRequest()
@@ -84,25 +88,40 @@ struct Projects: AsyncParsableCommand {
                 request.setOffices = true
                 request.officeIds = splitList(offices)
             }
-            if !members.isEmpty {
-                request.setMembers = true
-                request.memberIds = splitList(members)
+            let reply = try await options.withSession { session in
+                if !members.isEmpty {
+                    request.setMembers = true
+                    let named = splitList(members)
+                    var account: String?
+                    if named.contains(where: { $0.contains("@") }) {
+                        // Emails are looked up in the project's account.
+                        var get = Accessd_V1_GetProjectRequest()
+                        get.projectID = project
+                        account = try await session.call(
+                            "/accessd.v1.ProjectService/GetProject", get, as: Accessd_V1_Project.self
+                        ).accountID
+                    }
+                    request.memberIds = try await session.userIDs(named, account: account)
+                }
+                return try await session.call(
+                    "/accessd.v1.ProjectService/UpdateProject", request, as: Accessd_V1_ProjectResponse.self, write: write)
             }
-            try await options.run("/accessd.v1.ProjectService/UpdateProject", request, as: Accessd_V1_ProjectResponse.self) {
-                Projects.show(project: $0.project)
-            }
+            try options.output(reply, write: write) { Projects.show(project: reply.project) }
         }
     }
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a project.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The project id.") var project: String
 
         func run() async throws {
             var request = Accessd_V1_DeleteProjectRequest()
             request.projectID = project
-            try await options.run("/accessd.v1.ProjectService/DeleteProject", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.ProjectService/DeleteProject", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }

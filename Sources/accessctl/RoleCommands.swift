@@ -16,18 +16,21 @@ struct Roles: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a role.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The account id.") var account: String
         @Option(help: "The role's name.") var name: String
-        @Option(help: "FULL or VIEWER.", transform: parseEnum) var access: Accessd_V1_RoleAccess = .full
+        @Option(help: "FULL (takes a license) or VIEWER (default: FULL).") var access: Accessd_V1_RoleAccess?
         @Option(help: "Permissions, comma-separated.") var permissions: [String] = []
 
         func run() async throws {
             var request = Accessd_V1_CreateRoleRequest()
             request.accountID = account
             request.name = name
-            request.access = access
+            request.access = access ?? .full
             request.permissions = try parsePermissions(permissions)
-            try await options.run("/accessd.v1.RoleService/CreateRole", request, as: Accessd_V1_RoleResponse.self) {
+            try await options.run(
+                "/accessd.v1.RoleService/CreateRole", request, as: Accessd_V1_RoleResponse.self, write: write
+            ) {
                 Roles.show(role: $0.role)
             }
         }
@@ -68,9 +71,10 @@ struct Roles: AsyncParsableCommand {
     struct Edit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Rename a role, change its access or permissions.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The role id.") var role: String
         @Option(help: "The new name.") var name: String?
-        @Option(help: "FULL or VIEWER.", transform: parseEnum) var access: Accessd_V1_RoleAccess?
+        @Option(help: "FULL (takes a license) or VIEWER.") var access: Accessd_V1_RoleAccess?
         @Option(help: "Replace the permissions (comma-separated; \"\" for none).") var permissions: [String] = []
 
         func run() async throws {
@@ -82,7 +86,9 @@ struct Roles: AsyncParsableCommand {
                 request.setPermissions = true
                 request.permissions = try parsePermissions(permissions)
             }
-            try await options.run("/accessd.v1.RoleService/EditRole", request, as: Accessd_V1_RoleResponse.self) {
+            try await options.run(
+                "/accessd.v1.RoleService/EditRole", request, as: Accessd_V1_RoleResponse.self, write: write
+            ) {
                 Roles.show(role: $0.role)
             }
         }
@@ -91,12 +97,15 @@ struct Roles: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a role that is not built-in and not in use.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The role id.") var role: String
 
         func run() async throws {
             var request = Accessd_V1_DeleteRoleRequest()
             request.roleID = role
-            try await options.run("/accessd.v1.RoleService/DeleteRole", request, as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.RoleService/DeleteRole", request, as: Accessd_V1_WriteResponse.self, write: write
+            ) {
                 render(events: $0.events)
             }
         }

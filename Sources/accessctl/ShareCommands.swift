@@ -16,8 +16,9 @@ struct ShareCommands: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Share this account's products (and billing) with a user of another STANDARD account (SHARE_ACCESS).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The owner account id.") var account: String
-        @Option(help: "The grantee's email.") var email: String
+        @Option(help: "The grantee's email (a user of another STANDARD account of the same region).") var email: String
         @Option(help: "Product ids, comma-separated; none = every current and new product.") var products: [String] = []
         @Flag(help: "Also let the grantee view and edit billing.") var billing = false
 
@@ -32,9 +33,12 @@ struct ShareCommands: AsyncParsableCommand {
                 request.scope.products.productIds = ids
             }
             request.billing = billing
-            try await options.run("/accessd.v1.SharingService/ShareAccess", request, as: Accessd_V1_ShareResponse.self) {
+            try await options.run(
+                "/accessd.v1.SharingService/ShareAccess", request, as: Accessd_V1_ShareResponse.self, write: write
+            ) {
                 block([
-                    ("id", $0.share.id), ("owner account", $0.share.ownerAccountID), ("grantee", $0.share.granteeUserID),
+                    ("id", $0.share.id), ("owner account", $0.share.ownerAccountID),
+                    ("grantee", "\(email) (\($0.share.granteeUserID))"),
                     ("products", render(scope: $0.share.scope)), ("billing", $0.share.billing ? "yes" : "no"),
                 ])
             }
@@ -87,10 +91,14 @@ struct ShareCommands: AsyncParsableCommand {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The owner side removes a share (SHARE_ACCESS).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The share id.") var share: String
 
         func run() async throws {
-            try await options.run("/accessd.v1.SharingService/RemoveShare", ShareCommands.shareID(share), as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.SharingService/RemoveShare", ShareCommands.shareID(share), as: Accessd_V1_WriteResponse.self,
+                write: write
+            ) {
                 render(events: $0.events)
             }
         }
@@ -99,10 +107,14 @@ struct ShareCommands: AsyncParsableCommand {
     struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The grantee steps away from a share.")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The share id.") var share: String
 
         func run() async throws {
-            try await options.run("/accessd.v1.SharingService/RetireShare", ShareCommands.shareID(share), as: Accessd_V1_WriteResponse.self) {
+            try await options.run(
+                "/accessd.v1.SharingService/RetireShare", ShareCommands.shareID(share), as: Accessd_V1_WriteResponse.self,
+                write: write
+            ) {
                 render(events: $0.events)
             }
         }

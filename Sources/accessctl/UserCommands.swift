@@ -10,15 +10,25 @@ struct Users: AsyncParsableCommand {
             List.self,
         ])
 
-    static func userReply(_ options: ConnectionOptions, _ rpc: String, _ request: some SwiftProtobuf.Message) async throws {
-        try await options.run("/accessd.v1.UserService/\(rpc)", request, as: Accessd_V1_UserResponse.self) {
-            render(user: $0.user)
+    /// Calls a write whose reply is a user, and prints the user with their role's name.
+    static func userReply<Request: SwiftProtobuf.Message>(
+        _ options: ConnectionOptions, _ write: WriteOptions, _ rpc: String,
+        _ request: (Session) async throws -> Request
+    ) async throws {
+        let (reply, roles) = try await options.withSession { session in
+            let reply = try await session.call(
+                "/accessd.v1.UserService/\(rpc)", try await request(session), as: Accessd_V1_UserResponse.self, write: write)
+            // A token call (ActivateUser) has no --as: the user reads their own role.
+            let reader = options.actor.isEmpty && rpc == "ActivateUser" ? reply.user.id : nil
+            return (reply, await session.roleNames([reply.user.roleID], actor: reader))
         }
+        try options.output(reply, write: write) { render(user: reply.user, roles: roles) }
     }
 
-    static func userRequest(_ user: String) -> Accessd_V1_UserRequest {
+    /// A UserRequest for the user `user` names (an id or an email).
+    static func userRequest(_ session: Session, _ user: UserArgument) async throws -> Accessd_V1_UserRequest {
         var request = Accessd_V1_UserRequest()
-        request.userID = user
+        request.userID = try await session.userID(user.user, account: user.account)
         return request
     }
 
@@ -26,6 +36,7 @@ struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a user; they start PENDING and get an activation email (R8, R2).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Option(help: "The account id.") var account: String
         @Option(help: "The user's email.") var email: String
         @Option(help: "First name.") var firstName: String
@@ -44,21 +55,23 @@ struct Users: AsyncParsableCommand {
             request.role = role
             request.extraPermissions = try parsePermissions(permissions)
             request.officeIds = splitList(offices)
-            try await userReply(options, "AddUser", request)
+            try await userReply(options, write, "AddUser") { _ in request }
         }
     }
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a user.")
         @OptionGroup var options: ConnectionOptions
-        @Argument(help: "The user id.") var user: String
+        @OptionGroup var user: UserArgument
 
         func run() async throws {
-            var request = Accessd_V1_GetUserRequest()
-            request.userID = user
-            try await options.run("/accessd.v1.UserService/GetUser", request, as: Accessd_V1_User.self) {
-                render(user: $0)
+            let (reply, roles) = try await options.withSession { session in
+                var request = Accessd_V1_GetUserRequest()
+                request.userID = try await session.userID(user.user, account: user.account)
+                let reply = try await session.call("/accessd.v1.UserService/GetUser", request, as: Accessd_V1_User.self)
+                return (reply, await session.roleNames([reply.roleID]))
             }
+            try options.output(reply) { render(user: reply, roles: roles) }
         }
     }
 
@@ -66,7 +79,8 @@ struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change names, email, offices, role and extra permissions at once; only what is given changes (R10).")
         @OptionGroup var options: ConnectionOptions
-        @Argument(help: "The user id.") var user: String
+        @OptionGroup var write: WriteOptions
+        @OptionGroup var user: UserArgument
         @Option(help: "First name.") var firstName: String?
         @Option(help: "Last name.") var lastName: String?
         @Option(help: "Email.") var email: String?
@@ -76,7 +90,6 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             var request = Accessd_V1_EditUserRequest()
-            request.userID = user
             if let firstName { request.firstName = firstName }
             if let lastName { request.lastName = lastName }
             if let email { request.email = email }
@@ -89,41 +102,49 @@ struct Users: AsyncParsableCommand {
                 request.setExtraPermissions = true
                 request.extraPermissions = try parsePermissions(permissions)
             }
-            try await userReply(options, "EditUser", request)
+            try await userReply(options, write, "EditUser") { session in
+                var request = request
+                request.userID = try await session.userID(user.user, account: user.account)
+                return request
+            }
         }
     }
 
     struct Deactivate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deactivate a user and free their license (R11, R5).")
         @OptionGroup var options: ConnectionOptions
-        @Argument(help: "The user id.") var user: String
-        func run() async throws { try await userReply(options, "DeactivateUser", userRequest(user)) }
+        @OptionGroup var write: WriteOptions
+        @OptionGroup var user: UserArgument
+        func run() async throws { try await userReply(options, write, "DeactivateUser") { try await userRequest($0, user) } }
     }
 
     struct Reactivate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reactivate a user if a license is free (R11, R2).")
         @OptionGroup var options: ConnectionOptions
-        @Argument(help: "The user id.") var user: String
-        func run() async throws { try await userReply(options, "ReactivateUser", userRequest(user)) }
+        @OptionGroup var write: WriteOptions
+        @OptionGroup var user: UserArgument
+        func run() async throws { try await userReply(options, write, "ReactivateUser") { try await userRequest($0, user) } }
     }
 
     struct ResendActivation: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "resend-activation", abstract: "Issue a new activation to a PENDING user (R9).")
         @OptionGroup var options: ConnectionOptions
-        @Argument(help: "The user id.") var user: String
-        func run() async throws { try await userReply(options, "ResendActivation", userRequest(user)) }
+        @OptionGroup var write: WriteOptions
+        @OptionGroup var user: UserArgument
+        func run() async throws { try await userReply(options, write, "ResendActivation") { try await userRequest($0, user) } }
     }
 
     struct Activate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Activate a user with their token (no --as needed, R9).")
         @OptionGroup var options: ConnectionOptions
+        @OptionGroup var write: WriteOptions
         @Argument(help: "The activation token.") var token: String
 
         func run() async throws {
             var request = Accessd_V1_ActivateUserRequest()
             request.token = token
-            try await userReply(options, "ActivateUser", request)
+            try await userReply(options, write, "ActivateUser") { _ in request }
         }
     }
 
@@ -131,30 +152,33 @@ struct Users: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List, sort, search and filter users (R12).")
         @OptionGroup var options: ConnectionOptions
         @Option(help: "The account id.") var account: String
-        @Option(help: "NAME, EMAIL, STATUS, ROLE, PERMISSIONS or OFFICES.", transform: parseEnum)
-        var sort: Accessd_V1_UserSortField = .name
+        @Option(help: "The column to sort by (default: NAME).") var sort: Accessd_V1_UserSortField?
         @Flag(help: "Sort descending.") var descending = false
         @Option(help: "A substring of the name or email.") var search: String = ""
         @Option(help: "Statuses, comma-separated (PENDING, ACTIVE, DEACTIVATED).") var status: [String] = []
-        @Option(help: "Role ids, comma-separated.") var roles: [String] = []
+        @Option(help: "Roles (ids or names), comma-separated.") var roles: [String] = []
         @Option(help: "Office ids, comma-separated.") var offices: [String] = []
         @Option(help: "Users holding every one of these permissions.") var permissions: [String] = []
-        @Option(help: "Page size (default 50, at most 1000).") var pageSize: UInt32 = 0
+        @Option(help: "Users per page, at most 1000.") var pageSize: UInt32 = 50
         @Option(help: "The page token of a previous reply.") var pageToken: String = ""
 
         func run() async throws {
             var request = Accessd_V1_ListUsersRequest()
             request.accountID = account
-            request.sortBy = sort
+            request.sortBy = sort ?? .name
             request.descending = descending
             request.search = search
             request.statuses = try splitList(status).map { try parseEnum($0) }
-            request.roleIds = splitList(roles)
             request.officeIds = splitList(offices)
             request.permissions = try parsePermissions(permissions)
             request.pageSize = pageSize
             request.pageToken = pageToken
-            try await options.run("/accessd.v1.UserService/ListUsers", request, as: Accessd_V1_ListUsersResponse.self) { reply in
+            let reply = try await options.withSession { session in
+                request.roleIds = try await session.roleIDs(splitList(roles), account: account)
+                return try await session.call(
+                    "/accessd.v1.UserService/ListUsers", request, as: Accessd_V1_ListUsersResponse.self)
+            }
+            try options.output(reply) {
                 let rows = reply.users.map { user in
                     [
                         user.id, "\(user.firstName) \(user.lastName)", user.email, user.status.name, user.roleName,
@@ -168,4 +192,12 @@ struct Users: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// A user named by id or email, and where to find an email.
+struct UserArgument: ParsableArguments {
+    @Argument(help: "The user's id or email.") var user: String
+    @Option(
+        help: "With an email: the account to find it in (default: the user's own when they are ACTIVE, else that of --as).")
+    var account: String?
 }

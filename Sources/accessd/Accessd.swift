@@ -43,7 +43,8 @@ struct Accessd: AsyncParsableCommand {
             EXIT STATUS
             \(ExitStatus.all.map { "  \($0.code)  \($0.meaning)" }.joined(separator: "\n"))
             """,
-        version: AccessdVersion.current)
+        version: AccessdVersion.current,
+        subcommands: [Restore.self])
 
     @Option(help: "The config file (key = value lines; see the README's configuration reference).")
     var config: String?

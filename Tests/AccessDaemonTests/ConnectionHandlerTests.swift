@@ -28,7 +28,7 @@ import Testing
                 clock: { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000) })
         }
 
-        func channel(uid: UInt32 = 0, groups: [UInt32] = []) async throws -> NIOAsyncTestingChannel {
+        func channel(uid: UInt32 = 0, groups: [UInt32] = [], metrics: MetricsHooks? = nil) async throws -> NIOAsyncTestingChannel {
             let loop = self.loop
             let control = DaemonControl(
                 snapshot: { loop.makeFailedFuture(StorageError(.io, "no snapshots here")) },
@@ -37,7 +37,8 @@ import Testing
                         connections: 1, snapshotRevision: 0, snapshotLSN: 0, snapshotAtMilliseconds: 0, fsyncPolicy: "none",
                         journalRecords: 0, journalSyncs: 0)
                 })
-            let shared = ConnectionHandler.Shared(owner: owner, control: control, live: nil, logger: Logger(label: "test"))
+            let shared = ConnectionHandler.Shared(
+                owner: owner, control: control, live: nil, logger: Logger(label: "test"), metrics: metrics)
             let configuration = self.configuration
             let peer = PeerCredentials(pid: 42, uid: uid, gid: uid, groups: groups)
             let channel = try await NIOAsyncTestingChannel(loop: loop) { channel in

@@ -9,7 +9,7 @@ import Testing
 /// Every method of `proto/accessd/v1` called at least once against the real
 /// `accessd` binary: the method tour (the same one the method-table tests
 /// run in-process) through `AccessClient`, then through raw frames, and the
-/// daemon's own methods (Snapshot, GetStats, FollowEvents) through both.
+/// daemon's own methods (Snapshot, GetStats, FollowEvents, Backup) through both.
 @Suite(.serialized) struct EveryMethodThroughTheSocketTests {
     let binary = AccessdBinaryTests()
 
@@ -61,6 +61,12 @@ import Testing
                 "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
             #expect(stats.lastSnapshotRevision == snapshot.revision)
             #expect(stats.accounts == 3)
+            let metrics = try await client.call(
+                "/accessd.v1.AdminService/GetMetrics", Accessd_V1_GetMetricsRequest(), as: Accessd_V1_GetMetricsResponse.self)
+            #expect(metrics.text.contains("accessd_accounts 3"), "\(metrics.text)")
+            let health = try await client.call(
+                "/accessd.v1.HealthService/Check", Accessd_V1_HealthCheckRequest(), as: Accessd_V1_HealthCheckResponse.self)
+            #expect(health.status == .serving && health.revision == stats.revision)
             var follow = Accessd_V1_FollowEventsRequest()
             follow.afterSeq = 0
             var seen: [UInt64] = []
@@ -71,9 +77,22 @@ import Testing
                 if seen.count == 3 { break }  // dropping the sequence cancels the call
             }
             #expect(seen == [1, 2, 3])
+            // Backup: a header, the snapshot's bytes, a trailer with their SHA-256.
+            var parts: [Accessd_V1_BackupChunk] = []
+            for try await chunk in try client.stream(
+                "/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), as: Accessd_V1_BackupChunk.self)
+            {
+                parts.append(chunk)
+            }
+            guard case .header(let header) = parts.first?.part, case .trailer = parts.last?.part else {
+                Issue.record("a backup is a header, data and a trailer: \(parts.count) parts")
+                return
+            }
+            #expect(header.revision == stats.revision && header.size > 0)
             called.formUnion([
                 "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
-                "/accessd.v1.EventService/FollowEvents",
+                "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Backup",
+                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
             ])
             #expect(Self.allPaths.subtracting(called).isEmpty, "never called: \(Self.allPaths.subtracting(called).sorted())")
             // The daemon still answers on the same connection after the cancelled stream.
@@ -97,6 +116,12 @@ import Testing
             let stats = try Accessd_V1_GetStatsResponse(
                 serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/GetStats", [], actor: ""))
             #expect(stats.lastSnapshotRevision == snapshot.revision)
+            let metrics = try Accessd_V1_GetMetricsResponse(
+                serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/GetMetrics", [], actor: ""))
+            #expect(metrics.text.contains("accessd_revision \(stats.revision)"), "\(metrics.text)")
+            let health = try Accessd_V1_HealthCheckResponse(
+                serializedBytes: try await caller.callBytes("/accessd.v1.HealthService/Check", [], actor: ""))
+            #expect(health.status == .serving)
 
             // FollowEvents: the backlog arrives with `more` set; a Cancel ends it with CANCELLED.
             var follow = Accessd_V1_FollowEventsRequest()
@@ -119,9 +144,23 @@ import Testing
             var end = try connection.readResponse()
             while end.more { end = try connection.readResponse() }  // events that crossed the Cancel
             #expect(end.id == 9_999 && end.code == 1, "a cancelled stream ends with CANCELLED: \(end)")
+            // Backup: messages with `more` set, then OK.
+            var backup = Accessd_V1_Request()
+            backup.id = 10_000
+            backup.method = "/accessd.v1.AdminService/Backup"
+            try connection.send(backup)
+            var messages = 0
+            var last = try connection.readResponse()
+            while last.more {
+                #expect(last.id == 10_000 && last.code == 0)
+                messages += 1
+                last = try connection.readResponse()
+            }
+            #expect(last.code == 0 && messages >= 3, "a header, data and a trailer, then OK: \(messages) messages, \(last.message)")
             called.formUnion([
                 "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
-                "/accessd.v1.EventService/FollowEvents",
+                "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Backup",
+                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
             ])
             #expect(Self.allPaths.subtracting(called).isEmpty, "never called: \(Self.allPaths.subtracting(called).sorted())")
         }

@@ -61,9 +61,9 @@ struct MethodTableTests {
     @Test("the protos are found and parsed")
     func protosParse() throws {
         let methods = try ProtoFiles.methods()
-        #expect(Set(methods.map(\.service)).count == 11, "\(Set(methods.map(\.service)).sorted())")
+        #expect(Set(methods.map(\.service)).count == 12, "\(Set(methods.map(\.service)).sorted())")
         #expect(methods.contains(ProtoMethod(service: "UserService", method: "AddUser", request: "AddUserRequest", streams: false)))
-        #expect(methods.filter(\.streams).map(\.method) == ["FollowEvents"])
+        #expect(Set(methods.filter(\.streams).map(\.method)) == ["FollowEvents", "Backup"])
         #expect(Set(methods.map(\.path)).count == methods.count, "an rpc is declared twice")
     }
 
@@ -82,6 +82,8 @@ struct MethodTableTests {
         #expect(
             daemon == [
                 "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
+                "/accessd.v1.AdminService/Backup",
+                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
             ])
         for method in try ProtoFiles.methods() where method.streams {
             #expect(daemon.contains(method.path), "\(method) streams, so the daemon serves it")

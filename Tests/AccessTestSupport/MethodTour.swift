@@ -118,6 +118,19 @@ public enum MethodTour {
                 $0.count = 6
             })
         #expect(licenses.events.map(\.licenseCountChanged.fullAccessLicenses) == [6])
+        let firstTwo: Accessd_V1_ListAccountsResponse = try await h.call(
+            "AdminService", "ListAccounts", make(Accessd_V1_ListAccountsRequest.self) { $0.pageSize = 2 })
+        #expect(firstTwo.accounts.map(\.id) == [acme, beta.account.id])
+        #expect(firstTwo.accounts.first?.fullAccessLicenses == 6)
+        #expect(firstTwo.accounts.first?.licensesInUse == 1)
+        let rest: Accessd_V1_ListAccountsResponse = try await h.call(
+            "AdminService", "ListAccounts",
+            make(Accessd_V1_ListAccountsRequest.self) {
+                $0.pageSize = 2
+                $0.pageToken = firstTwo.nextPageToken
+            })
+        #expect(rest.accounts.map(\.id) == [agency.account.id])
+        #expect(rest.nextPageToken.isEmpty, "the last page has no next page")
 
         // AccountService.
         let renamed: Accessd_V1_WriteResponse = try await h.call(

@@ -8,16 +8,7 @@ import Testing
 /// Runs the README's walkthrough through the real `accessctl` against the
 /// real `accessd`, so the README cannot drift from what the tools do.
 @Suite(.serialized) struct WalkthroughTests {
-    /// A binary built beside the test bundle.
-    static func binary(_ name: String) -> URL? {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }
+    let rig = AccessctlRig()
 
     static let readme = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -29,71 +20,6 @@ import Testing
         let rest = readme[start.upperBound...]
         let end = rest.range(of: "\n## ")?.lowerBound ?? rest.endIndex
         return String(rest[..<end])
-    }
-
-    struct Daemon {
-        let process: Process
-        let socket: String
-    }
-
-    func startDaemon(directory: String) throws -> Daemon {
-        let binary = try #require(Self.binary("accessd"), "accessd is built with the tests (swift build --build-tests)")
-        let socket = directory + "/run/accessd.sock"
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["--socket", socket, "--state-dir", directory + "/state", "--log-level", "warning"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        var text = ""
-        let deadline = Date().addingTimeInterval(10)
-        while !text.contains("listening on"), Date() < deadline {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
-        }
-        #expect(text.contains("accessd: listening on \(socket)"), "accessd said: \(text)")
-        return Daemon(process: process, socket: socket)
-    }
-
-    func stop(_ daemon: Daemon) -> Int32 {
-        kill(daemon.process.processIdentifier, SIGTERM)
-        daemon.process.waitUntilExit()
-        return daemon.process.terminationStatus
-    }
-
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs accessctl with `arguments`, the daemon's socket in `$ACCESSD_SOCKET`.
-    func accessctl(_ arguments: [String], socket: String, directory: String) throws -> Outcome {
-        let binary = try #require(Self.binary("accessctl"), "accessctl is built with the tests")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["ACCESSD_SOCKET"] = socket
-        process.environment = environment
-        // Files, not pipes: no output size can block the child.
-        let out = directory + "/ctl.out"
-        let err = directory + "/ctl.err"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        try process.run()
-        process.waitUntilExit()
-        try outHandle.close()
-        try errHandle.close()
-        return Outcome(
-            status: process.terminationStatus,
-            stdout: try String(contentsOfFile: out, encoding: .utf8),
-            stderr: try String(contentsOfFile: err, encoding: .utf8))
     }
 
     /// One ```sh block of the walkthrough and the `<!-- test: ... -->` after it.
@@ -186,14 +112,14 @@ import Testing
             .appendingPathComponent("accessctl-walk-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let daemon = try startDaemon(directory: directory)
-        defer { #expect(stop(daemon) == 0) }
+        let daemon = try rig.startDaemon(directory: directory)
+        defer { #expect(rig.stop(daemon) == 0) }
 
         var saved: [String: String] = [:]
         for step in steps {
             let words = Self.words(Self.substitute(step.command, saved))
             try #require(words.first == "accessctl", "a walkthrough command starts with accessctl: \(step.command)")
-            let outcome = try accessctl(Array(words.dropFirst()), socket: daemon.socket, directory: directory)
+            let outcome = try rig.accessctl(Array(words.dropFirst()), socket: daemon.socket, directory: directory)
             let context = "\(step.command)\nstdout:\n\(outcome.stdout)\nstderr:\n\(outcome.stderr)"
             var expectedStatus: Int32 = 0
             for check in step.checks.map({ Self.substitute($0, saved) }) {
@@ -219,7 +145,8 @@ import Testing
                 }
             }
             #expect(outcome.status == expectedStatus, "exit status\n\(context)")
-            if expectedStatus == 0 {
+            if expectedStatus == 0 || expectedStatus == 1 {
+                // 1 is an answer (check: denied), not an error.
                 #expect(outcome.stderr.isEmpty, "\(context)")
             } else {
                 #expect(outcome.stderr.hasPrefix("error: "), "\(context)")
@@ -232,16 +159,16 @@ import Testing
             .appendingPathComponent("accessctl-follow-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let daemon = try startDaemon(directory: directory)
-        defer { #expect(stop(daemon) == 0) }
-        let created = try accessctl(
+        let daemon = try rig.startDaemon(directory: directory)
+        defer { #expect(rig.stop(daemon) == 0) }
+        let created = try rig.accessctl(
             [
                 "accounts", "create", "--name", "Acme", "--owner-email", "olga@acme.example", "--owner-first-name",
                 "Olga", "--owner-last-name", "Owner",
             ], socket: daemon.socket, directory: directory)
         #expect(created.status == 0, "\(created.stderr)")
 
-        let binary: URL = try #require(Self.binary("accessctl"), "accessctl is built with the tests")
+        let binary: URL = try #require(AccessctlRig.binary("accessctl"), "accessctl is built with the tests")
         let follow = Process()
         follow.executableURL = binary
         follow.arguments = ["events", "follow", "--socket", daemon.socket]

@@ -24,6 +24,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var logger: Logger
         /// One line a second at most for bad frames, whoever sends them.
         var badFrames = LogRateLimit()
+        /// GetMetrics, GetStats' daemon-wide figures, HealthService.Check (none: this connection's own).
+        var metrics: MetricsHooks? = nil
+        /// The event history on disk; without it events come from memory only.
+        var events: EventLog?
     }
 
     private let shared: Shared
@@ -51,8 +55,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The published state taken once per read from the socket, for all its frames (one lock, not one per call).
     private var readPublished: PublishedState?
     private var published: PublishedState { readPublished ?? owner.published }
+    /// Counts calls, durations and bytes into this loop's metrics.
+    private var meter: CallMeter
+    /// Streams whose next events are being read from disk.
+    private var diskPulls: Set<UInt64> = []
 
-    init(shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil) {
+    init(
+        shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil,
+        metrics: LoopMetrics? = nil
+    ) {
+        self.meter = CallMeter(block: metrics)
         self.shared = shared
         self.configuration = configuration
         self.logger = shared.logger
@@ -109,6 +121,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Everything the connection holds outside itself: streams, wake-ups, timers, budget.
     private func release() {
         for id in machine.closed() { unfollow(id) }
+        meter.closed()
         for registration in wakeRegistrations.values { owner.revisions.cancel(registration) }
         wakeRegistrations = [:]
         stallTimer?.cancel()
@@ -152,6 +165,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        meter.received(bytes.readableBytes)
         followLiveConfiguration()
         machine.received(&bytes)
         handleInbound(context: context)
@@ -167,6 +181,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         defer {
             readPublished = nil
             processing = false
+            meter.readEnded()
         }
         frames: while true {
             switch machine.nextFrame() {
@@ -242,6 +257,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             handleInbound(context: context)
             flushQueuedWrites(context: context)
             for id in machine.streams { pullStream(id, context: context) }
+            for id in machine.backups { pullBackup(id, context: context) }
             context.flush()
             if read { context.read() }
         }
@@ -302,7 +318,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         switch machine.cancel(id) {
         case .ignored:
             return
-        case .cancelledRead:
+        case .cancelledRead, .cancelledBackup:
             break
         case .cancelledStream:
             unfollow(id)
@@ -313,11 +329,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func handleRequest(_ request: RequestHead, context: ChannelHandlerContext) {
         let id = request.id
+        let metered = MeteredMethods.table[request.method]
+        meter.begin(id: id, slot: metered?.slot ?? MeteredMethods.unknown)
+        defer { meter.endRequest() }
+        if machine.lifecycle == .goingAway, request.method == HealthCheck.path {
+            return answerHealth(id: id, payload: Data(request.payload.readableBytesView), draining: true, context: context)
+        }
         if case .rejected(let code, let message) = machine.admit(id: id) {
             respond(id: id, code: code, message: message, context: context)
             return
         }
-        guard let handler = MethodTable.handlers[request.method] else {
+        guard let handler = metered?.handler else {
             respond(id: id, code: .unimplemented, message: "unknown method \(PeerText.quote(request.method))", context: context)
             return
         }
@@ -427,6 +449,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         id: UInt64, method: String, read: @Sendable (Data, ReadContext) throws(AccessError) -> Data,
         payload: ByteBuffer, principal: Principal, published: PublishedState, context: ChannelHandlerContext
     ) {
+        if method == EventLog.listEventsMethod, let events = shared.events {
+            return answerListEvents(id: id, payload: payload, published: published, events: events, context: context)
+        }
         if method == CheckFastPath.method, let request = CheckFastPath.request(payload) {
             do {
                 let reply = try MethodTable.check(request, in: published.state)
@@ -517,6 +542,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             follow(id: id, after: request.afterSeq, context: context)
             return
+        case HealthCheck.path:
+            // Any peer class may probe health, as in gRPC's health checking.
+            return answerHealth(id: id, payload: payload, draining: false, context: context)
         default:
             break
         }
@@ -533,6 +561,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.users = UInt64(published.state.users.count)
             stats.connections = UInt64(status.connections)
             stats.callsInFlight = UInt64(machine.calls.count)
+            stats.uptimeMs = shared.metrics?.uptimeMilliseconds() ?? 0
+            stats.daemonVersion = AccessdVersion.current
             stats.lastSnapshotRevision = status.snapshotRevision
             stats.lastSnapshotAtMs = status.snapshotAtMilliseconds
             stats.stateDirectory = configuration.stateDirectory
@@ -541,7 +571,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.fsyncPolicy = status.fsyncPolicy
             stats.journalRecords = status.journalRecords
             stats.journalSyncs = status.journalSyncs
-            respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: published.revision, context: context)
+            stats.oldestEventSeq = EventLog.oldestSeq(shared.events, published)
+            answerStats(id: id, stats, revision: published.revision, context: context)
+        case MethodTable.path(service: "AdminService", method: "GetMetrics"):
+            answerMetrics(id: id, context: context)
         case MethodTable.path(service: "AdminService", method: "Snapshot"):
             machine.started(id, .daemon)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -559,9 +592,142 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 context.flush()
                 if handler.machine.finished(id) == .close { context.close(promise: nil) }
             }
+        case MethodTable.path(service: "AdminService", method: "Backup"):
+            backup(id: id, context: context)
         default:
             respond(id: id, code: .unimplemented, message: "\(method) is not served by this build yet", context: context)
         }
+    }
+
+    // MARK: - Backups (AdminService.Backup)
+
+    /// Has a snapshot of the durable state encoded off the loops, then sends
+    /// it in pieces as the peer takes them (`BackupTransfer`).
+    private func backup(id: UInt64, context: ChannelHandlerContext) {
+        guard let encode = shared.control.backup else {
+            respond(id: id, code: .unimplemented, message: "this daemon keeps no state to back up", context: context)
+            return
+        }
+        machine.started(id, .backup(nil))
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        encode().hop(to: context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            switch result {
+            case .success(let image):
+                if handler.machine.backupEncoded(id, BackupTransfer(image: image)) {
+                    handler.pullBackup(id, context: context)
+                }
+            case .failure(let error):
+                guard case .backup = handler.machine.calls[id] else { return }  // cancelled meanwhile
+                let code: StatusCode = error is BackupBusy ? .resourceExhausted : .unavailable
+                handler.respond(id: id, code: code, message: "no backup was taken: \(error)", context: context)
+                context.flush()
+                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            }
+        }
+    }
+
+    /// Sends the next pieces of backup `id` until the peer stops taking them (or it ends).
+    private func pullBackup(_ id: UInt64, context: ChannelHandlerContext) {
+        var wrote = false
+        defer { if wrote { context.flush() } }
+        while true {
+            let next = machine.nextBackupPiece(id)
+            // Every message of the stream, the last too, carries the revision the backup holds.
+            guard case .backup(let transfer?) = machine.calls[id] else { return }
+            let revision = transfer.image.revision
+            switch next {
+            case .wait:
+                return
+            case .finished:
+                respond(id: id, revision: revision, context: context)
+                wrote = true
+                if machine.finished(id) == .close { context.close(promise: nil) }
+                return
+            case .send(let piece):
+                wrote = true
+                switch piece {
+                case .header(let header):
+                    var chunk = Accessd_V1_BackupChunk()
+                    chunk.header = header
+                    let payload: [UInt8] = (try? chunk.serializedBytes()) ?? []
+                    respond(id: id, more: true, revision: revision, context: context, payloadLength: payload.count) { $0.bytes(payload) }
+                case .trailer(let trailer):
+                    var chunk = Accessd_V1_BackupChunk()
+                    chunk.trailer = trailer
+                    let payload: [UInt8] = (try? chunk.serializedBytes()) ?? []
+                    respond(id: id, more: true, revision: revision, context: context, payloadLength: payload.count) { $0.bytes(payload) }
+                case .data(let range):
+                    // BackupChunk.data (field 2), written straight from the image into the frame.
+                    let length = ProtoWriter.bytesFieldSize(range.count)
+                    respond(id: id, more: true, revision: revision, context: context, payloadLength: length) { writer in
+                        writer.byte(0x12)
+                        writer.varint(UInt64(range.count))
+                        transfer.image.bytes.withUnsafeBytes { writer.bytes(UnsafeRawBufferPointer(rebasing: $0[range])) }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Metrics and health
+
+    /// GetStats, with the calls in flight daemon-wide (one hop to every loop).
+    private func answerStats(id: UInt64, _ stats: Accessd_V1_GetStatsResponse, revision: UInt64, context: ChannelHandlerContext) {
+        guard let metrics = shared.metrics else {
+            return respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: revision, context: context)
+        }
+        machine.started(id, .daemon)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        metrics.callsInFlight(context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            var stats = stats
+            switch result {
+            case .success(let inFlight):
+                stats.callsInFlight = inFlight
+                handler.respond(id: id, payload: (try? stats.serializedBytes()) ?? Data(), revision: revision, context: context)
+            case .failure(let error):
+                handler.respond(id: id, code: .unavailable, message: "the daemon's figures could not be gathered: \(error)", context: context)
+            }
+            context.flush()
+            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+        }
+    }
+
+    /// GetMetrics: Prometheus text, gathered from every loop.
+    private func answerMetrics(id: UInt64, context: ChannelHandlerContext) {
+        guard let metrics = shared.metrics else {
+            return respond(id: id, code: .unimplemented, message: "this daemon keeps no metrics", context: context)
+        }
+        machine.started(id, .daemon)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        metrics.text(context.eventLoop).whenComplete { result in
+            let (handler, context) = loopBound.value
+            switch result {
+            case .success(let text):
+                var reply = Accessd_V1_GetMetricsResponse()
+                reply.text = text
+                handler.respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), context: context)
+            case .failure(let error):
+                handler.respond(id: id, code: .unavailable, message: "the metrics could not be gathered: \(error)", context: context)
+            }
+            context.flush()
+            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+        }
+    }
+
+    /// HealthService.Check; `draining`: this connection was told GoAway.
+    private func answerHealth(id: UInt64, payload: Data, draining: Bool, context: ChannelHandlerContext) {
+        guard let request = try? Accessd_V1_HealthCheckRequest(serializedBytes: payload) else {
+            return respond(
+                id: id, code: .invalidArgument, message: "the payload does not decode as accessd.v1.HealthCheckRequest",
+                context: context)
+        }
+        let probe = shared.metrics?.health
+        let reply = HealthCheck.answer(
+            service: request.service, journalFailure: probe?.journalFailure(),
+            draining: draining || (probe?.draining() ?? false), revision: published.revision)
+        respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), revision: published.revision, context: context)
     }
 
     // MARK: - Streams (FollowEvents)
@@ -588,7 +754,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var wrote = false
         defer { if wrote { context.flush() } }
         while case .pull(let after) = machine.streamReady(id) {
-            let history = owner.published.history
+            guard !diskPulls.contains(id) else { return }
+            let published = owner.published
+            let history = published.history
+            switch shared.events?.streamSource(after: after, memory: history, head: published.revision) ?? .memory {
+            case .memory:
+                break
+            case .disk:
+                return pullFromDisk(id, after: after, published: published, context: context)
+            case .refused(let error):
+                unfollow(id)
+                respond(id: id, error: error, context: context)
+                wrote = true
+                if machine.finished(id) == .close { context.close(promise: nil) }
+                return
+            }
             let events: [Event]
             do {
                 events = try history.events(after: after, limit: 256)
@@ -608,6 +788,74 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             wrote = true
             machine.streamSent(id, through: last.seq)
+        }
+    }
+
+    // MARK: - Events on disk
+
+    /// ListEvents from the event log: from memory at once when memory holds
+    /// its start, else read on the log's own threads, never on this loop.
+    private func answerListEvents(
+        id: UInt64, payload: ByteBuffer, published: PublishedState, events: EventLog, context: ChannelHandlerContext
+    ) {
+        let answer = events.list(
+            Data(payload.readableBytesView), memory: published.history, head: published.revision,
+            maxBytes: configuration.maximumFrameLength - 4096, on: context.eventLoop)
+        guard case .later(let reading) = answer else {
+            if case .now(let result) = answer {
+                switch result {
+                case .success(let reply): respond(id: id, payload: reply, revision: published.revision, context: context)
+                case .failure(let error): respond(id: id, error: error, revision: published.revision, context: context)
+                }
+            }
+            return
+        }
+        machine.started(id, .daemon)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        reading.whenComplete { result in
+            let (handler, context) = loopBound.value
+            guard handler.context != nil else { return }
+            switch result {
+            case .success(let reply): handler.respond(id: id, payload: reply, revision: published.revision, context: context)
+            case .failure(let error):
+                handler.respond(id: id, error: error as? AccessError ?? AccessError(.unavailable, "\(error)"), context: context)
+            }
+            context.flush()
+            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+        }
+    }
+
+    /// The next slice of a stream that is behind what memory holds, read on
+    /// the event log's threads; once written, the stream pulls again (from
+    /// disk or memory: the same cursor, so no gap and no duplicate).
+    private func pullFromDisk(_ id: UInt64, after: UInt64, published: PublishedState, context: ChannelHandlerContext) {
+        guard let events = shared.events else { return }
+        diskPulls.insert(id)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        events.readLater(
+            after: after, limit: 256, maxBytes: 128 * 1024, memory: published.history, head: published.revision,
+            on: context.eventLoop
+        ).whenComplete { result in
+            let (handler, context) = loopBound.value
+            handler.diskPulls.remove(id)
+            // Cancelled, ended or closed meanwhile: nothing to send.
+            guard handler.context != nil, case .stream(let current) = handler.machine.calls[id], current == after else { return }
+            switch result {
+            case .success(let records):
+                for record in records {
+                    handler.respond(id: id, more: true, revision: record.seq, context: context, payloadLength: record.payload.count) {
+                        $0.bytes(record.payload)
+                    }
+                }
+                if let last = records.last { handler.machine.streamSent(id, through: last.seq) }
+                context.flush()
+                if !records.isEmpty { handler.pullStream(id, context: context) }
+            case .failure(let error):
+                handler.unfollow(id)
+                handler.respond(id: id, error: error as? AccessError ?? AccessError(.unavailable, "\(error)"), context: context)
+                context.flush()
+                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            }
         }
     }
 
@@ -691,6 +939,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         id: UInt64, code: StatusCode = .ok, message: String = "", more: Bool = false, revision: UInt64? = nil,
         context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ProtoWriter) -> Void
     ) {
+        if !more { meter.answered(id: id, code: code.rawValue) }
         if !more, let call = callLog.removeValue(forKey: id) {
             let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
             var metadata: Logger.Metadata = [
@@ -705,11 +954,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
             id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? published.revision)
         var buffer = context.channel.allocator.buffer(capacity: 32 + message.utf8.count + payloadLength)
         frame.write(to: &buffer, payloadLength: payloadLength, writePayload)
+        meter.sent(buffer.readableBytes)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {
         guard let bytes: [UInt8] = try? frame.serializedBytes() else { return }
+        meter.sent(bytes.count + 4)
         context.write(wrapOutboundOut(context.channel.allocator.frame(bytes)), promise: nil)
     }
 }

@@ -42,6 +42,9 @@ struct ConnectionStateMachine {
         case stream(after: UInt64)
         /// A call served by the daemon itself that completes later (Snapshot).
         case daemon
+        /// AdminService.Backup: nil while the snapshot is encoded off the
+        /// loops, then its pieces sent one at a time while the peer takes them.
+        case backup(BackupTransfer?)
     }
 
     /// A read waiting for the state to reach a revision: what it needs to run later.
@@ -294,6 +297,8 @@ struct ConnectionStateMachine {
         case cancelledRead
         /// A stream: stop following, answer CANCELLED.
         case cancelledStream
+        /// A backup: drop what is left of it, answer CANCELLED.
+        case cancelledBackup
     }
 
     mutating func cancel(_ id: UInt64) -> CancelOutcome {
@@ -305,6 +310,9 @@ struct ConnectionStateMachine {
         case .stream:
             calls[id] = nil
             return .cancelledStream
+        case .backup:
+            calls[id] = nil
+            return .cancelledBackup
         case .write, .daemon, nil:
             return .ignored
         }
@@ -422,6 +430,41 @@ struct ConnectionStateMachine {
         }.sorted()
     }
 
+    // MARK: - Backups
+
+    /// The snapshot of backup `id` is encoded: false when the call is gone
+    /// (cancelled, or the connection closed), and the image is dropped.
+    mutating func backupEncoded(_ id: UInt64, _ transfer: BackupTransfer) -> Bool {
+        guard lifecycle != .closed, case .backup(nil) = calls[id] else { return false }
+        calls[id] = .backup(transfer)
+        return true
+    }
+
+    enum BackupPull: Equatable {
+        /// Send this message with `more` set.
+        case send(BackupTransfer.Piece)
+        /// Everything was sent: end the call with OK.
+        case finished
+        /// Not now: the peer has not drained what was sent, the snapshot is
+        /// still being encoded, or the call is gone.
+        case wait
+    }
+
+    /// The next message of backup `id`, while the peer takes them.
+    mutating func nextBackupPiece(_ id: UInt64) -> BackupPull {
+        guard lifecycle != .closed, writable, case .backup(var transfer?) = calls[id] else { return .wait }
+        guard let piece = transfer.take() else { return .finished }
+        calls[id] = .backup(transfer)
+        return .send(piece)
+    }
+
+    /// The backups to go on with once the connection is writable again.
+    var backups: [UInt64] {
+        calls.compactMap { id, call -> UInt64? in
+            if case .backup = call { return id } else { return nil }
+        }.sorted()
+    }
+
     // MARK: - Back-pressure
 
     enum WritabilityAction: Equatable {
@@ -477,7 +520,7 @@ struct ConnectionStateMachine {
             switch call {
             case .stream: streams.append(id)
             case .waiting: reads.append(id)
-            case .write, .daemon: break
+            case .write, .daemon, .backup: break  // answered before the connection closes (drain_timeout_s)
             }
         }
         for id in streams + reads { calls[id] = nil }

@@ -17,6 +17,11 @@ import SwiftProtobuf
 /// - 2: idempotent replies may be refusals, and their payloads (write
 ///   replies) carry activation tokens in their events.
 /// - 3: replies are of applied writes only, token-free, with their peer.
+///
+/// Event log segments (`EventLogFormat.version`):
+/// - 1: the first. A state directory of an accessd before it has none: the
+///   log starts with the events its journal still holds (`JournalEvents`,
+///   which drops the tokens format-1 journals kept inside events).
 enum FormatVersions {
     /// An idempotent reply as an older file holds it, as this daemon keeps
     /// it: nil for a refusal (R21: a refused write keeps nothing, a retry

@@ -42,6 +42,8 @@ public final class JournalWriter: @unchecked Sendable {
     private var failedGeneration: UInt64 = 0
     private var removalRequests: [UInt64] = []
     private var dead = false
+    /// Why the last append failed, until one succeeds (for the health check).
+    private var lastAppendFailure: String?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
@@ -50,6 +52,8 @@ public final class JournalWriter: @unchecked Sendable {
     private var file: (any AppendableFile)?
     private var unsyncedBytes = 0
     private var lastSync = DispatchTime.now()
+    /// Whether `lastAppendFailure` is set (so that a success clears it without taking `condition`).
+    private var appendFailed = false
 
     /// Statistics, any thread.
     public struct Stats: Sendable {
@@ -59,12 +63,23 @@ public final class JournalWriter: @unchecked Sendable {
     }
     private let statsBox = NIOLockedValueBox(Stats())
     public var stats: Stats { statsBox.withLockedValue { $0 } }
+    /// Records, bytes, syncs, failures and sync durations, for the daemon's metrics.
+    private let metrics: JournalMetrics?
+
+    /// Why the journal cannot take writes now: for good after a failed sync,
+    /// or since an append failed (until one succeeds); nil when it can.
+    public var failure: String? {
+        condition.withLock {
+            dead ? "the journal stopped after a failed fsync; restart accessd to recover from what is on disk" : lastAppendFailure
+        }
+    }
 
     /// Starts the writer; the first record opens a new segment named after its lsn.
     public init(
         storage: any Storage, directory: String, policy: FsyncPolicy, logger: Logger,
-        onFatalSync: @escaping @Sendable (StorageError) -> Void
+        onFatalSync: @escaping @Sendable (StorageError) -> Void, metrics: JournalMetrics? = nil
     ) {
+        self.metrics = metrics
         self.storage = storage
         self.directory = directory
         self.policy = policy
@@ -186,13 +201,24 @@ public final class JournalWriter: @unchecked Sendable {
                 $0.records += 1
                 $0.bytes += UInt64(bytes.count)
             }
+            metrics?.records.increment()
+            metrics?.bytes.increment(by: bytes.count)
         } catch {
             logger.error("a journal append failed; the writes were not applied", metadata: ["error": "\(error)"])
-            condition.withLock { failedGeneration += 1 }
+            condition.withLock {
+                failedGeneration += 1
+                lastAppendFailure = "the last journal append failed (\(error))"
+            }
+            appendFailed = true
+            metrics?.appendFailures.increment()
             return .failure(error)
         }
         if policy == .always {
             guard syncFile() else { return .failure(StorageError(.io, "the journal could not be synced; the daemon stops")) }
+        }
+        if appendFailed {
+            appendFailed = false
+            condition.withLock { lastAppendFailure = nil }
         }
         return .success(())
     }
@@ -201,10 +227,13 @@ public final class JournalWriter: @unchecked Sendable {
     private func syncFile() -> Bool {
         guard let file else { return true }
         do {
+            let started = DispatchTime.now()
             try file.sync()
             unsyncedBytes = 0
             lastSync = DispatchTime.now()
             statsBox.withLockedValue { $0.syncs += 1 }
+            metrics?.syncs.increment()
+            metrics?.syncDuration.recordNanoseconds(Int64(lastSync.uptimeNanoseconds &- started.uptimeNanoseconds))
             return true
         } catch {
             condition.withLock { dead = true }

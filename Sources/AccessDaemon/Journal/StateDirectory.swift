@@ -25,6 +25,27 @@ public struct StateDirectory: Sendable {
     /// Why the state cannot be recovered, with where and what to do.
     public struct RecoveryError: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// What kind of problem it is: it decides the exit status (`ExitStatus.forStateError`).
+        public var kind: Kind = .damaged
+
+        public enum Kind: Sendable, Equatable {
+            /// Damage, a gap, a format this accessd does not read: exit 65.
+            case damaged
+            /// A state file accessd's user may not read (a permission, not damage): exit 74.
+            case unreadable
+            /// A snapshot or journal segment under a name accessd does not load, and nothing else to start from: exit 78.
+            case misplaced
+        }
+    }
+
+    /// A state file accessd's user may not open: not damage, and never a
+    /// reason to pass the file over or to start with --accept-data-loss.
+    static func unreadable(_ path: String, _ error: StorageError) -> RecoveryError {
+        let user = OwnedDirectory.userName(geteuid()) ?? String(geteuid())
+        return RecoveryError(
+            description:
+                "\(error). The file is not damaged, only out of reach of the user accessd runs as: give it to that user (chown \(user): \(path)) and start again. Do not start with --accept-data-loss for this: it would leave the file's records out",
+            kind: .unreadable)
     }
 
     /// What recovery found.
@@ -54,6 +75,46 @@ public struct StateDirectory: Sendable {
         var temporaries: [String]
         /// Snapshots an earlier start set aside.
         var setAside: [String]
+        /// Snapshots and segments under names accessd does not load (a backup copied in as `backup.snap`).
+        var strays: [Stray] = []
+    }
+
+    /// A regular file whose first bytes are a snapshot's or a journal
+    /// segment's header, under a name accessd does not load: never read as
+    /// state, but named at every start and by check-state, since it is
+    /// almost always a backup copied in by hand under the wrong name.
+    struct Stray: Sendable, Equatable {
+        var name: String
+        var kind: Kind
+        enum Kind: Sendable, Equatable {
+            case snapshot(version: UInt32, lsn: UInt64)
+            case segment(version: UInt32, firstLSN: UInt64)
+        }
+
+        /// The name accessd would load it by.
+        var rightName: String {
+            switch kind {
+            case .snapshot(_, let lsn): SnapshotFile.name(lsn: lsn)
+            case .segment(_, let first): JournalFormat.segmentName(firstLSN: first)
+            }
+        }
+
+        var what: String {
+            switch kind {
+            case .snapshot(let version, let lsn): "a snapshot (format \(version), journal record \(lsn))"
+            case .segment(let version, let first): "a journal segment (format \(version), from record \(first))"
+            }
+        }
+
+        /// The header of a snapshot or segment at the start of `bytes`, if any.
+        static func kind(ofFileStarting bytes: [UInt8]) -> Kind? {
+            guard bytes.count >= 24 else { return nil }
+            func number(_ offset: Int, _ count: Int) -> UInt64 { bytes[offset..<offset + count].reduce(0) { $0 << 8 | UInt64($1) } }
+            let magic = Array(bytes[0..<8])
+            if magic == SnapshotFile.magic { return .snapshot(version: UInt32(number(8, 4)), lsn: number(12, 8)) }
+            if magic == JournalFormat.magic { return .segment(version: UInt32(number(8, 4)), firstLSN: number(16, 8)) }
+            return nil
+        }
     }
 
     func files() throws(StorageError) -> Files {
@@ -67,11 +128,17 @@ public struct StateDirectory: Sendable {
                 files.temporaries.append(name)
             } else if name.hasPrefix("snapshot-"), name.hasSuffix(Self.damagedSuffix) || name.hasSuffix(Self.unknownVersionSuffix) {
                 files.setAside.append(name)
+            } else if name != "lock",
+                // A file that cannot be read is not looked into: only what accessd will load has to be readable.
+                let head = try? storage.readPrefix(file(name), count: 32), let kind = Stray.kind(ofFileStarting: head)
+            {
+                files.strays.append(Stray(name: name, kind: kind))
             }
         }
         files.snapshots.sort { $0.lsn > $1.lsn }
         files.segments.sort { $0.lsn < $1.lsn }
         files.setAside.sort()
+        files.strays.sort { $0.name < $1.name }
         return files
     }
 
@@ -126,7 +193,9 @@ public struct StateDirectory: Sendable {
             if !readOnly { try storage.createDirectory(path, mode: 0o700) }
             files = try self.files()
         } catch {
-            throw RecoveryError(description: "cannot read the state directory \(path): \(error)")
+            throw RecoveryError(
+                description: "cannot read the state directory \(path): \(error)",
+                kind: error.kind == .permissionDenied ? .unreadable : .damaged)
         }
         var warnings: [String] = []
         func warn(_ text: String) {
@@ -136,6 +205,20 @@ public struct StateDirectory: Sendable {
         var changes = Changes()
         // Snapshots or segment headers that never got renamed into place.
         changes.removals = files.temporaries.map(file)
+
+        // A snapshot copied in under another name is never loaded: say so, and
+        // never start empty beside one, which would look like a lost state.
+        if files.snapshots.isEmpty && files.segments.isEmpty, let stray = files.strays.first {
+            let others = files.strays.dropFirst().map { "\(file($0.name)) (\($0.what), named \($0.rightName) to load)" }
+            throw RecoveryError(
+                description:
+                    "the state directory \(path) has no snapshot or journal segment under the names accessd loads, but \(file(stray.name)) is \(stray.what)\(others.isEmpty ? "" : ", and so are \(others.joined(separator: ", "))"): starting would start an empty state and ignore it. To load it, give it its name (mv \(file(stray.name)) \(file(stray.rightName)); or install a backup with accessd restore FILE --state-dir \(path)); to start empty, move it out of the directory",
+                kind: .misplaced)
+        }
+        for stray in files.strays {
+            warn(
+                "\(file(stray.name)) is \(stray.what) under a name accessd does not load (it loads \(stray.rightName)): ignored. Rename it to have it loaded, or move it out of the state directory")
+        }
 
         // The newest snapshot that holds.
         var durable = DurableState(state: AccessState(), history: EventHistory(retention: eventRetention))
@@ -150,6 +233,8 @@ public struct StateDirectory: Sendable {
                 guard let read = try storage.read(name) else { continue }
                 bytes = read
             } catch {
+                // Out of reach is not damage: passing it over could start from less than it holds.
+                if error.kind == .permissionDenied { throw Self.unreadable(name, error) }
                 let reason = "the snapshot \(name) cannot be read (\(error))"
                 passedOver.append(PassedOver(path: name, lsn: snapshot.lsn, unknownVersion: nil, reason: reason))
                 warn("\(reason); \(fallback)")
@@ -209,6 +294,7 @@ public struct StateDirectory: Sendable {
                 do {
                     bytes = try storage.read(name) ?? []
                 } catch {
+                    if error.kind == .permissionDenied { throw Self.unreadable(name, error) }
                     throw RecoveryError(description: "cannot read the journal segment \(name): \(error)")
                 }
                 let scan: JournalFormat.Scan
@@ -370,7 +456,9 @@ public struct StateDirectory: Sendable {
         } catch {
             return (lines + ["problem: cannot list the directory: \(error)"], false)
         }
-        if files.snapshots.isEmpty && files.segments.isEmpty { lines.append("no snapshot and no journal: the daemon starts empty") }
+        if files.snapshots.isEmpty && files.segments.isEmpty && files.strays.isEmpty {
+            lines.append("no snapshot and no journal: the daemon starts empty")
+        }
         for snapshot in files.snapshots.reversed() {
             let name = file(snapshot.name)
             do {
@@ -383,6 +471,9 @@ public struct StateDirectory: Sendable {
             }
         }
         for name in files.setAside { lines.append("snapshot \(name): set aside by an earlier start, never loaded") }
+        for stray in files.strays {
+            lines.append("stray \(stray.name): \(stray.what) under a name accessd does not load; accessd loads it only as \(stray.rightName)")
+        }
         for (index, segment) in files.segments.enumerated() {
             let name = file(segment.name)
             do {

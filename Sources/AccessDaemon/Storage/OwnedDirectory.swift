@@ -117,7 +117,7 @@ public final class OwnedDirectory: Sendable {
     /// "uid 65534 (nobody)".
     static func who(_ uid: uid_t) -> String { "uid \(uid)" + (userName(uid).map { " (\($0))" } ?? "") }
 
-    private static func userName(_ uid: uid_t) -> String? {
+    static func userName(_ uid: uid_t) -> String? {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -44,6 +44,14 @@ public struct PosixStorage: Storage {
             if errno == ELOOP {
                 throw StorageError(.io, "\(path) is a symbolic link; accessd does not follow links in its state directory (move it aside)")
             }
+            if errno == EACCES || errno == EPERM {
+                // Say whose it is: a file copied in by root is the usual cause.
+                var status = stat()
+                let whose = fstatat(directory, name, &status, AT_SYMLINK_NOFOLLOW) == 0
+                    ? " (owned by \(OwnedDirectory.who(status.st_uid)), mode \(OwnedDirectory.octal(status.st_mode & 0o7777)); accessd runs as \(OwnedDirectory.who(geteuid())))"
+                    : ""
+                throw StorageError(.permissionDenied, "cannot open \(path): \(String(cString: strerror(EACCES)))\(whose)")
+            }
             throw failure("cannot open \(path)")
         }
         var status = stat()
@@ -75,6 +83,29 @@ public struct PosixStorage: Storage {
             guard count >= 0 else { throw Self.failure("cannot read \(path)") }
             if count == 0 { return out }
             out += chunk[0..<count]
+        }
+    }
+
+    public func readPrefix(_ path: String, count: Int) throws(StorageError) -> [UInt8]? {
+        try at(path, missing: { nil }) { (directory, name) throws(StorageError) -> [UInt8]? in
+            let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else {
+                if errno == ENOENT || errno == ELOOP { return nil }
+                throw Self.failure("cannot open \(path)")
+            }
+            defer { close(fd) }
+            var status = stat()
+            guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+            var bytes = [UInt8](repeating: 0, count: max(0, count))
+            var filled = 0
+            while filled < bytes.count {
+                let got = bytes[filled...].withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(filled)) }
+                if got < 0 && errno == EINTR { continue }
+                guard got >= 0 else { throw Self.failure("cannot read \(path)") }
+                if got == 0 { break }
+                filled += got
+            }
+            return Array(bytes[0..<filled])
         }
     }
 
@@ -160,6 +191,13 @@ public struct PosixStorage: Storage {
         return PosixAppendableFile(fd: fd, path: path, length: Int(end))
     }
 
+    public func openForReading(_ path: String) throws(StorageError) -> (any ReadableFile)? {
+        let opened = try at(path, missing: { nil }) { (directory, name) throws(StorageError) in
+            try Self.openFile(directory, name, O_RDONLY, path: path)
+        }
+        return opened.map { PosixReadableFile(fd: $0, path: path) }
+    }
+
     public func truncate(_ path: String, to length: Int) throws(StorageError) {
         let fd = try openExisting(path, O_WRONLY)
         defer { close(fd) }
@@ -206,7 +244,8 @@ public struct PosixStorage: Storage {
 
     static func failure(_ what: String) -> StorageError {
         let code = errno
-        let kind: StorageError.Kind = code == ENOSPC || code == EDQUOT ? .noSpace : .io
+        let kind: StorageError.Kind =
+            code == ENOSPC || code == EDQUOT ? .noSpace : code == EACCES || code == EPERM ? .permissionDenied : .io
         return StorageError(kind, "\(what): \(String(cString: strerror(code)))")
     }
 }

@@ -36,6 +36,12 @@ final class StateDirectoryLock: Sendable {
                 throw OwnedDirectory.Refused(
                     description: "\(path) is a symbolic link; accessd never follows links in its state directory. Remove it (rm \(path)) and start again")
             }
+            if errno == EACCES || errno == EPERM {
+                let user = OwnedDirectory.userName(geteuid()) ?? String(geteuid())
+                throw StorageError(
+                    .permissionDenied,
+                    "cannot open \(path): \(String(cString: strerror(errno))); give it to the user accessd runs as (chown \(user): \(path)) and start again")
+            }
             throw StorageError(.io, "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         var status = stat()
@@ -54,6 +60,11 @@ final class StateDirectoryLock: Sendable {
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)
         _ = pwrite(fd, pid, pid.count, 0)
+    }
+
+    /// Gives the lock file to the daemon's user (`accessd restore`, run as root, may have created it).
+    func setOwner(uid: UInt32, gid: UInt32) throws {
+        guard fchown(fd, uid, gid) == 0 else { throw StorageError.errno("cannot change the owner of the lock file") }
     }
 
     /// Lets another daemon take the directory (at the end of a stop).

@@ -4,6 +4,10 @@
 public protocol Storage: Sendable {
     /// The whole file, or nil when it does not exist.
     func read(_ path: String) throws(StorageError) -> [UInt8]?
+    /// The first `count` bytes of a regular file (all of it when shorter);
+    /// nil when it does not exist or is not a regular file (a directory, a
+    /// link, a FIFO).
+    func readPrefix(_ path: String, count: Int) throws(StorageError) -> [UInt8]?
     /// The names of the entries of a directory (not paths), or [] when it does not exist.
     func list(_ directory: String) throws(StorageError) -> [String]
     /// Creates a directory (and its parents) with `mode` when missing.
@@ -14,12 +18,20 @@ public protocol Storage: Sendable {
     func writeAtomically(_ bytes: [UInt8], to path: String) throws(StorageError)
     /// Opens an existing file to append at its end.
     func openForAppend(_ path: String) throws(StorageError) -> any AppendableFile
+    /// Opens a file to read parts of it (the event log), or nil when it does not exist.
+    func openForReading(_ path: String) throws(StorageError) -> (any ReadableFile)?
     /// Cuts a file to `length` bytes and syncs it.
     func truncate(_ path: String, to length: Int) throws(StorageError)
     /// Renames a file within its directory (replacing `to`) and syncs the directory.
     func rename(_ path: String, to: String) throws(StorageError)
     /// Removes a file and syncs its directory; a missing file is not an error.
     func remove(_ path: String) throws(StorageError)
+}
+
+extension Storage {
+    public func readPrefix(_ path: String, count: Int) throws(StorageError) -> [UInt8]? {
+        try read(path).map { Array($0.prefix(count)) }
+    }
 }
 
 /// A file open for appending, used by one thread at a time.
@@ -39,6 +51,8 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: Hashable, Sendable {
         /// ENOSPC or EDQUOT: the filesystem is full.
         case noSpace
+        /// EACCES or EPERM: the file is there but accessd's user may not open it.
+        case permissionDenied
         /// Anything else.
         case io
     }

@@ -39,6 +39,19 @@ extension MethodTable {
             ),
             ("Snapshot", .daemon),
             ("GetStats", .daemon),
+            ("Backup", .daemon),
+            ("GetMetrics", .daemon),
+            (
+                "ListAccounts",
+                Handlers.read(Accessd_V1_ListAccountsRequest.self) { request, context throws(AccessError) in
+                    let page = try context.state.listAccounts(
+                        pageSize: Int(request.pageSize), pageToken: request.pageToken, as: context.principal)
+                    var response = Accessd_V1_ListAccountsResponse()
+                    response.accounts = page.accounts.map(Accessd_V1_Account.init)
+                    response.nextPageToken = page.nextPageToken
+                    return response
+                }
+            ),
         ]
     }
 }

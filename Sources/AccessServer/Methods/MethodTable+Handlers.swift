@@ -11,6 +11,7 @@ extension MethodTable {
             ("AdminService", adminService),
             ("ClientService", clientService),
             ("EventService", eventService),
+            ("HealthService", healthService),
             ("OfficeService", officeService),
             ("ProductService", productService),
             ("ProjectService", projectService),

@@ -58,6 +58,24 @@ import Testing
         #expect(sha256(bytes) == "f3a25aa93aa2fbba28d79260535bbd6a5eb0fc1c24a8b0f04e12b484c1dfe363")
     }
 
+    @Test func hashingInPiecesOfAnySizeGivesTheHashOfTheWhole() {
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 3) }
+        let whole = SHA256.hash(bytes)
+        for piece in [1, 7, 63, 64, 65, 1000, 4096] {
+            var hasher = SHA256()
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + piece)
+                hasher.update(bytes[offset..<end])
+                offset = end
+            }
+            #expect(hasher.finalize() == whole, "in pieces of \(piece)")
+        }
+        var million = SHA256()
+        for _ in 0..<1000 { million.update([UInt8](repeating: 0x61, count: 1000)) }
+        #expect(Hex.encode(million.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "NIST: a million 'a'")
+    }
+
     @Test func digestIs32Bytes() {
         #expect(SHA256.hash([]).count == 32)
         #expect(SHA256.hash(Array("abc".utf8)).count == 32)

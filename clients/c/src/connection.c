@@ -128,7 +128,15 @@ int accessd_connect(const char *socket_path, accessd_conn **conn_out, accessd_er
     char discovered[PATH_MAX];
     const char *path = socket_path;
     if (path == NULL || path[0] == '\0') {
-        if (accessd_socket_path(discovered, sizeof discovered) >= sizeof discovered) {
+        size_t length = 0;
+        int code = accessd_find_socket(discovered, sizeof discovered, &length, error);
+        if (code != ACCESSD_OK) {
+            /* A broken config file is said, not passed over for another socket. */
+            char reason[ACCESSD_ERROR_MESSAGE_MAX];
+            snprintf(reason, sizeof reason, "%s", error != NULL ? error->message : "");
+            return accessd_fail(error, code, 0, "cannot find accessd's socket: %.440s", reason);
+        }
+        if (length >= sizeof discovered) {
             return accessd_fail(error, ACCESSD_INVALID_ARGUMENT, 0, "the discovered socket path is too long");
         }
         path = discovered;

@@ -2,6 +2,7 @@
  * ConfigFile) and accessctl's SocketDiscovery, in C. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,13 @@
 static const char *const config_keys[] = {
     "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
     "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s",
-    "activation_lifetime_s", "event_retention", "log_level", "fsync", "snapshot_every_records", "event_loops",
+    "activation_lifetime_s", "event_retention", "event_memory_count", "event_retention_count",
+    "event_retention_s", "log_level", "fsync", "snapshot_every_records", "event_loops",
     "service_uids", "service_gids", "read_only_uids", "read_only_gids", "default_peer_class",
     "max_connections_per_uid", "admin_reserved_connections", "max_inbound_bytes_per_uid",
     "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",
     "write_burst_per_uid", "max_idempotency_key_bytes", "max_idempotency_keys_per_uid",
-    "max_idempotency_keys",
+    "max_idempotency_keys", "metrics_textfile", "metrics_textfile_interval_s",
 };
 
 /* Config files are small; a larger one is not read. */
@@ -84,17 +86,20 @@ static int is_config_key(const char *start, size_t length)
 }
 
 /*
- * The `socket` value of the config text, parsed as ConfigFile does: lines of
- * `key = value`, `#` starts a comment, blank lines skipped; a line without
- * `key = value` or with an unknown key makes the whole file invalid (then, as
- * for accessctl, it is ignored). The last `socket` line wins.
- * Returns a malloc'd string, or NULL (no value, invalid file, no memory).
+ * The `socket` value of the config text at `path`, parsed as ConfigFile does:
+ * lines of `key = value`, `#` starts a comment, blank lines skipped; the last
+ * `socket` line wins. A line without `key = value`, or with a key accessd does
+ * not know, makes the file invalid, as it is for accessd: then it fails with
+ * FAILED_PRECONDITION and "PATH:LINE: ..." (a key accessd knows but this
+ * library does not use is no error). On ACCESSD_OK *socket is a malloc'd
+ * string, or NULL when the file names no socket.
  */
-static char *config_socket(const char *text, size_t length)
+static int config_socket(const char *path, const char *text, size_t length, char **socket, accessd_error *error)
 {
+    *socket = NULL;
     const char *socket_start = NULL, *socket_end = NULL;
     const char *line = text, *text_end = text + length;
-    for (;;) {
+    for (size_t number = 1;; number++) {
         const char *line_end = memchr(line, '\n', (size_t)(text_end - line));
         if (line_end == NULL) {
             line_end = text_end;
@@ -111,13 +116,15 @@ static char *config_socket(const char *text, size_t length)
             }
             const char *equals = memchr(key, '=', (size_t)(end - key));
             if (equals == NULL || equals == key || equals + 1 == end) {
-                return NULL;
+                return accessd_fail(error, ACCESSD_FAILED_PRECONDITION, 0, "%s:%zu: expected key = value", path, number);
             }
             const char *key_end = equals, *value = equals + 1, *value_end = end;
             trim(&key, &key_end);
             trim(&value, &value_end);
             if (!is_config_key(key, (size_t)(key_end - key))) {
-                return NULL;
+                return accessd_fail(error, ACCESSD_FAILED_PRECONDITION, 0,
+                                    "%s:%zu: unknown key '%.*s' (accessd refuses this file too)", path, number,
+                                    (int)(key_end - key > 64 ? 64 : key_end - key), key);
             }
             if ((size_t)(key_end - key) == strlen("socket") && memcmp(key, "socket", strlen("socket")) == 0) {
                 socket_start = value;
@@ -129,49 +136,80 @@ static char *config_socket(const char *text, size_t length)
         }
         line = line_end + 1;
     }
-    if (socket_start == NULL || socket_start == socket_end) {
-        return NULL;
+    if (socket_start != NULL && socket_start < socket_end) {
+        *socket = strndup(socket_start, (size_t)(socket_end - socket_start));
+        if (*socket == NULL) {
+            return accessd_fail(error, ACCESSD_RESOURCE_EXHAUSTED, 0, "out of memory");
+        }
     }
-    return strndup(socket_start, (size_t)(socket_end - socket_start));
+    return ACCESSD_OK;
 }
 
-/* The `socket` of the config file the daemon would read; NULL when none. */
-static char *config_file_socket(void)
+/* The `socket` of the config file the daemon would read (*socket NULL when
+ * there is no file or it names none), or why the file cannot be used. */
+static int config_file_socket(char **socket, accessd_error *error)
 {
+    *socket = NULL;
     char path[4096];
     if (!config_file_path(path, sizeof path)) {
-        return NULL;
+        return ACCESSD_OK;
     }
     FILE *file = fopen(path, "re");
     if (file == NULL) {
-        return NULL;
+        return accessd_fail(error, ACCESSD_FAILED_PRECONDITION, 0, "cannot read the config file %s: %s", path,
+                            strerror(errno));
     }
     char *text = malloc(CONFIG_MAX_BYTES);
-    char *socket = NULL;
-    if (text != NULL) {
-        size_t length = fread(text, 1, CONFIG_MAX_BYTES, file);
-        if (!ferror(file) && length < CONFIG_MAX_BYTES) {
-            socket = config_socket(text, length);
-        }
-        free(text);
+    if (text == NULL) {
+        fclose(file);
+        return accessd_fail(error, ACCESSD_RESOURCE_EXHAUSTED, 0, "out of memory");
     }
+    size_t length = fread(text, 1, CONFIG_MAX_BYTES, file);
+    int code;
+    if (ferror(file)) {
+        code = accessd_fail(error, ACCESSD_FAILED_PRECONDITION, 0, "cannot read the config file %s: %s", path,
+                            strerror(errno));
+    } else if (length >= CONFIG_MAX_BYTES) {
+        code = accessd_fail(error, ACCESSD_FAILED_PRECONDITION, 0, "the config file %s is larger than %d bytes", path,
+                            CONFIG_MAX_BYTES - 1);
+    } else {
+        code = config_socket(path, text, length, socket, error);
+    }
+    free(text);
     fclose(file);
-    return socket;
+    return code;
 }
 
-size_t accessd_socket_path(char *buffer, size_t size)
+/* snprintf's result as a length (0 when it failed). */
+static size_t written_length(int written)
 {
-    int written;
+    return written < 0 ? 0 : (size_t)written;
+}
+
+int accessd_find_socket(char *buffer, size_t size, size_t *length, accessd_error *error)
+{
+    size_t ignored;
+    if (length == NULL) {
+        length = &ignored;
+    }
+    *length = 0;
+    if (buffer != NULL && size > 0) {
+        buffer[0] = '\0';
+    }
     const char *value = nonempty_env("ACCESSD_SOCKET");
     if (value != NULL) {
-        written = snprintf(buffer, size, "%s", value);
-        return written < 0 ? 0 : (size_t)written;
+        *length = written_length(snprintf(buffer, size, "%s", value));
+        return ACCESSD_OK;
     }
-    char *from_file = config_file_socket();
+    char *from_file = NULL;
+    int code = config_file_socket(&from_file, error);
+    if (code != ACCESSD_OK) {
+        return code;
+    }
     if (from_file != NULL) {
-        written = snprintf(buffer, size, "%s", from_file);
+        *length = written_length(snprintf(buffer, size, "%s", from_file));
         free(from_file);
-        return written < 0 ? 0 : (size_t)written;
+        return ACCESSD_OK;
     }
     value = getenv("RUNTIME_DIRECTORY");
     if (value != NULL) {
@@ -181,20 +219,32 @@ size_t accessd_socket_path(char *buffer, size_t size)
         }
         if (*value != '\0') {
             int first = (int)strcspn(value, ":");
-            written = snprintf(buffer, size, "%.*s/accessd.sock", first, value);
-            return written < 0 ? 0 : (size_t)written;
+            *length = written_length(snprintf(buffer, size, "%.*s/accessd.sock", first, value));
+            return ACCESSD_OK;
         }
     }
     value = nonempty_env("XDG_RUNTIME_DIR");
     if (value != NULL) {
-        written = snprintf(buffer, size, "%s/accessd/accessd.sock", value);
-        return written < 0 ? 0 : (size_t)written;
+        *length = written_length(snprintf(buffer, size, "%s/accessd/accessd.sock", value));
+        return ACCESSD_OK;
     }
     value = getenv("UID");
     if (value != NULL) {
-        written = snprintf(buffer, size, "/tmp/accessd-%s/accessd.sock", value);
+        *length = written_length(snprintf(buffer, size, "/tmp/accessd-%s/accessd.sock", value));
     } else {
-        written = snprintf(buffer, size, "/tmp/accessd-%lu/accessd.sock", (unsigned long)getuid());
+        *length = written_length(snprintf(buffer, size, "/tmp/accessd-%lu/accessd.sock", (unsigned long)getuid()));
     }
-    return written < 0 ? 0 : (size_t)written;
+    return ACCESSD_OK;
+}
+
+size_t accessd_socket_path(char *buffer, size_t size)
+{
+    size_t length = 0;
+    if (accessd_find_socket(buffer, size, &length, NULL) != ACCESSD_OK) {
+        if (buffer != NULL && size > 0) {
+            buffer[0] = '\0';
+        }
+        return 0;
+    }
+    return length;
 }

@@ -150,13 +150,43 @@ static void test_discovery(void)
     setenv("ACCESSD_CONFIG", config, 1);
     write_file(config, "# accessd\n\nlog_level = debug\n  socket=  /from/config.sock   # the socket\r\nsocket = /last/wins.sock\n");
     CHECK(strcmp(discovered(), "/last/wins.sock") == 0, "discovery: $ACCESSD_CONFIG's socket line, comments, last wins");
+    /* A broken or unreadable config file is said, never passed over for another socket. */
+    accessd_error error;
+    char found[512];
+    size_t found_length = 99;
+    char where[700];
     write_file(config, "socket = /from/config.sock\nno_such_key = 1\n");
-    CHECK(strcmp(discovered(), "/run/first/accessd.sock") == 0,
-          "discovery: a config file with an unknown key is ignored (got %s)", discovered());
+    snprintf(where, sizeof where, "%s:2: unknown key 'no_such_key'", config);
+    CHECK(accessd_find_socket(found, sizeof found, &found_length, &error) == ACCESSD_FAILED_PRECONDITION &&
+              contains(error.message, where) && found[0] == '\0' && found_length == 0,
+          "discovery: an unknown key is reported as FILE:LINE (got '%s', '%s')", found, error.message);
+    CHECK(accessd_socket_path(found, sizeof found) == 0 && found[0] == '\0',
+          "discovery: accessd_socket_path gives \"\" for a broken config file (got '%s')", found);
+    accessd_conn *none = (accessd_conn *)1;
+    snprintf(where, sizeof where, "cannot find accessd's socket: %s:2: unknown key 'no_such_key'", config);
+    CHECK(accessd_connect(NULL, &none, &error) == ACCESSD_FAILED_PRECONDITION && none == NULL &&
+              contains(error.message, where),
+          "discovery: accessd_connect(NULL) reports the broken config file: %s", error.message);
     write_file(config, "socket =\n");
-    CHECK(strcmp(discovered(), "/run/first/accessd.sock") == 0, "discovery: 'socket =' without a value is invalid");
-    write_file(config, "state_dir = /var/lib/x\n");
-    CHECK(strcmp(discovered(), "/run/first/accessd.sock") == 0, "discovery: a config file without socket");
+    snprintf(where, sizeof where, "%s:1: expected key = value", config);
+    CHECK(accessd_find_socket(found, sizeof found, NULL, &error) == ACCESSD_FAILED_PRECONDITION &&
+              contains(error.message, where),
+          "discovery: 'socket =' without a value is reported (%s)", error.message);
+    write_file(config, "# fine\nsocket /from/config.sock\n");
+    snprintf(where, sizeof where, "%s:2: expected key = value", config);
+    CHECK(accessd_find_socket(found, sizeof found, NULL, &error) == ACCESSD_FAILED_PRECONDITION &&
+              contains(error.message, where),
+          "discovery: a line without '=' is reported with its line (%s)", error.message);
+    setenv("ACCESSD_CONFIG", scratch, 1);
+    snprintf(where, sizeof where, "cannot read the config file %s", scratch);
+    CHECK(accessd_find_socket(found, sizeof found, NULL, &error) == ACCESSD_FAILED_PRECONDITION &&
+              contains(error.message, where),
+          "discovery: a config file that cannot be read is reported (%s)", error.message);
+    setenv("ACCESSD_CONFIG", config, 1);
+    write_file(config, "state_dir = /var/lib/x\nmax_connections = 5\nfsync = interval\n");
+    CHECK(accessd_find_socket(found, sizeof found, &found_length, &error) == ACCESSD_OK &&
+              strcmp(found, "/run/first/accessd.sock") == 0 && found_length == strlen(found),
+          "discovery: keys accessd knows but the library does not use are fine; no socket line: the next rule");
     write_file(config, "socket = /from/config.sock\n");
     setenv("ACCESSD_SOCKET", "/from/env.sock", 1);
     CHECK(strcmp(discovered(), "/from/env.sock") == 0, "discovery: $ACCESSD_SOCKET wins over everything");

@@ -126,20 +126,32 @@ typedef struct accessd_conn accessd_conn;
  * `buffer` (NUL-terminated, cut to `size`): $ACCESSD_SOCKET, else the
  * `socket =` line of the config file ($ACCESSD_CONFIG, else
  * $XDG_CONFIG_HOME/accessd/accessd.conf (~/.config/...) or
- * /etc/accessd/accessd.conf when present; a file that does not parse is
- * ignored), else $RUNTIME_DIRECTORY/accessd.sock (the first of a
- * colon-separated list), else $XDG_RUNTIME_DIR/accessd/accessd.sock, else
- * /tmp/accessd-$UID/accessd.sock ($UID, else the real uid).
- * Returns the path's length (like snprintf: when >= size, it was cut).
+ * /etc/accessd/accessd.conf when present), else
+ * $RUNTIME_DIRECTORY/accessd.sock (the first of a colon-separated list), else
+ * $XDG_RUNTIME_DIR/accessd/accessd.sock, else /tmp/accessd-$UID/accessd.sock
+ * ($UID, else the real uid). Stores the path's length in *length (when not
+ * NULL; like snprintf: when >= size, it was cut) and returns ACCESSD_OK.
+ *
+ * A config file that cannot be read, or does not parse as accessd parses it
+ * (a line without `key = value`, a key accessd does not know; a key it knows
+ * that this library does not use is fine), is not passed over for another
+ * socket: it fails with FAILED_PRECONDITION, `error` saying what is wrong
+ * ("/etc/accessd/accessd.conf:3: unknown key 'sockte' ..."), and `buffer`
+ * holds "". accessd_connect with no path does this first.
  */
+int accessd_find_socket(char *buffer, size_t size, size_t *length, accessd_error *error);
+
+/* accessd_find_socket without the error: returns the path's length, or 0
+ * (and "" in `buffer`) when the config file cannot be used. */
 size_t accessd_socket_path(char *buffer, size_t size);
 
 /*
  * Connects to the daemon at `socket_path`, or at the discovered path when it
  * is NULL or "". On success stores the connection in *conn and returns
  * ACCESSD_OK; otherwise *conn is NULL and the code is UNAVAILABLE (nothing
- * listens there), FAILED_PRECONDITION (the socket cannot be trusted; see
- * below), INVALID_ARGUMENT (a path too long for a Unix socket) or
+ * listens there), FAILED_PRECONDITION (the socket cannot be trusted, see
+ * below; or, with no path, the config file that says where it is cannot be
+ * used: accessd_find_socket), INVALID_ARGUMENT (a path too long for a Unix socket) or
  * RESOURCE_EXHAUSTED (out of memory, no file descriptor).
  *
  * Before connecting it checks that nobody else could have put the socket
