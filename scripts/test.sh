@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run): installs what the tests
 # need on a clean Debian machine, builds everything with warnings as errors,
-# and runs every test.
+# runs every test, then builds the Debian packages and tests them under a
+# real systemd (scripts/test-systemd.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,17 @@ fi
 
 # protobuf-c and valgrind, for the C client (CClientTests and scripts/test-c-client.sh).
 scripts/test-c-client.sh --install-deps
+# The Debian packages and their test under a real systemd: dpkg-dev
+# (dpkg-shlibdeps), lintian, systemd-nspawn, debootstrap and zstd (the cached
+# root file system).
+missing=""
+for tool in dpkg-shlibdeps:dpkg-dev lintian:lintian systemd-nspawn:systemd-container debootstrap:debootstrap zstd:zstd; do
+    command -v "${tool%%:*}" >/dev/null || missing="$missing ${tool##*:}"
+done
+if [ -n "$missing" ]; then
+    echo "installing$missing" >&2
+    apt-get update -qq && apt-get install -y -qq $missing >&2
+fi
 
 swift build --build-tests -Xswiftc -warnings-as-errors
 # Every suite but the hostile peers, in parallel; then the hostile peers alone:
@@ -33,3 +45,13 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 swift test --skip-build --skip HostilePeerTests
 swift test --skip-build --filter HostilePeerTests
 ACCESSD="$(swift build --show-bin-path)/accessd" scripts/test-c-client.sh
+
+# The Debian packages, from one release build (the only one): lintian must
+# find no error in any of them (each override says why it is there), then
+# scripts/test-systemd.sh installs, runs, upgrades, removes and purges accessd
+# under systemd 252 booted in a container (it needs root, which CI has).
+rm -rf .build/deb
+scripts/package.sh --deb --fast --out .build/deb
+lintian --fail-on error --display-info --tag-display-limit 0 .build/deb/*.deb 2>&1 | tee .build/deb/lintian.txt
+echo "lintian: $(grep -c '^E:' .build/deb/lintian.txt || true) errors, $(grep -c '^W:' .build/deb/lintian.txt || true) warnings, $(grep -c '^I:' .build/deb/lintian.txt || true) infos in $(ls .build/deb/*.deb | wc -l) packages"
+scripts/test-systemd.sh --debs .build/deb

@@ -48,6 +48,8 @@ public final class AccessDaemonServer: Sendable {
     let snapshotTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
     /// Snapshots are encoded and written here, one at a time, off the event loops.
     private let snapshotThread = NIOThreadPool(numberOfThreads: 1)
+    /// Whether the snapshot thread's priority was lowered (or tried): once.
+    private let snapshotThreadNiced = NIOLockedValueBox(false)
     /// Held for the daemon's life: another accessd on the same state directory is refused.
     private let directoryLock: StateDirectoryLock?
     /// The socket this process bound (and so removes at stop); nil for one passed by systemd.
@@ -295,11 +297,7 @@ public final class AccessDaemonServer: Sendable {
     /// are removed.
     func snapshot(force: Bool) -> EventLoopFuture<(revision: UInt64, lsn: UInt64, path: String)?> {
         snapshotThread.runIfActive(eventLoop: owner.loop) { [self] in
-            // The snapshot thread yields most of the cores to the loops: on a busy
-            // machine a snapshot takes longer rather than making calls wait, yet
-            // still gets about a tenth of a core, so it always finishes.
-            // (On Linux the nice value is per thread; 0 is the calling thread.)
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            lowerSnapshotThreadPriority()
             let owner = self.owner
             let durable = try owner.loop.submit { owner.assumeIsolated { $0.durable } }.wait()
             guard force || durable.lsn != lastSnapshot.withLockedValue({ $0.lsn }) else { return nil }
@@ -335,6 +333,28 @@ public final class AccessDaemonServer: Sendable {
         }
     }
 
+    /// The snapshot thread yields most of the cores to the loops: on a busy
+    /// machine a snapshot takes longer rather than making calls wait, yet
+    /// still gets about a tenth of a core, so it always finishes. Done once,
+    /// on the pool's one thread (on Linux the nice value is per thread; 0 is
+    /// the calling thread). A refusal (a system-call filter without
+    /// setpriority) is logged once: the snapshots then compete with the calls.
+    private func lowerSnapshotThreadPriority() {
+        guard snapshotThreadNiced.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+        errno = 0
+        guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.snapshotThreadNice) != 0 else { return }
+        let reason = String(cString: strerror(errno))
+        logger.warning(
+            "cannot lower the snapshot thread's priority; snapshots compete with calls for the CPU",
+            metadata: [
+                "nice": "\(Self.snapshotThreadNice)", "error": "\(reason)",
+                "hint": "a system-call filter must allow setpriority (the shipped unit does: SystemCallFilter=setpriority)",
+            ])
+    }
+
+    /// The snapshot thread's nice value.
+    static let snapshotThreadNice: Int32 = 10
+
     /// Whether a backup holds the one slot (`BackupLease`).
     private let backupTaken = NIOLockedValueBox(false)
 
@@ -351,7 +371,7 @@ public final class AccessDaemonServer: Sendable {
         }
         let lease = BackupLease { taken.withLockedValue { $0 = false } }
         return snapshotThread.runIfActive(eventLoop: owner.loop) { [self] in
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            lowerSnapshotThreadPriority()
             let owner = self.owner
             let durable = try owner.loop.submit { owner.assumeIsolated { $0.durable } }.wait()
             let started = NIODeadline.now()

@@ -33,6 +33,7 @@ struct Accessd: AsyncParsableCommand {
               NOTIFY_SOCKET        sd_notify: READY=1, STATUS=, RELOADING=1, STOPPING=1
               WATCHDOG_USEC, WATCHDOG_PID    send WATCHDOG=1 every WATCHDOG_USEC/2 from the serving loop
               JOURNAL_STREAM       when it names stderr, log lines are '<priority>message key=value' without timestamps
+              INVOCATION_ID        set by systemd: a read-only state directory's refusal names the ReadWritePaths= drop-in
 
             SIGNALS
               SIGTERM, SIGINT      GoAway to every connection, calls in flight finish (drain_timeout_s), final snapshot, exit 0
@@ -69,6 +70,15 @@ struct Accessd: AsyncParsableCommand {
     @Flag(help: "Start even when the journal is damaged or records are missing, keeping what comes before the damage (it says what it drops).")
     var acceptDataLoss = false
 
+    @Flag(
+        name: .customLong("check-config"),
+        help: """
+            Read and check the configuration (the config file with the flags and the environment, as a start would) \
+            and exit: 0 and what is in force on stdout, or 78 with the file and line of the problem on stderr. \
+            Starts nothing (like nginx -t); the unit's ExecReload= runs it before SIGHUP.
+            """)
+    var checkConfig = false
+
     func validate() throws {
         if let fsync, FsyncPolicy(rawValue: fsync) == nil {
             throw ValidationError("unknown fsync policy '\(fsync)'; use always, interval or none")
@@ -91,15 +101,36 @@ struct Accessd: AsyncParsableCommand {
         let format = JournaldLogHandler.format(environment: environment)
         LoggingSystem.bootstrap { label in JournaldLogHandler(label: label, level: sharedLevel, format: format) }
         let logger = Logger(label: "accessd")
-        func fail(_ status: ExitStatus, _ message: String) -> ExitCode {
-            logger.critical("\(message)", metadata: ["exit": "\(status.code)"])
-            return ExitCode(status.code)
-        }
-
         let loader = ConfigurationLoader(
             configFlag: config, socketFlag: socket, stateDirFlag: stateDir, adminUIDs: adminUIDs, adminGIDs: adminGIDs,
             logLevelFlag: logLevel, fsyncFlag: fsync.flatMap(FsyncPolicy.init(rawValue:)), acceptDataLoss: acceptDataLoss,
             environment: environment)
+        if checkConfig { throw ConfigurationCheck.run(loader) }
+
+        // Taken first, so that a start that fails can answer the connections waiting on it.
+        let listener: ActivatedSocket?
+        do {
+            listener = try SocketActivation.takeListener(environment: environment)
+        } catch {
+            logger.critical("\(error)", metadata: ["exit": "\(ExitStatus.config.code)"])
+            throw ExitCode(ExitStatus.config.code)
+        }
+        // The passed socket, until the server takes it over.
+        var waitingOn = listener
+        /// Logs why the start failed; under socket activation also answers the
+        /// clients waiting on the socket (without the details, which are in the log)
+        /// so that systemd does not start accessd again for the same connections.
+        func fail(_ status: ExitStatus, _ message: String) -> ExitCode {
+            logger.critical("\(message)", metadata: ["exit": "\(status.code)"])
+            if let listener = waitingOn {
+                let answered = SocketActivation.answerWaitingConnections(
+                    on: listener, code: .unavailable,
+                    message: "accessd could not start (exit status \(status.code): \(status.meaning)); its log says why (journalctl -u accessd)")
+                if answered > 0 { logger.notice("answered the connections waiting on the socket", metadata: ["connections": "\(answered)"]) }
+            }
+            return ExitCode(status.code)
+        }
+
         var loaded: ConfigurationLoader.Loaded
         do {
             loaded = try loader.load()
@@ -109,18 +140,14 @@ struct Accessd: AsyncParsableCommand {
         sharedLevel.level = loaded.level
         // From here on a signal is queued, never fatal: one during the start is handled once serving.
         let signals = SignalEvents()
-
-        let listener: ActivatedSocket?
-        do {
-            listener = try SocketActivation.takeListener(environment: environment)
-        } catch {
-            throw fail(.config, "\(error)")
+        if let readOnly = StateDirectoryMount.readOnlyProblem(loaded.configuration.stateDirectory, environment: environment) {
+            throw fail(.config, readOnly)
         }
+
         let configuredSocketPath = loaded.configuration.socketPath
         if let listener {
             loaded.configuration.socketPath = listener.path ?? "(socket passed by systemd)"
         }
-
 
         let server: AccessDaemonServer
         do {
@@ -128,6 +155,8 @@ struct Accessd: AsyncParsableCommand {
         } catch {
             throw fail(ExitStatus.forStateError(error), "cannot load the state: \(error)")
         }
+        // From here the server owns the passed socket (and closes it if it fails).
+        waitingOn = nil
         do {
             try await server.start(listener: listener)
         } catch {

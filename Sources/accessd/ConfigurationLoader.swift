@@ -3,6 +3,10 @@ import AccessPaths
 import Foundation
 import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Reads the configuration the same way at start and at every reload
 /// (SIGHUP): flags win, then the environment, then the config file, then
 /// systemd's directories and the XDG defaults.
@@ -34,12 +38,7 @@ struct ConfigurationLoader: Sendable {
         let path = DaemonPaths.configFile(
             flag: configFlag, environment: environment, exists: { FileManager.default.fileExists(atPath: $0) })
         if let path {
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw Failure(description: "cannot read the config file \(path): \(error.localizedDescription)")
-            }
+            let text = try Self.text(ofFile: path)
             do {
                 file = try ConfigFile(text: text, path: path)
             } catch {
@@ -68,5 +67,30 @@ struct ConfigurationLoader: Sendable {
         if let fsyncFlag { configuration.fsyncPolicy = fsyncFlag }
         configuration.acceptDataLoss = acceptDataLoss
         return Loaded(configuration: configuration, level: level, path: path)
+    }
+
+    /// The file's text, or why it cannot be had in the words of the system
+    /// ("Permission denied": the file is not readable by accessd's user).
+    private static func text(ofFile path: String) throws(Failure) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw Failure(description: "cannot read the config file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else {
+                throw Failure(description: "cannot read the config file \(path): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw Failure(description: "cannot read the config file \(path): it is not UTF-8 text")
+        }
+        return text
     }
 }

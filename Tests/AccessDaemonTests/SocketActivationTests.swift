@@ -66,6 +66,43 @@ import Testing
         #expect(daemon.stderr.contains("FileDescriptorName="), "\(daemon.stderr)")
     }
 
+    /// Issue 13, item 4: a start that fails under socket activation answers the
+    /// connections waiting on the socket (UNAVAILABLE, the exit status and where
+    /// the reason is) before it exits, so that systemd does not start it again
+    /// for the same connections until start-limit-hit fails accessd.socket.
+    @Test(.enabled(if: socketActivate != nil, "systemd-socket-activate is absent (scripts/test.sh installs systemd)"))
+    func aFailingStartAnswersTheWaitingConnectionsAndExitsWithItsStatus() throws {
+        let directory = SystemdTestSupport.temporaryDirectory("activate-fail")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "\nsokcet = /run/accessd.sock\n".write(toFile: directory + "/broken.conf", atomically: true, encoding: .utf8)
+        let socketPath = directory + "/activated.sock"
+        let binary = try #require(AccessdBinaryTests.binary)
+        let daemon = try DaemonProcess(
+            executable: Self.socketActivate!,
+            arguments: ["-l", socketPath, "--fdname=accessd", binary.path, "--config", directory + "/broken.conf", "--state-dir", directory + "/state"],
+            directory: directory)
+        #expect(SystemdTestSupport.waitForFile(socketPath), "systemd-socket-activate did not listen")
+        // Two clients wait in the backlog, one having sent its call already.
+        let first = try RawConnection(path: socketPath)
+        var request = Accessd_V1_Request()
+        request.id = 1
+        request.method = "/accessd.v1.AdminService/GetStats"
+        request.payload = try Accessd_V1_GetStatsRequest().serializedBytes()
+        try first.send(request)
+        let second = try RawConnection(path: socketPath)
+        #expect(daemon.wait() == ExitStatus.config.code, "\(daemon.stderr)")
+        #expect(daemon.stderr.contains("broken.conf:2: unknown key 'sokcet'"), "\(daemon.stderr)")
+        for connection in [first, second] {
+            let answer = try connection.readResponse()
+            #expect(answer.id == 0)
+            #expect(answer.code == 14, "UNAVAILABLE: \(answer.message)")
+            #expect(answer.message.contains("accessd could not start (exit status 78"), "\(answer.message)")
+            #expect(answer.message.contains("journalctl -u accessd"), "\(answer.message)")
+            #expect(!answer.message.contains("sokcet"), "the details stay in the log: \(answer.message)")
+        }
+        #expect(daemon.stderr.contains("answered the connections waiting on the socket connections=2"), "\(daemon.stderr)")
+    }
+
     @Test func listenPIDOfAnotherProcessMeansNoSocketWasPassedToUs() throws {
         let environment = ["LISTEN_FDS": "1", "LISTEN_PID": "\(getpid() + 1)"]
         #expect(try SocketActivation.takeListener(environment: environment, unsetEnvironment: false) == nil)

@@ -50,6 +50,7 @@ import Testing
 
     @Test(.enabled(if: analyze != nil, "systemd-analyze is absent (scripts/test.sh installs systemd)"))
     func systemdAnalyzeSecurityScoresAtMostTwoAndTheReadmeSaysTheScore() throws {
+        // Issue 13: allowing setpriority costs 0.1 (0.4 before); the issue asks for 0.5 or better.
         let service = Self.units.appendingPathComponent("accessd.service").path
         let result = try SystemdTestSupport.run(
             Self.analyze!, ["security", "--offline=true", "--threshold=20", "--no-pager", service])
@@ -58,6 +59,7 @@ import Testing
             (result.stdout + result.stderr).split(separator: "\n").first { $0.contains("Overall exposure level") })
         let score = try #require(overall.split(separator: " ").compactMap { Double($0) }.first, "\(overall)")
         #expect(score <= 2.0, "\(overall)")
+        #expect(score <= 0.5, "issue 13 keeps the exposure at 0.5 or better: \(overall)")
         let readme = try String(
             contentsOf: SystemdTestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(readme.contains("exposure level \(String(format: "%.1f", score))"), "the README states the score: \(overall)")
@@ -72,6 +74,12 @@ import Testing
         #expect(value("RuntimeDirectory") == "accessd")
         #expect(value("User") == "accessd" || value("DynamicUser") == "yes")
         #expect(value("ExecReload")?.contains("-HUP") == true)
+        // Issue 13, item 2: a reload first checks the file, so a broken one fails `systemctl reload`.
+        let reloads = service.filter { $0.key == "ExecReload" }.map(\.value)
+        let start = try #require(value("ExecStart")?.split(separator: " ").map(String.init))
+        #expect(reloads.count == 2, "\(reloads)")
+        #expect(reloads.first == "\(start[0]) --check-config \(start.dropFirst().joined(separator: " "))", "\(reloads)")
+        #expect(reloads.last == "/bin/kill -HUP $MAINPID")
         #expect(value("ExecStart")?.hasPrefix("/usr/local/bin/accessd") == true, "the path scripts/install.sh uses")
         #expect(value("ProtectSystem") == "strict")
         #expect(value("ProtectHome") == "yes")
@@ -79,6 +87,11 @@ import Testing
         #expect(value("NoNewPrivileges") == "yes")
         #expect(value("RestrictAddressFamilies") == "AF_UNIX")
         #expect(service.contains { $0 == ("SystemCallFilter", "@system-service") })
+        // Issue 13, item 1: @resources is denied but setpriority allowed back, after the denial
+        // (the snapshot thread's nice 10); libdispatch's threads may take nice -4.
+        let filters = service.filter { $0.key == "SystemCallFilter" }.map(\.value)
+        #expect(filters == ["@system-service", "~@privileged @resources", "setpriority"], "\(filters)")
+        #expect(value("LimitNICE") == "-4")
         #expect(value("CapabilityBoundingSet") == "")
         #expect(value("UMask") == "0077")
         #expect(value("PrivateUsers") == nil, "PrivateUsers= maps every client to uid 65534 and breaks peer credentials")
