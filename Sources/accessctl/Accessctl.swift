@@ -53,12 +53,14 @@ struct Stats: AsyncParsableCommand {
             "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self
         ) { stats in
             block([
+                ("daemon", "accessd \(stats.daemonVersion.isEmpty ? "(version unknown)" : stats.daemonVersion), up \(duration(stats.uptimeMs))"),
                 ("revision", "\(stats.revision)"), ("accounts", "\(stats.accounts)"), ("users", "\(stats.users)"),
                 ("connections", "\(stats.connections)"), ("calls in flight", "\(stats.callsInFlight)"),
                 ("last snapshot", "revision \(stats.lastSnapshotRevision) at \(time(stats.lastSnapshotAtMs))"),
                 ("state directory", stats.stateDirectory), ("socket", stats.socketPath),
                 ("fsync policy", stats.fsyncPolicy),
                 ("journal", "\(stats.journalRecords) records, \(stats.journalSyncs) syncs since start"),
+                ("oldest event", "seq \(stats.oldestEventSeq) (ListEvents and FollowEvents answer from it on)"),
             ])
         }
     }

@@ -324,6 +324,16 @@ func time(_ milliseconds: Int64) -> String {
     milliseconds == 0 ? "-" : Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
 }
 
+/// A duration as a person reads it: `45s`, `3m12s`, `2h05m`, `4d03h`.
+func duration(_ milliseconds: Int64) -> String {
+    let seconds = max(0, milliseconds / 1000)
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60)
+    if days > 0 { return "\(days)d" + String(format: "%02dh", hours) }
+    if hours > 0 { return "\(hours)h" + String(format: "%02dm", minutes) }
+    if minutes > 0 { return "\(minutes)m" + String(format: "%02ds", seconds % 60) }
+    return "\(seconds)s"
+}
+
 func list(_ items: [String]) -> String { items.isEmpty ? "-" : items.joined(separator: ",") }
 
 /// `NAME (id)`, or the id alone when the name is not known.

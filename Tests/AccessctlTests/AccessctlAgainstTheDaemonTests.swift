@@ -442,6 +442,20 @@ import Glibc
         }
     }
 
+    // MARK: stats
+
+    @Test func statsSaysWhichDaemonHowLongUpAndTheOldestEventHeld() throws {
+        try withWorld("stats") { world in
+            let stats = try world.run(["stats"])
+            #expect(stats.status == 0, "\(stats)")
+            #expect(stats.stdout.range(of: #"daemon: +accessd \S+, up [0-9]+s"#, options: .regularExpression) != nil, "\(stats)")
+            #expect(stats.stdout.range(of: #"oldest event: +seq 1 "#, options: .regularExpression) != nil, "\(stats)")
+            let json = try Self.json(try world.run(["stats", "--json"]))
+            #expect(json["uptimeMs"] is NSNumber && json["oldestEventSeq"] as? Int == 1, "\(json)")
+            #expect((json["daemonVersion"] as? String)?.isEmpty == false, "\(json)")
+        }
+    }
+
     // MARK: --json
 
     @Test func jsonIsOneDocumentWithNumbersEnumNamesAndEveryField() throws {
