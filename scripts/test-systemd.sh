@@ -5,7 +5,8 @@
 # socket activation, reload (good and broken config), the watchdog, draining
 # stop, journal priorities, LimitNOFILE= and the snapshot thread's nice value,
 # no thread-priority complaints from the Swift runtime, failing starts under
-# socket activation, a state_dir outside /var/lib (ReadWritePaths=), upgrade,
+# socket activation, a state_dir outside /var/lib (ReadWritePaths=), health,
+# metrics and metrics_textfile, backup, verify and restore, upgrade,
 # removal and purge; the C library package's ldconfig trigger there, and, on
 # this machine, a C program built against libaccessd-client-dev with pkg-config.
 #
@@ -392,6 +393,57 @@ refused="$(journal "$mark" warning)"
 count="$(grep -c "cannot lower the snapshot thread's priority" <<<"$refused" || true)"
 check "setpriority refused: the daemon warns once (two snapshots, $count warnings)" test "$count" = 1
 sh_ct 'rm /etc/systemd/system/accessd.service.d/test-no-setpriority.conf && systemctl daemon-reload && systemctl restart accessd'
+
+# ---- an operator's day: health, metrics for node_exporter, backup and restore ---------------
+wait_ct 10 'systemctl is-active accessd' || true
+health="$(in_ct accessctl health 2>&1)" && health_status=0 || health_status=$?
+check "accessctl health: SERVING at revision N" contains "$health" "^SERVING at revision [0-9]+"
+check "accessctl health exits 0 when serving (a probe's convention)" test "$health_status" = 0
+metrics="$(in_ct accessctl metrics 2>&1 || true)"
+check "accessctl metrics: Prometheus text with calls by method and status" \
+    contains "$metrics" '^accessd_calls_total\{.*service="accessd.v1.HealthService".*method="Check".*code="OK".*\} [1-9][0-9]*$'
+# node_exporter's textfile directory, as the README sets it up (a group, not an ACL: minbase has no setfacl).
+textfile=/var/lib/prometheus/node-exporter/accessd.prom
+sh_ct "mkdir -p /var/lib/prometheus/node-exporter && chgrp accessd /var/lib/prometheus/node-exporter && chmod 2775 /var/lib/prometheus/node-exporter"
+sh_ct "printf '[Service]\nReadWritePaths=-/var/lib/prometheus/node-exporter\n' > /etc/systemd/system/accessd.service.d/metrics.conf && systemctl daemon-reload"
+sh_ct "printf 'metrics_textfile = $textfile\nmetrics_textfile_interval_s = 1\n' >> $config && systemctl restart accessd"
+wait_ct 10 "test -s $textfile" || true
+check "metrics_textfile under the unit (ReadWritePaths= drop-in): written, mode 0644, owner accessd" sh_ct \
+    "stat -c '%a %U' $textfile; grep -E '^accessd_(revision|serving) ' $textfile; test \"\$(stat -c '%a %U' $textfile)\" = '644 accessd' && grep -q '^accessd_revision ' $textfile && grep -Eq '^accessd_serving 1(\\.0)?$' $textfile || { journalctl -u accessd -n 15 --no-pager; exit 1; }"
+first_mtime="$(in_ct stat -c %Y "$textfile" 2>/dev/null || echo 0)"
+sleep 2.5
+check "and rewritten every metrics_textfile_interval_s" sh_ct "test \"\$(stat -c %Y $textfile)\" -gt $first_mtime"
+sh_ct "rm /etc/systemd/system/accessd.service.d/metrics.conf && systemctl daemon-reload && cp /root/accessd.conf.orig $config && systemctl restart accessd"
+
+backup=/var/backups/accessd/day1.snap
+sh_ct "mkdir -p /var/backups/accessd"
+saved="$(in_ct accessctl backup "$backup" --json 2>&1 || true)"
+backup_revision="$(grep -oE '"revision":[0-9]+' <<<"$saved" | grep -oE '[0-9]+' || true)"
+backup_saved() { echo "$saved"; test -n "$backup_revision" && sh_ct "ls -l $backup && test \"\$(stat -c %a $backup)\" = 600"; }
+check "accessctl backup $backup (while accessd runs): revision ${backup_revision:-?}, mode 0600" backup_saved
+verified="$(in_ct accessctl backup verify "$backup" 2>&1)" && verify_status=0 || verify_status=$?
+check "accessctl backup verify: intact (exit 0)" test "$verify_status" = 0
+check "and it holds the same revision" contains "$verified" "^revision: +$backup_revision$"
+after="$(in_ct accessctl accounts create --name Initech --owner-email ida@initech.example --owner-first-name Ida \
+    --owner-last-name Owner 2>&1 || true)"
+initech="$(grep -oE 'acc_[a-z0-9]+' <<<"$after" | head -1 || true)"
+check "a write after the backup (accounts create Initech)" test -n "$initech"
+check "accessd restore refuses while accessd holds the directory (exit 75)" sh_ct \
+    "accessd restore $backup --state-dir /var/lib/accessd --force; test \$? = 75"
+in_ct systemctl stop accessd.socket accessd.service
+restored="$(in_ct accessd restore "$backup" --state-dir /var/lib/accessd --force 2>&1)" && restore_status=0 || restore_status=$?
+check "systemctl stop accessd.socket accessd.service; accessd restore --force: exit 0" \
+    sh -c "echo '$restored'; test $restore_status = 0"
+check "the restored snapshot is the directory's only state, owned by accessd, mode 0600; the old files kept aside" sh_ct \
+    "test \"\$(stat -c '%a %U' /var/lib/accessd/snapshot-*.snap)\" = '600 accessd' && ls -d /var/lib/accessd/before-restore-* && ! ls /var/lib/accessd/journal-* 2>/dev/null"
+in_ct systemctl start accessd.socket
+now="$(in_ct accessctl stats --json 2>&1 || true)"
+check "after systemctl start accessd.socket the daemon is at the backup's revision ($backup_revision)" \
+    contains "$now" "\"revision\":$backup_revision[,}]"
+check "with what the backup held (Acme)" has_acme
+gone="$(in_ct accessctl accounts get "${initech:-acc_none}" 2>&1)" && gone_status=0 || gone_status=$?
+check "and without the write made after it (Initech: NOT_FOUND)" contains "$gone" "NOT_FOUND"
+check "which accessctl reports as a refused call (exit 2)" test "$gone_status" = 2
 
 # ---- upgrade, remove, purge -----------------------------------------------------------------
 wait_ct 10 'systemctl is-active accessd' || true

@@ -23,6 +23,9 @@ enum CommandTree {
                 path.append(word)
                 continue
             }
+            // `accessctl backup FILE`: a command with a default subcommand takes
+            // any other word as that subcommand's argument.
+            if command.configuration.defaultSubcommand != nil { return nil }
             let names = subcommands.map { $0._commandName }
             let here = path.joined(separator: " ")
             var message = "unknown command '\(word)' for '\(here)'"

@@ -124,6 +124,8 @@ import Testing
         // Words that name commands, options and the rest are ArgumentParser's.
         for words in [
             ["users", "list", "--account", "a"], ["--version"], ["help", "users"], ["users", "get", "usr_1"], [],
+            // `backup FILE` is `backup save FILE` (the default subcommand), found under a real systemd.
+            ["backup", "/var/backups/accessd/day1.snap"], ["backup", "verify", "x.snap"],
         ] {
             #expect(unknown(words) == nil, "\(words)")
         }
