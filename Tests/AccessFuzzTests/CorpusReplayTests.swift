@@ -29,6 +29,22 @@ import Testing
         }
     }
 
+    /// The seeds of frames, methods and config files are made from the code
+    /// alone: the committed ones are what `accessd-fuzz --generate-corpus`
+    /// writes today (a method seed's first byte indexes the sorted method
+    /// table, so a new method shifts them). The journal and snapshot seeds
+    /// also keep files of earlier formats, so they are replayed, not compared.
+    @Test(arguments: [FuzzTarget.frame, .methods, .config])
+    func committedSeedsAreWhatTheGeneratorWrites(_ target: FuzzTarget) throws {
+        let committed = Dictionary(
+            uniqueKeysWithValues: try Self.files(target, "").map { ($0.lastPathComponent, [UInt8](try Data(contentsOf: $0))) })
+        let generated = SeedCorpus.seeds(for: target)
+        #expect(Set(committed.keys) == Set(generated.map(\.name)), "regenerate: accessd-fuzz --generate-corpus Tests/FuzzCorpus")
+        for seed in generated {
+            #expect(committed[seed.name] == seed.bytes, "\(target)/\(seed.name) differs: regenerate the corpus")
+        }
+    }
+
     @Test(arguments: FuzzTarget.allCases)
     func generatedSeedsRun(_ target: FuzzTarget) throws {
         for seed in SeedCorpus.seeds(for: target) {
