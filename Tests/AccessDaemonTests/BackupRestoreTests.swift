@@ -170,10 +170,7 @@ import Testing
         do {
             // A peer that asks for a backup and does not read it holds the slot.
             let stalled = try RawConnection(path: daemon.socket)
-            var request = Accessd_V1_Request()
-            request.id = 1
-            request.method = "/accessd.v1.AdminService/Backup"
-            try stalled.send(request)
+            try stalled.send(Accessd_V1_Request(id: 1, method: "/accessd.v1.AdminService/Backup"))
             let header = try stalled.readResponse(timeout: 30)
             #expect(header.more && header.code == 0)
             let second = try Self.run(Self.accessctl, ["backup", "--socket", daemon.socket, root + "/second.snap"])

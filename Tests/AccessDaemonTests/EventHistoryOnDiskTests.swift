@@ -98,11 +98,7 @@ import Testing
                 create.ownerEmail = "owner\(id)@events.example"
                 create.ownerFirstName = "Owner"
                 create.ownerLastName = "Number\(id)"
-                var request = Accessd_V1_Request()
-                request.id = id
-                request.method = "/accessd.v1.AdminService/CreateAccount"
-                request.payload = try create.serializedBytes()
-                try connection.send(request)
+                try connection.send(try Accessd_V1_Request(id: id, method: "/accessd.v1.AdminService/CreateAccount", create))
             }
             for _ in ids {
                 let response = try connection.readResponse(timeout: 30)
@@ -193,11 +189,7 @@ import Testing
         try daemon.start()
 
         let follower = try RawConnection(path: daemon.socket)
-        var request = Accessd_V1_Request()
-        request.id = 1
-        request.method = Self.follow
-        request.payload = try Accessd_V1_FollowEventsRequest().serializedBytes()
-        try follower.send(request)
+        try follower.send(try Accessd_V1_Request(id: 1, method: Self.follow, Accessd_V1_FollowEventsRequest()))
         // While the old events stream from disk, new ones are written.
         let socket = daemon.socket
         let head = NIOLockedValueBox<UInt64>(0)

@@ -34,11 +34,7 @@ import Testing
 
         // A stream in flight: FollowEvents from the start.
         let stream = try RawConnection(path: socketPath)
-        var request = Accessd_V1_Request()
-        request.id = 7
-        request.method = "/accessd.v1.EventService/FollowEvents"
-        request.payload = try Accessd_V1_FollowEventsRequest().serializedBytes()
-        try stream.send(request)
+        try stream.send(try Accessd_V1_Request(id: 7, method: "/accessd.v1.EventService/FollowEvents", Accessd_V1_FollowEventsRequest()))
         let first = try stream.readResponse()
         #expect(first.id == 7 && first.more, "the backlog streams")
 

@@ -84,11 +84,7 @@ import Testing
         #expect(SystemdTestSupport.waitForFile(socketPath), "systemd-socket-activate did not listen")
         // Two clients wait in the backlog, one having sent its call already.
         let first = try RawConnection(path: socketPath)
-        var request = Accessd_V1_Request()
-        request.id = 1
-        request.method = "/accessd.v1.AdminService/GetStats"
-        request.payload = try Accessd_V1_GetStatsRequest().serializedBytes()
-        try first.send(request)
+        try first.send(try Accessd_V1_Request(id: 1, method: "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest()))
         let second = try RawConnection(path: socketPath)
         #expect(daemon.wait() == ExitStatus.config.code, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("broken.conf:2: unknown key 'sokcet'"), "\(daemon.stderr)")

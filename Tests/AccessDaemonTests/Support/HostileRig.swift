@@ -145,12 +145,7 @@ final class HostileRig {
     static func request(_ method: String, _ payload: some SwiftProtobuf.Message, id: UInt64 = 1, actor: String = "") throws
         -> Accessd_V1_Request
     {
-        var request = Accessd_V1_Request()
-        request.id = id
-        request.method = method
-        request.payload = try payload.serializedBytes()
-        request.actor = actor
-        return request
+        try Accessd_V1_Request(id: id, method: method, payload, actor: actor)
     }
 
     static func frame(_ request: Accessd_V1_Request) throws -> [UInt8] {

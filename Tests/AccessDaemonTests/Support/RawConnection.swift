@@ -8,6 +8,23 @@ import SwiftProtobuf
 
 /// A blocking Unix-socket connection that writes and reads raw frames, so the
 /// tests speak the wire exactly as a C or Python peer would.
+extension Accessd_V1_Request {
+    /// A request frame's body: call `id` of `method` with `payload`.
+    init(id: UInt64, method: String, payload: [UInt8] = [], actor: String = "", timeoutMs: UInt32 = 0) {
+        self.init()
+        self.id = id
+        self.method = method
+        self.payload = Data(payload)
+        self.actor = actor
+        self.timeoutMs = timeoutMs
+    }
+
+    /// The same with `message` serialized as the payload.
+    init(id: UInt64, method: String, _ message: some SwiftProtobuf.Message, actor: String = "") throws {
+        self.init(id: id, method: method, payload: try message.serializedBytes(), actor: actor)
+    }
+}
+
 final class RawConnection {
     let fd: Int32
 
@@ -94,13 +111,7 @@ final class RawConnection {
     func call(_ method: String, bytes: [UInt8], id: UInt64, actor: String = "", timeoutMs: UInt32 = 0) throws
         -> Accessd_V1_Response
     {
-        var request = Accessd_V1_Request()
-        request.id = id
-        request.method = method
-        request.payload = Data(bytes)
-        request.actor = actor
-        request.timeoutMs = timeoutMs
-        try send(request)
+        try send(Accessd_V1_Request(id: id, method: method, payload: bytes, actor: actor, timeoutMs: timeoutMs))
         while true {
             let response = try readResponse()
             if response.id == id { return response }
