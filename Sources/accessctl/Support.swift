@@ -377,103 +377,37 @@ extension SwiftProtobuf.Enum where Self: CaseIterable {
 }
 
 /// An enum of the protos as an option value: parsed by `parse`, its default
-/// and its values shown by name. Each conformance names its members itself:
-/// ArgumentParser's defaults for a RawRepresentable type would show and take
-/// the numbers.
+/// and its values shown by name (these members are more specific than
+/// ArgumentParser's defaults for a RawRepresentable type, which would show
+/// and take the numbers).
 protocol EnumArgument: ExpressibleByArgument, SwiftProtobuf.Enum, CaseIterable {}
 
 extension EnumArgument {
-    static func argument(_ text: String) -> Self? { parse(text) }
-    static var completion: CompletionKind { .list(names) }
-}
-
-extension Accessd_V1_UserSortField: EnumArgument {
     init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
+        guard let value = Self.parse(argument) else { return nil }
         self = value
     }
     var defaultValueDescription: String { name }
     static var allValueStrings: [String] { names }
     static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
+    static var defaultCompletionKind: CompletionKind { .list(names) }
 }
 
-extension Accessd_V1_AccountKind: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_UserSortField: EnumArgument {}
 
-extension Accessd_V1_Region: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_AccountKind: EnumArgument {}
 
-extension Accessd_V1_Permission: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_Region: EnumArgument {}
 
-extension Accessd_V1_UserStatus: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_Permission: EnumArgument {}
 
-extension Accessd_V1_RoleAccess: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_UserStatus: EnumArgument {}
 
-extension Accessd_V1_ProjectVisibility: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_RoleAccess: EnumArgument {}
 
-extension Accessd_V1_ProductKind: EnumArgument {
-    init?(argument: String) {
-        guard let value = Self.argument(argument) else { return nil }
-        self = value
-    }
-    var defaultValueDescription: String { name }
-    static var allValueStrings: [String] { names }
-    static var allValueDescriptions: [String: String] { [:] }
-    static var defaultCompletionKind: CompletionKind { completion }
-}
+extension Accessd_V1_ProjectVisibility: EnumArgument {}
+
+extension Accessd_V1_ProductKind: EnumArgument {}
 
 /// Parses an enum option value by name (for lists: `--status PENDING,ACTIVE`).
 func parseEnum<E: SwiftProtobuf.Enum & CaseIterable>(_ text: String) throws -> E {
