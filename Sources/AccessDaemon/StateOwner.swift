@@ -24,9 +24,18 @@ public final class PublishedState: Sendable {
 }
 
 /// One write as the owner runs it.
+///
+/// Who writes and the command are built at the owner, against the working
+/// state as the writes before this one left it, not on the connection's loop
+/// against the published state: writes received on a connection are applied
+/// in order, so a write may name what an earlier one created (a role named
+/// by the write before it in the same read) or an actor by the email an
+/// earlier write gave them.
 struct WriteCall: Sendable {
-    var command: Command
-    var principal: Principal
+    /// The principal the write runs as (an actor resolved, or given).
+    var principal: @Sendable (_ state: AccessState) throws(AccessError) -> Principal
+    /// The command (ids parsed, names resolved against `state`).
+    var command: @Sendable (_ state: AccessState) throws(AccessError) -> Command
     var dryRun: Bool
     /// The same key from the same actor within 24 hours gets the first reply again.
     var idempotencyKey: String
@@ -38,6 +47,34 @@ struct WriteCall: Sendable {
     var caller: Caller? = nil
     /// How many first replies of keyed writes may be held (per peer uid, in all).
     var keyLimits: IdempotencyStore.Limits = .unbounded
+
+    init(
+        principal: @escaping @Sendable (_ state: AccessState) throws(AccessError) -> Principal,
+        command: @escaping @Sendable (_ state: AccessState) throws(AccessError) -> Command,
+        dryRun: Bool, idempotencyKey: String, reply: @escaping @Sendable ([Event], AccessState) -> Data,
+        deadline: NIODeadline?, caller: Caller? = nil, keyLimits: IdempotencyStore.Limits = .unbounded
+    ) {
+        self.principal = principal
+        self.command = command
+        self.dryRun = dryRun
+        self.idempotencyKey = idempotencyKey
+        self.reply = reply
+        self.deadline = deadline
+        self.caller = caller
+        self.keyLimits = keyLimits
+    }
+
+    /// A write whose command and principal are known already (tests, tools).
+    init(
+        command: Command, principal: Principal, dryRun: Bool, idempotencyKey: String,
+        reply: @escaping @Sendable ([Event], AccessState) -> Data, deadline: NIODeadline?, caller: Caller? = nil,
+        keyLimits: IdempotencyStore.Limits = .unbounded
+    ) {
+        self.init(
+            principal: { _ throws(AccessError) in principal }, command: { _ throws(AccessError) in command },
+            dryRun: dryRun, idempotencyKey: idempotencyKey, reply: reply, deadline: deadline, caller: caller,
+            keyLimits: keyLimits)
+    }
 }
 
 /// The owner's answer to one write: its events, or why it was refused.
@@ -170,7 +207,14 @@ public actor StateOwner {
         for call in batch {
             let now = clock()
             let keyed = !call.idempotencyKey.isEmpty && !call.dryRun
-            let actor = call.principal.description
+            let principal: Principal
+            do {
+                principal = try call.principal(working.state)
+            } catch {
+                outcomes.append(.refused(error))
+                continue
+            }
+            let actor = principal.description
             if keyed, let first = working.idempotency.lookup(actor: actor, key: call.idempotencyKey, now: now) {
                 // Files of earlier versions may hold a refusal; only applied writes are kept now.
                 outcomes.append(first.code == .ok
@@ -186,15 +230,16 @@ public actor StateOwner {
                 outcomes.append(.refused(AccessError(.resourceExhausted, reason)))
                 continue
             }
-            let context = CommandContext(principal: call.principal, now: now, policy: policy, caller: call.caller)
+            let context = CommandContext(principal: principal, now: now, policy: policy, caller: call.caller)
             let outcome: WriteOutcome
             do {
+                let command = try call.command(working.state)
                 if call.dryRun {
                     var copy = working.state
-                    let events = try copy.execute(call.command, context: context, using: &random)
+                    let events = try copy.execute(command, context: context, using: &random)
                     outcome = .applied(reply: call.reply(events, copy), revision: working.state.revision)
                 } else {
-                    let events = try working.state.execute(call.command, context: context, using: &random)
+                    let events = try working.state.execute(command, context: context, using: &random)
                     working.history.append(events.map(\.withoutSecrets))
                     applied += events
                     outcome = .applied(reply: call.reply(events, working.state), revision: working.state.revision)

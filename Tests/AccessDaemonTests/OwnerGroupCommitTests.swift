@@ -56,7 +56,7 @@ import Testing
     @Test func aRefusedWriteAnswersWithoutWaitingForAnything() throws {
         let rig = try JournalRig(disk: SimulatedDisk())
         var bad = JournalRig.createAccount(0)
-        bad.command = .setLicenseCount(account: AccountID(uncheckedRawValue: "acc_missing"), count: 3)
+        bad.command = { _ in .setLicenseCount(account: AccountID(uncheckedRawValue: "acc_missing"), count: 3) }
         guard case .refused(let error) = try rig.queue([bad]).wait()[0] else {
             Issue.record("a write on a missing account is refused")
             return

@@ -348,18 +348,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
             callLog[id] = (request.method, request.actor, request.metadata, .now())
         }
         let published = self.published
-        let principal: Principal
-        if request.actor.isEmpty {
-            principal = peerClass == .administrator ? .administrator : .anonymous
-        } else {
+        let deadline = request.timeoutMs > 0 ? context.eventLoop.now + .milliseconds(Int64(request.timeoutMs)) : nil
+        let actor = request.actor
+        let peerPrincipal: Principal = peerClass == .administrator ? .administrator : .anonymous
+        // Reads and the daemon's own calls know their actor from the published state.
+        var principal = peerPrincipal
+        if !actor.isEmpty, !handler.isWrite {
             do {
-                principal = try published.state.principal(forActor: request.actor)
+                principal = try published.state.principal(forActor: actor)
             } catch {
                 respond(id: id, error: error, context: context)
                 return
             }
         }
-        let deadline = request.timeoutMs > 0 ? context.eventLoop.now + .milliseconds(Int64(request.timeoutMs)) : nil
         switch handler {
         case .read(let read):
             answerRead(
@@ -370,18 +371,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 respond(id: id, error: refusal, context: context)
                 return
             }
-            do {
-                let command = try makeCommand(Data(request.payload.readableBytesView), published.state)
-                machine.queueWrite(
-                    id,
-                    WriteCall(
-                        command: command, principal: principal, dryRun: request.dryRun,
-                        idempotencyKey: request.idempotencyKey, reply: reply, deadline: deadline, caller: caller,
-                        keyLimits: .init(
-                            perUID: configuration.maximumIdempotencyKeysPerUID, total: configuration.maximumIdempotencyKeys)))
-            } catch {
-                respond(id: id, error: error, context: context)
-            }
+            // Who writes and the command are resolved at the owner, against the
+            // working state the writes queued before this one leave (WriteCall).
+            let payload = Data(request.payload.readableBytesView)
+            machine.queueWrite(
+                id,
+                WriteCall(
+                    principal: { state throws(AccessError) in
+                        actor.isEmpty ? peerPrincipal : try state.principal(forActor: actor)
+                    },
+                    command: { state throws(AccessError) in try makeCommand(payload, state) },
+                    dryRun: request.dryRun, idempotencyKey: request.idempotencyKey, reply: reply, deadline: deadline,
+                    caller: caller,
+                    keyLimits: .init(
+                        perUID: configuration.maximumIdempotencyKeysPerUID, total: configuration.maximumIdempotencyKeys)))
         case .daemon:
             answerDaemonCall(
                 id: id, method: request.method, payload: Data(request.payload.readableBytesView), published: published,
