@@ -24,7 +24,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
-        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -34,12 +33,16 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
-        // The domain core: every rule of spec/domain.md as a pure state machine.
+        // gRPC's status codes, the one numbering of every reply: imported by the core,
+        // the daemon, the client and the CLI alike. No dependencies.
+        .target(name: "AccessStatus", swiftSettings: strictSwift),
+        // The domain core: every rule of docs/domain.md as a pure state machine.
         // No I/O, no clock, no randomness of its own.
         .target(
             name: "AccessCore",
             dependencies: [
-                .product(name: "HashTreeCollections", package: "swift-collections")
+                "AccessStatus",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
             ],
             swiftSettings: strictSwift
         ),
@@ -57,10 +60,10 @@ let package = Package(
             name: "AccessServer",
             dependencies: [
                 "AccessCore",
+                "AccessStatus",
                 "AccessWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
@@ -70,6 +73,7 @@ let package = Package(
         .target(
             name: "AccessDaemon",
             dependencies: [
+                "AccessStatus",
                 "AccessPaths",
                 "AccessCore",
                 "AccessWire",
@@ -90,6 +94,7 @@ let package = Package(
         .target(
             name: "AccessClient",
             dependencies: [
+                "AccessStatus",
                 "AccessPaths",
                 "AccessWire",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -117,6 +122,7 @@ let package = Package(
         .executableTarget(
             name: "accessctl",
             dependencies: [
+                "AccessStatus",
                 "AccessClient",
                 "AccessDaemon",
                 "AccessPaths",
@@ -187,10 +193,7 @@ let package = Package(
         .executableTarget(name: "AccessFuzz", dependencies: ["AccessFuzzTargets"], swiftSettings: strictSwift),
         .testTarget(
             name: "AccessCoreTests",
-            dependencies: [
-                "AccessCore",
-                .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
+            dependencies: ["AccessCore", "AccessStatus"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -205,6 +208,7 @@ let package = Package(
         .testTarget(
             name: "AccessClientTests",
             dependencies: [
+                "AccessStatus",
                 "AccessClient",
                 "AccessWire",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -225,6 +229,7 @@ let package = Package(
         .testTarget(
             name: "AccessDaemonTests",
             dependencies: [
+                "AccessStatus",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 "AccessTestSupport",
                 "AccessServer",

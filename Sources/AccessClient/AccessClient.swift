@@ -1,3 +1,4 @@
+import AccessStatus
 public import NIOCore
 public import NIOPosix
 public import SwiftProtobuf
@@ -75,7 +76,7 @@ public final class AccessClient: Sendable {
     ) async throws -> AccessClient {
         if let problem = SocketTrust.check(socketPath: socketPath) {
             throw CallError(
-                code: CallError.Code.failedPrecondition,
+                code: StatusCode.failedPrecondition,
                 message: "cannot connect to the daemon at \(socketPath): \(problem)")
         }
         let calls = CallTable()
@@ -93,7 +94,7 @@ public final class AccessClient: Sendable {
                 .get()
         } catch {
             throw CallError(
-                code: CallError.Code.unavailable,
+                code: StatusCode.unavailable,
                 message: "cannot connect to the daemon at \(socketPath): \(error)")
         }
         return AccessClient(channel: channel, calls: calls, maximumFrameLength: maximumFrameLength)
@@ -108,7 +109,7 @@ public final class AccessClient: Sendable {
     /// Closes the connection. Every call in flight, and every later one,
     /// throws UNAVAILABLE. Closing twice does nothing more.
     public func close() async {
-        let error = CallError(code: CallError.Code.unavailable, message: "the client was closed")
+        let error = CallError(code: StatusCode.unavailable, message: "the client was closed")
         calls.fail(pending: error, new: error)
         try? await channel.close()
     }
@@ -281,7 +282,7 @@ public final class AccessClient: Sendable {
             return try message.serializedBytes()
         } catch {
             throw CallError(
-                code: CallError.Code.internal,
+                code: StatusCode.internal,
                 message: "cannot encode \(type(of: message).protoMessageName): \(error)")
         }
     }
@@ -291,7 +292,7 @@ public final class AccessClient: Sendable {
         let bytes = try Self.serialize(message)
         guard bytes.count <= maximumFrameLength else {
             throw CallError(
-                code: CallError.Code.resourceExhausted,
+                code: StatusCode.resourceExhausted,
                 message: "the request is \(bytes.count) bytes, above the frame maximum of \(maximumFrameLength) bytes")
         }
         return channel.allocator.frame(bytes)
@@ -302,7 +303,7 @@ public final class AccessClient: Sendable {
             calls.fail(
                 id,
                 with: CallError(
-                    code: CallError.Code.unavailable,
+                    code: StatusCode.unavailable,
                     message: "the request could not be sent to the daemon: \(error)"))
         }
     }

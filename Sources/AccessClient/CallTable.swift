@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessWire
 import NIOConcurrencyHelpers
 
@@ -66,7 +67,7 @@ final class CallTable: Sendable {
             return nil
         case .goingAway(let reason):
             return CallError(
-                code: CallError.Code.unavailable,
+                code: StatusCode.unavailable,
                 message: "the daemon is going away (\(reason.isEmpty ? "no reason given" : reason)); reconnect")
         case .closed(let error):
             return error
@@ -108,7 +109,7 @@ final class CallTable: Sendable {
                 return error
             case .unary, .cancelledWhileSending, .stream, nil:
                 // Not reachable: an id is installed once, after its reservation.
-                return CallError(code: CallError.Code.internal, message: "call \(id) was not reserved")
+                return CallError(code: StatusCode.internal, message: "call \(id) was not reserved")
             }
         }
         if let failure {
@@ -190,11 +191,11 @@ final class CallTable: Sendable {
     func receive(_ response: Accessd_V1_Response) {
         if response.id == 0 {
             // An error about the connection itself; the daemon closes it next.
-            let error = CallError(code: response.code, message: response.message)
+            let error = CallError(code: StatusCode(wire: response.code), message: response.message)
             fail(
                 pending: error,
                 new: CallError(
-                    code: CallError.Code.unavailable,
+                    code: StatusCode.unavailable,
                     message: "the connection failed: \(error)"))
             return
         }
@@ -204,25 +205,25 @@ final class CallTable: Sendable {
                 // A unary call takes the first message; anything after it for
                 // the same id is ignored as an unknown id.
                 state.waiters[response.id] = nil
-                if response.code == CallError.Code.ok {
+                if response.code == StatusCode.ok.wire {
                     return .resume(continuation, .success(Self.reply(response)))
                 }
-                return .resume(continuation, .failure(CallError(code: response.code, message: response.message)))
+                return .resume(continuation, .failure(CallError(code: StatusCode(wire: response.code), message: response.message)))
             case .stream(let continuation):
                 if response.more {
-                    if response.code == CallError.Code.ok {
+                    if response.code == StatusCode.ok.wire {
                         return .yield(continuation, Self.reply(response))
                     }
                     // A non-OK message that says more follows breaks the
                     // protocol; end the stream with it rather than drop it.
                     state.waiters[response.id] = nil
-                    return .finish(continuation, CallError(code: response.code, message: response.message))
+                    return .finish(continuation, CallError(code: StatusCode(wire: response.code), message: response.message))
                 }
                 state.waiters[response.id] = nil
-                if response.code == CallError.Code.ok {
+                if response.code == StatusCode.ok.wire {
                     return .finish(continuation, nil)
                 }
-                return .finish(continuation, CallError(code: response.code, message: response.message))
+                return .finish(continuation, CallError(code: StatusCode(wire: response.code), message: response.message))
             case .reserved, .cancelledBeforeStart, .failedBeforeStart, .cancelledWhileSending, nil:
                 // Unknown, or a call already given up (cancelled): ignored.
                 return nil

@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessWire
 import NIOCore
 
@@ -20,11 +21,11 @@ final class ResponseHandler: ChannelInboundHandler {
             frame = try Accessd_V1_ServerFrame(serializedBytes: Array(buffer.readableBytesView))
         } catch {
             let failure = CallError(
-                code: CallError.Code.internal,
+                code: StatusCode.internal,
                 message: "the daemon sent a frame that does not decode as a ServerFrame: \(error)")
             calls.fail(
                 pending: failure,
-                new: CallError(code: CallError.Code.unavailable, message: "the connection failed: \(failure)"))
+                new: CallError(code: StatusCode.unavailable, message: "the connection failed: \(failure)"))
             context.close(promise: nil)
             return
         }
@@ -44,13 +45,13 @@ final class ResponseHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let error = CallError(code: CallError.Code.unavailable, message: "the connection to the daemon was closed")
+        let error = CallError(code: StatusCode.unavailable, message: "the connection to the daemon was closed")
         calls.fail(pending: error, new: error)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let failure = CallError(code: CallError.Code.unavailable, message: "the connection to the daemon failed: \(error)")
+        let failure = CallError(code: StatusCode.unavailable, message: "the connection to the daemon failed: \(error)")
         calls.fail(pending: failure, new: failure)
         context.close(promise: nil)
     }

@@ -1,3 +1,5 @@
+public import AccessStatus
+
 /// Why the core refused a command or a read: a gRPC status code, a message a
 /// person can act on, and the rule of `docs/domain.md` that decided, if one did.
 ///

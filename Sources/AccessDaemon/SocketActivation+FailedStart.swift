@@ -1,4 +1,5 @@
-public import AccessCore
+public import AccessStatus
+import AccessCore
 import AccessWire
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessClient
 import AccessWire
 import ArgumentParser
@@ -74,7 +75,7 @@ struct Events: AsyncParsableCommand {
 
         /// A connection that broke, or a daemon that is not there yet or is going away: try again.
         static func retryable(_ error: CallError) -> Bool {
-            error.code == CallError.Code.unavailable || error.code == CallError.Code.resourceExhausted
+            error.code == StatusCode.unavailable || error.code == StatusCode.resourceExhausted
         }
 
         func run() async throws {

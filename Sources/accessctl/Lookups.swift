@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessClient
 import AccessWire
 
@@ -45,7 +46,7 @@ extension Session {
             if value.hasPrefix("rol_") { return value }
             guard let role = roles.first(where: { $0.name.lowercased() == value.lowercased() }) else {
                 throw CallError(
-                    code: CallError.Code.notFound,
+                    code: StatusCode.notFound,
                     message: "account \(account) has no role named '\(value)'; its roles: "
                         + roles.map(\.name).joined(separator: ", ")
                 )
@@ -79,7 +80,7 @@ extension Session {
             account?.isEmpty == false
             ? ""
             : "; a user who is not ACTIVE is found by email only in the account given with --account, or in that of --as"
-        throw CallError(code: CallError.Code.notFound, message: "no user with the email '\(text)'\(searched)\(hint)")
+        throw CallError(code: StatusCode.notFound, message: "no user with the email '\(text)'\(searched)\(hint)")
     }
 
     /// The users named by id or email (see `userID`).

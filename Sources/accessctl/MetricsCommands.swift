@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessClient
 import AccessWire
 import ArgumentParser
@@ -97,7 +98,7 @@ struct Health: AsyncParsableCommand {
             group.addTask {
                 try await Task.sleep(for: timeout)
                 throw CallError(
-                    code: CallError.Code.deadlineExceeded, message: "accessd did not answer the health check within \(timeout)")
+                    code: StatusCode.deadlineExceeded, message: "accessd did not answer the health check within \(timeout)")
             }
             defer { group.cancelAll() }
             return try await group.next()!

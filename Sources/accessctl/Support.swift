@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessClient
 import AccessWire
 import ArgumentParser
@@ -103,7 +104,7 @@ struct Deadline: Sendable {
     /// No reply in time; a write the daemon received may still be applied (it cannot be stopped).
     func exceeded(write: Bool) -> CallError {
         CallError(
-            code: CallError.Code.deadlineExceeded,
+            code: StatusCode.deadlineExceeded,
             message: "no reply within --timeout \(timeout)"
                 + (write ? " (the write may still be applied: to retry it, give the same --idempotency-key)" : "")
         )
@@ -160,12 +161,12 @@ extension ConnectionOptions {
         let path = try socketPath()
         do {
             return try await Deadline.run(deadline) { try await AccessClient.connect(socketPath: path) }
-        } catch let error as CallError where error.code == CallError.Code.failedPrecondition {
+        } catch let error as CallError where error.code == StatusCode.failedPrecondition {
             // A socket that cannot be trusted: the message says why and what to do.
             let prefix = "cannot connect to the daemon at \(path): "
             let detail = error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message
             throw fail("cannot reach accessd at \(path): \(detail)", status: ExitStatus.unavailable)
-        } catch let error as CallError where error.code == CallError.Code.deadlineExceeded {
+        } catch let error as CallError where error.code == StatusCode.deadlineExceeded {
             throw fail(
                 "cannot reach accessd at \(path): no connection within --timeout \(timeout.map(\.text) ?? "")",
                 status: ExitStatus.unavailable

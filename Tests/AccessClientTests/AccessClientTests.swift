@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessClient
 import AccessWire
 import Foundation
@@ -6,7 +7,7 @@ import Testing
 /// The client against an in-process frame server (docs/protocol.md, "Frames").
 @Suite(.timeLimit(.minutes(1))) struct AccessClientTests {
     static let method = "/accessd.v1.UserService/GetUser"
-    static let unavailable = CallError.Code.unavailable
+    static let unavailable = StatusCode.unavailable
 
     enum ReplyOrder: String, CaseIterable, Sendable {
         case reversed, shuffled
@@ -114,7 +115,7 @@ import Testing
             let error = await #expect(throws: CallError.self) {
                 _ = try await client.call(Self.method, Accessd_V1_Cancel(), as: Accessd_V1_GoAway.self)
             }
-            #expect(error?.code == CallError.Code.internal)
+            #expect(error?.code == StatusCode.internal)
         }
     }
 
@@ -124,11 +125,11 @@ import Testing
                 connection.respond(id: request.id, code: 5, message: "no user u9 (R8)")
             }
         }) { _, client in
-            await #expect(throws: CallError(code: 5, message: "no user u9 (R8)")) {
+            await #expect(throws: CallError(code: .notFound, message: "no user u9 (R8)")) {
                 _ = try await client.call(Self.method, payload: [], actor: "u1")
             }
             // The connection is still fine for the next call.
-            await #expect(throws: CallError(code: 5, message: "no user u9 (R8)")) {
+            await #expect(throws: CallError(code: .notFound, message: "no user u9 (R8)")) {
                 _ = try await client.call(Self.method, payload: [])
             }
             #expect(client.connectionState == .ready)
@@ -168,7 +169,7 @@ import Testing
                     payloads.append(reply.payload)
                 }
             }
-            #expect(error == CallError(code: 4, message: "deadline exceeded"))
+            #expect(error == CallError(code: .deadlineExceeded, message: "deadline exceeded"))
             #expect(payloads == [[1], [2]])
         }
     }
@@ -271,12 +272,12 @@ import Testing
     }
 
     @Test func anID0ResponseFailsEveryCallInFlightWithItsCodeAndMessage() async throws {
-        let expected = CallError(code: 8, message: "a frame of 5000000 bytes is longer than the maximum")
+        let expected = CallError(code: .resourceExhausted, message: "a frame of 5000000 bytes is longer than the maximum")
         let count = Locked(0)
         try await withServer(script: { frame, connection in
             guard case .request = frame.kind else { return }
             if count.withLock({ $0 += 1; return $0 }) == 4 {
-                connection.respond(id: 0, code: expected.code, message: expected.message)
+                connection.respond(id: 0, code: expected.code.wire, message: expected.message)
             }
         }) { _, client in
             let stream = client.stream(Self.method, payload: [])
@@ -366,7 +367,7 @@ import Testing
             let error = await #expect(throws: CallError.self) {
                 _ = try await client.call(Self.method, payload: Array(repeating: 1, count: 2000))
             }
-            #expect(error?.code == CallError.Code.resourceExhausted)
+            #expect(error?.code == StatusCode.resourceExhausted)
             _ = try await client.call(Self.method, payload: Array(repeating: 1, count: 100))
             #expect(server.requests.map(\.payload.count) == [100])
         }
@@ -407,7 +408,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(50))
         let connections = server.connectionCount
         await server.stop()
-        #expect(error?.code == CallError.Code.failedPrecondition, "\(String(describing: error))")
+        #expect(error?.code == StatusCode.failedPrecondition, "\(String(describing: error))")
         #expect(
             error?.message == "cannot connect to the daemon at \(directory)/accessd.sock: the socket's directory \(directory) "
                 + "is writable by its group and others (mode 0777), so they could replace the socket with an impostor; "
@@ -421,7 +422,7 @@ import Testing
         let (error, server, directory) = try await connectError(directoryMode: 0o770)
         defer { rmdir(directory) }
         await server.stop()
-        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(error?.code == StatusCode.failedPrecondition)
         #expect(error?.message.contains("is writable by its group (mode 0770)") == true, "\(String(describing: error))")
     }
 
@@ -429,7 +430,7 @@ import Testing
         let (error, server, directory) = try await connectError(directoryMode: 0o1777)
         defer { rmdir(directory) }
         await server.stop()
-        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(error?.code == StatusCode.failedPrecondition)
         #expect(
             error?.message.contains("the socket's directory \(directory) is shared (mode 1777)") == true,
             "\(String(describing: error))")
@@ -442,7 +443,7 @@ import Testing
         }
         defer { rmdir(directory) }
         await server.stop()
-        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(error?.code == StatusCode.failedPrecondition)
         #expect(
             error?.message.contains("\(directory)/accessd.sock belongs to uid 65534, not to root or to you (uid 0)") == true,
             "\(String(describing: error))")
@@ -455,7 +456,7 @@ import Testing
         }
         defer { rmdir(directory) }
         await server.stop()
-        #expect(error?.code == CallError.Code.failedPrecondition)
+        #expect(error?.code == StatusCode.failedPrecondition)
         #expect(
             error?.message.contains(
                 "the socket's directory \(directory) is owned by uid 65534, not by root or by the socket's owner (uid 0)")

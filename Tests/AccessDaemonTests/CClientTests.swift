@@ -162,7 +162,7 @@ import Testing
                 let reply = try await client.call(call.method, payload: call.payload, actor: call.actor)
                 fromSwift.append(Outcome(code: 0, payload: reply.payload, message: ""))
             } catch let error as CallError {
-                fromSwift.append(Outcome(code: error.code, payload: [], message: error.message))
+                fromSwift.append(Outcome(code: error.code.wire, payload: [], message: error.message))
             }
         }
         await client.close()

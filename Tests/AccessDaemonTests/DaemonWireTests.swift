@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessDaemon
 import AccessWire
 import Foundation

@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessClient
 import AccessServer
 import AccessTestSupport
@@ -32,7 +33,7 @@ import Testing
         mutating func callBytes(_ path: String, _ payload: [UInt8], actor: String) async throws -> [UInt8] {
             nextID += 1
             let response = try connection.call(path, bytes: payload, id: nextID, actor: actor)
-            guard response.code == 0 else { throw CallError(code: response.code, message: response.message) }
+            guard response.code == 0 else { throw CallError(code: StatusCode(wire: response.code), message: response.message) }
             #expect(!response.more, "a unary reply is final")
             return Array(response.payload)
         }

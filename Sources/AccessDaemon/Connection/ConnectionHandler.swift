@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessCore
 import AccessServer
 import AccessWire

@@ -1,3 +1,4 @@
+import AccessStatus
 import AccessCore
 import AccessWire
 import NIOCore

@@ -1,3 +1,4 @@
+public import AccessStatus
 public import AccessCore
 import AccessServer
 import AccessWire

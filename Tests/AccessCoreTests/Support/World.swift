@@ -1,3 +1,4 @@
+import AccessStatus
 import Testing
 
 @testable import AccessCore

@@ -13,6 +13,16 @@ public struct StatusCode: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     private init(_ value: Int) { self.rawValue = value }
 
+    /// A code as a reply carries it: any number is kept (a newer daemon may
+    /// send one this build does not name), so that it round-trips.
+    public init(wire: UInt32) { self.rawValue = Int(wire) }
+
+    /// The number a reply carries.
+    public var wire: UInt32 { UInt32(truncatingIfNeeded: rawValue) }
+
+    /// One of gRPC's 17 codes.
+    public var isKnown: Bool { (0...16).contains(rawValue) }
+
     public static let ok = StatusCode(0)
     public static let cancelled = StatusCode(1)
     public static let unknown = StatusCode(2)
@@ -37,6 +47,10 @@ public struct StatusCode: RawRepresentable, Hashable, Sendable, CustomStringConv
         "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
     ]
 
-    /// The canonical upper-case name, for example `NOT_FOUND`.
-    public var description: String { Self.names[rawValue] }
+    /// The canonical upper-case name, for example `NOT_FOUND` (`CODE_17` for
+    /// a number gRPC does not name).
+    public var description: String { isKnown ? Self.names[rawValue] : "CODE_\(rawValue)" }
+
+    /// The same as `description`.
+    public var name: String { description }
 }
