@@ -16,10 +16,10 @@ import Testing
 ///    indexes equal the ones rebuilt from scratch;
 /// 5. `check` agrees with `ReferenceModel` on every user and account (and more).
 ///
-/// PropertyBased's `propertyCheck` draws a new random seed on every run unless
-/// the `.fixedSeed` trait is set, and that trait always records an issue (it is
-/// meant for reproducing a failure, not for committing). So the runs are
-/// driven here by `SeededGenerator` from fixed seeds; a failure names the seed
+/// The runs are driven by `SeededGenerator` from fixed seeds, so that every
+/// run of the test command checks the same sequences (a property-testing
+/// library drawing a new seed each run would make CI flaky rather than
+/// thorough, and none is a dependency any more); a failure names the seed
 /// (in hex) and the step, and the run stops there. To reproduce one, keep only
 /// that seed in `seeds`.
 @Suite struct RandomCommandsPropertyTests {
