@@ -55,11 +55,24 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // The daemon's parts: mapping between the wire types and the domain, method routing.
+        // Between the wire and the domain: the protos' messages to the core's values and back,
+        // used by the RPC layer and by the store alike.
+        .target(
+            name: "AccessMapping",
+            dependencies: [
+                "AccessCore",
+                "AccessStatus",
+                "AccessWire",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        // The RPC layer: the method table and its handlers (decode, decide or read, encode).
         .target(
             name: "AccessServer",
             dependencies: [
                 "AccessCore",
+                "AccessMapping",
                 "AccessStatus",
                 "AccessWire",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -73,6 +86,7 @@ let package = Package(
         .target(
             name: "AccessDaemon",
             dependencies: [
+                "AccessMapping",
                 "AccessStatus",
                 "AccessPaths",
                 "AccessCore",
@@ -159,6 +173,7 @@ let package = Package(
         .executableTarget(
             name: "AccessDurabilityBench",
             dependencies: [
+                "AccessMapping",
                 "AccessBenchSupport",
                 "AccessCore",
                 "AccessDaemon",
@@ -176,6 +191,7 @@ let package = Package(
         .target(
             name: "AccessFuzzTargets",
             dependencies: [
+                "AccessMapping",
                 "AccessCore",
                 "AccessWire",
                 "AccessServer",
@@ -229,6 +245,7 @@ let package = Package(
         .testTarget(
             name: "AccessDaemonTests",
             dependencies: [
+                "AccessMapping",
                 "AccessStatus",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 "AccessTestSupport",
@@ -264,7 +281,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessServerTests",
-            dependencies: ["AccessServer", "AccessCore", "AccessWire", "AccessTestSupport"],
+            dependencies: [
+                "AccessMapping","AccessServer", "AccessCore", "AccessWire", "AccessTestSupport"],
             swiftSettings: strictSwift
         ),
     ]

@@ -1,6 +1,6 @@
+import AccessMapping
 public import AccessCore
 import Foundation
-import AccessServer
 import AccessWire
 import NIOConcurrencyHelpers
 public import NIOCore

@@ -1,3 +1,4 @@
+import AccessMapping
 import AccessStatus
 import AccessClient
 import AccessServer

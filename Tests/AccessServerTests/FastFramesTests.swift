@@ -1,3 +1,4 @@
+import AccessMapping
 import AccessWire
 import Foundation
 import NIOCore

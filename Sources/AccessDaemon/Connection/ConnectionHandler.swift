@@ -1,6 +1,7 @@
+import AccessMapping
+import AccessServer
 import AccessStatus
 import AccessCore
-import AccessServer
 import AccessWire
 import Foundation
 import Logging

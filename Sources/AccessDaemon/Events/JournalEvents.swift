@@ -1,5 +1,5 @@
+import AccessMapping
 import AccessCore
-import AccessServer
 import AccessWire
 
 /// One event as the event log stores it and ListEvents/FollowEvents send

@@ -1,6 +1,6 @@
+import AccessMapping
 public import AccessStatus
 public import AccessCore
-import AccessServer
 import AccessWire
 public import Foundation
 import HashTreeCollections

@@ -1,5 +1,5 @@
+import AccessMapping
 public import AccessCore
-import AccessServer
 import AccessWire
 import Foundation
 public import Logging

@@ -1,5 +1,6 @@
-import AccessCore
+import AccessMapping
 import AccessServer
+import AccessCore
 import AccessWire
 
 /// What the health probe reads of the daemon (HealthService.Check).

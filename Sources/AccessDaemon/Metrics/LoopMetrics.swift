@@ -1,3 +1,4 @@
+import AccessMapping
 import AccessServer
 import NIOCore
 

@@ -1,5 +1,5 @@
+import AccessMapping
 import AccessCore
-import AccessServer
 import AccessWire
 import Foundation
 import SwiftProtobuf

@@ -1,3 +1,4 @@
+import AccessMapping
 public import AccessCore
 public import AccessWire
 

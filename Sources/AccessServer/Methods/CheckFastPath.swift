@@ -1,3 +1,4 @@
+import AccessMapping
 public import AccessWire
 public import NIOCore
 

@@ -1,3 +1,4 @@
+import AccessMapping
 extension MethodTable {
     /// HealthService: the daemon's health probe, answered by the daemon
     /// itself (any peer class, no actor).

@@ -1,3 +1,4 @@
+import AccessMapping
 import AccessCore
 import AccessWire
 

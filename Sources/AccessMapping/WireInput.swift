@@ -5,15 +5,15 @@ import Foundation
 /// Parsing of wire input into domain values. Every failure is INVALID_ARGUMENT
 /// with a message that names the proto field and says what it should hold;
 /// the caller's text in it is quoted with `PeerText.quote` (bounded, escaped).
-enum WireInput {
+package enum WireInput {
     /// "an account id", "a user id".
-    static func article<ID: EntityID>(_: ID.Type) -> String {
+    package static func article<ID: EntityID>(_: ID.Type) -> String {
         let noun = ID.noun
         return (noun.first.map { "aeio".contains($0) } ?? false ? "an " : "a ") + noun
     }
 
     /// A required id of one kind.
-    static func id<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID {
+    package static func id<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID {
         guard !text.isEmpty else { throw AccessError(.invalidArgument, "\(field()) is required") }
         guard let id = ID(text) else {
             throw AccessError(.invalidArgument, "\(field()) \(PeerText.quote(text)) is not \(article(ID.self)) id (\(ID.prefix)...)")
@@ -22,12 +22,12 @@ enum WireInput {
     }
 
     /// An id that may be empty (nil).
-    static func optionalID<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID? {
+    package static func optionalID<ID: EntityID>(_ text: String, field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> ID? {
         text.isEmpty ? nil : try id(text, field: field(), as: ID.self)
     }
 
     /// A list of ids, in order; `field[i]` names a bad one.
-    static func idList<ID: EntityID>(_ texts: [String], field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> [ID] {
+    package static func idList<ID: EntityID>(_ texts: [String], field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> [ID] {
         var result: [ID] = []
         result.reserveCapacity(texts.count)
         for (index, text) in texts.enumerated() {
@@ -37,13 +37,13 @@ enum WireInput {
     }
 
     /// A set of ids; repeats are harmless.
-    static func idSet<ID: EntityID>(_ texts: [String], field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> Set<ID> {
+    package static func idSet<ID: EntityID>(_ texts: [String], field: @autoclosure () -> String, as _: ID.Type = ID.self) throws(AccessError) -> Set<ID> {
         Set(try idList(texts, field: field(), as: ID.self))
     }
 
     /// A list that replaces something only when its `set_` flag is set: ids
     /// without the flag would be silently ignored, so they are refused.
-    static func replacement<ID: EntityID>(
+    package static func replacement<ID: EntityID>(
         _ texts: [String], field: String, flag: Bool, flagField: String, as _: ID.Type = ID.self
     ) throws(AccessError) -> Set<ID>? {
         guard flag else {
@@ -59,7 +59,7 @@ enum WireInput {
     }
 
     /// Permissions that replace others only when their `set_` flag is set.
-    static func permissionReplacement(
+    package static func permissionReplacement(
         _ wire: [Accessd_V1_Permission], field: String, flag: Bool, flagField: String
     ) throws(AccessError) -> Permissions? {
         guard flag else {
@@ -75,10 +75,10 @@ enum WireInput {
     }
 
     /// A count on the wire (uint32) as the domain's Int.
-    static func count(_ value: UInt32) -> Int { Int(value) }
+    package static func count(_ value: UInt32) -> Int { Int(value) }
 
     /// Trimmed of whitespace at both ends.
-    static func trimmed(_ text: String) -> String {
+    package static func trimmed(_ text: String) -> String {
         // The common case (an id or an email) has nothing to trim: skip Foundation.
         if let first = text.utf8.first, let last = text.utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
             return text
@@ -89,7 +89,7 @@ enum WireInput {
     /// A user named by id or email (AccessService: "a user id or email"):
     /// resolved like an actor; an unknown one is NOT_FOUND.
     /// `user`, returning the record (one lookup for an id).
-    static func userRecord(_ text: String, field: String, in state: AccessState) throws(AccessError) -> User {
+    package static func userRecord(_ text: String, field: String, in state: AccessState) throws(AccessError) -> User {
         let text = trimmed(text)
         guard !text.isEmpty else {
             throw AccessError(.invalidArgument, "\(field) is required: a user id (usr_...) or the email of a user")
@@ -101,7 +101,7 @@ enum WireInput {
         }
     }
 
-    static func user(_ text: String, field: String, in state: AccessState) throws(AccessError) -> UserID {
+    package static func user(_ text: String, field: String, in state: AccessState) throws(AccessError) -> UserID {
         let text = trimmed(text)
         guard !text.isEmpty else {
             throw AccessError(.invalidArgument, "\(field) is required: a user id (usr_...) or the email of a user")

@@ -7,12 +7,12 @@ public import AccessWire
 
 extension Timestamp {
     /// An optional time on the wire: 0 when absent.
-    static func wire(_ time: Timestamp?) -> Int64 { time?.millisecondsSinceEpoch ?? 0 }
+    package static func wire(_ time: Timestamp?) -> Int64 { time?.millisecondsSinceEpoch ?? 0 }
 }
 
 extension Sequence where Element: EntityID {
     /// Ids in their order (the sequence that minted them), as raw strings.
-    var wire: [String] { sorted().map(\.rawValue) }
+    package var wire: [String] { sorted().map(\.rawValue) }
 }
 
 extension Accessd_V1_Billing {

@@ -6,7 +6,7 @@ public import AccessWire
 /// The proto enums have an UNSPECIFIED zero (except the ones whose zero is a
 /// real value, such as `ACCESS_REQUEST_STATUS_NONE`) and keep values this
 /// build does not know as `UNRECOGNIZED(n)`; neither maps to a domain value.
-protocol WireMappedEnum: CaseIterable, Hashable, Sendable {
+package protocol WireMappedEnum: CaseIterable, Hashable, Sendable {
     associatedtype Wire: RawRepresentable & Hashable where Wire.RawValue == Int
     /// The proto enum's full name, for messages ("accessd.v1.AccountKind").
     static var wireEnumName: String { get }
@@ -19,14 +19,14 @@ protocol WireMappedEnum: CaseIterable, Hashable, Sendable {
 
 extension WireMappedEnum {
     /// The proto value's name, for example `ACCOUNT_KIND_STANDARD`.
-    var wireName: String { Self.wirePrefix + wireSuffix }
+    package var wireName: String { Self.wirePrefix + wireSuffix }
 
     /// The domain value for a wire value; nil for UNSPECIFIED and unknown values.
-    static func from(wire: Wire) -> Self? { allCases.first { $0.wire == wire } }
+    package static func from(wire: Wire) -> Self? { allCases.first { $0.wire == wire } }
 
     /// A wire value that must name a domain value; INVALID_ARGUMENT otherwise,
     /// saying which values there are.
-    static func parse(_ wire: Wire, field: @autoclosure () -> String) throws(AccessError) -> Self {
+    package static func parse(_ wire: Wire, field: @autoclosure () -> String) throws(AccessError) -> Self {
         if let value = from(wire: wire) { return value }
         let choices = allCases.map(\.wireName).joined(separator: ", ")
         if wire.rawValue == 0 {
@@ -39,10 +39,10 @@ extension WireMappedEnum {
 }
 
 extension AccountKind: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.AccountKind" }
-    static var wirePrefix: String { "ACCOUNT_KIND_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_AccountKind {
+    package static var wireEnumName: String { "accessd.v1.AccountKind" }
+    package static var wirePrefix: String { "ACCOUNT_KIND_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_AccountKind {
         switch self {
         case .standard: .standard
         case .agency: .agency
@@ -52,10 +52,10 @@ extension AccountKind: WireMappedEnum {
 }
 
 extension Region: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.Region" }
-    static var wirePrefix: String { "REGION_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_Region {
+    package static var wireEnumName: String { "accessd.v1.Region" }
+    package static var wirePrefix: String { "REGION_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_Region {
         switch self {
         case .global: .global
         case .eu: .eu
@@ -64,10 +64,10 @@ extension Region: WireMappedEnum {
 }
 
 extension Permission: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.Permission" }
-    static var wirePrefix: String { "PERMISSION_" }
-    var wireSuffix: String { name }
-    var wire: Accessd_V1_Permission {
+    package static var wireEnumName: String { "accessd.v1.Permission" }
+    package static var wirePrefix: String { "PERMISSION_" }
+    package var wireSuffix: String { name }
+    package var wire: Accessd_V1_Permission {
         switch self {
         case .editAccountSettings: .editAccountSettings
         case .viewProjects: .viewProjects
@@ -83,10 +83,10 @@ extension Permission: WireMappedEnum {
 }
 
 extension UserStatus: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.UserStatus" }
-    static var wirePrefix: String { "USER_STATUS_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_UserStatus {
+    package static var wireEnumName: String { "accessd.v1.UserStatus" }
+    package static var wirePrefix: String { "USER_STATUS_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_UserStatus {
         switch self {
         case .pending: .pending
         case .active: .active
@@ -96,10 +96,10 @@ extension UserStatus: WireMappedEnum {
 }
 
 extension RoleAccess: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.RoleAccess" }
-    static var wirePrefix: String { "ROLE_ACCESS_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_RoleAccess {
+    package static var wireEnumName: String { "accessd.v1.RoleAccess" }
+    package static var wirePrefix: String { "ROLE_ACCESS_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_RoleAccess {
         switch self {
         case .full: .full
         case .viewer: .viewer
@@ -108,10 +108,10 @@ extension RoleAccess: WireMappedEnum {
 }
 
 extension ProjectVisibility: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.ProjectVisibility" }
-    static var wirePrefix: String { "PROJECT_VISIBILITY_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_ProjectVisibility {
+    package static var wireEnumName: String { "accessd.v1.ProjectVisibility" }
+    package static var wirePrefix: String { "PROJECT_VISIBILITY_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_ProjectVisibility {
         switch self {
         case .public: .public
         case .private: .private
@@ -120,10 +120,10 @@ extension ProjectVisibility: WireMappedEnum {
 }
 
 extension ProductKind: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.ProductKind" }
-    static var wirePrefix: String { "PRODUCT_KIND_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_ProductKind {
+    package static var wireEnumName: String { "accessd.v1.ProductKind" }
+    package static var wirePrefix: String { "PRODUCT_KIND_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_ProductKind {
         switch self {
         case .container: .container
         case .gateway: .gateway
@@ -132,10 +132,10 @@ extension ProductKind: WireMappedEnum {
 }
 
 extension AccessRequestStatus: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.AccessRequestStatus" }
-    static var wirePrefix: String { "ACCESS_REQUEST_STATUS_" }
-    var wireSuffix: String { rawValue }
-    var wire: Accessd_V1_AccessRequestStatus {
+    package static var wireEnumName: String { "accessd.v1.AccessRequestStatus" }
+    package static var wirePrefix: String { "ACCESS_REQUEST_STATUS_" }
+    package var wireSuffix: String { rawValue }
+    package var wire: Accessd_V1_AccessRequestStatus {
         switch self {
         case .none: .none
         case .pending: .pending
@@ -146,10 +146,10 @@ extension AccessRequestStatus: WireMappedEnum {
 }
 
 extension UserSortField: WireMappedEnum {
-    static var wireEnumName: String { "accessd.v1.UserSortField" }
-    static var wirePrefix: String { "USER_SORT_FIELD_" }
-    var wireSuffix: String { rawValue.uppercased() }
-    var wire: Accessd_V1_UserSortField {
+    package static var wireEnumName: String { "accessd.v1.UserSortField" }
+    package static var wirePrefix: String { "USER_SORT_FIELD_" }
+    package var wireSuffix: String { rawValue.uppercased() }
+    package var wire: Accessd_V1_UserSortField {
         switch self {
         case .name: .name
         case .email: .email
@@ -212,7 +212,7 @@ extension Accessd_V1_BuiltInRole {
 
 extension BuiltInRole {
     /// `BUILT_IN_ROLE_NONE` is nil; an unknown value is INVALID_ARGUMENT.
-    static func parse(_ wire: Accessd_V1_BuiltInRole, field: @autoclosure () -> String) throws(AccessError) -> BuiltInRole? {
+    package static func parse(_ wire: Accessd_V1_BuiltInRole, field: @autoclosure () -> String) throws(AccessError) -> BuiltInRole? {
         switch wire {
         case .none: return nil
         case .accountOwner: return .accountOwner
@@ -231,11 +231,11 @@ extension BuiltInRole {
 
 extension Permissions {
     /// The permissions in declaration order, as the wire lists them.
-    var wire: [Accessd_V1_Permission] { members.map(\.wire) }
+    package var wire: [Accessd_V1_Permission] { members.map(\.wire) }
 
     /// A list of permissions from the wire: every entry must be a known
     /// permission (`field[i]` names the bad one). Repeats are harmless.
-    static func parse(_ wire: [Accessd_V1_Permission], field: @autoclosure () -> String) throws(AccessError) -> Permissions {
+    package static func parse(_ wire: [Accessd_V1_Permission], field: @autoclosure () -> String) throws(AccessError) -> Permissions {
         var result = Permissions()
         for (index, value) in wire.enumerated() {
             result.insert(Permissions(try Permission.parse(value, field: "\(field())[\(index)]")))

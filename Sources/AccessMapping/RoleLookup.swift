@@ -1,4 +1,4 @@
-import AccessCore
+package import AccessCore
 
 extension WireInput {
     /// "A role id or name" of an account: an id of a role of the account is
@@ -13,7 +13,7 @@ extension WireInput {
     /// This runs when the request is decoded, before the core checks the
     /// actor, so an unknown name is NOT_FOUND even for a caller the core would
     /// refuse; the message names no other role.
-    static func role(_ text: String, field: String, in account: AccountID, state: AccessState) throws(AccessError) -> RoleID {
+    package static func role(_ text: String, field: String, in account: AccountID, state: AccessState) throws(AccessError) -> RoleID {
         let text = trimmed(text)
         guard !text.isEmpty else {
             throw AccessError(.invalidArgument, "\(field) is required: a role id (rol_...) or a role name of the account, such as Member")

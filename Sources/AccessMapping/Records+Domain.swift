@@ -10,10 +10,10 @@ public import AccessWire
 
 extension Timestamp {
     /// A required time from the wire.
-    init(wireMilliseconds value: Int64) { self.init(millisecondsSinceEpoch: value) }
+    package init(wireMilliseconds value: Int64) { self.init(millisecondsSinceEpoch: value) }
 
     /// An optional time from the wire: 0 is absent.
-    static func optional(wireMilliseconds value: Int64) -> Timestamp? {
+    package static func optional(wireMilliseconds value: Int64) -> Timestamp? {
         value == 0 ? nil : Timestamp(millisecondsSinceEpoch: value)
     }
 }
