@@ -82,10 +82,30 @@ let package = Package(
         ),
         // Where things are: socket and state paths, the config file (shared by accessd and accessctl).
         .target(name: "AccessPaths", swiftSettings: strictSwift),
+        // The state on disk: the journal, snapshot files, the state directory and its lock,
+        // idempotent replies, the event log, recovery, backups and restore, inspection.
+        .target(
+            name: "AccessStore",
+            dependencies: [
+                "AccessCore",
+                "AccessStatus",
+                "AccessWire",
+                "AccessMapping",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // The running daemon: the actor that owns the state, the Unix socket listener, connections.
         .target(
             name: "AccessDaemon",
             dependencies: [
+                "AccessStore",
                 "AccessMapping",
                 "AccessStatus",
                 "AccessPaths",
@@ -124,6 +144,7 @@ let package = Package(
         .executableTarget(
             name: "accessd",
             dependencies: [
+                "AccessStore",
                 "CAccessdSystem",
                 "AccessDaemon",
                 "AccessPaths",
@@ -136,6 +157,7 @@ let package = Package(
         .executableTarget(
             name: "accessctl",
             dependencies: [
+                "AccessStore",
                 "AccessStatus",
                 "AccessClient",
                 "AccessDaemon",
@@ -173,6 +195,7 @@ let package = Package(
         .executableTarget(
             name: "AccessDurabilityBench",
             dependencies: [
+                "AccessStore",
                 "AccessMapping",
                 "AccessBenchSupport",
                 "AccessCore",
@@ -191,6 +214,7 @@ let package = Package(
         .target(
             name: "AccessFuzzTargets",
             dependencies: [
+                "AccessStore",
                 "AccessMapping",
                 "AccessCore",
                 "AccessWire",
@@ -245,6 +269,7 @@ let package = Package(
         .testTarget(
             name: "AccessDaemonTests",
             dependencies: [
+                "AccessStore",
                 "AccessMapping",
                 "AccessStatus",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -274,6 +299,7 @@ let package = Package(
         .testTarget(
             name: "AccessFuzzTests",
             dependencies: [
+                "AccessStore",
                 "AccessFuzzTargets", "AccessDaemon", "AccessWire",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -1,3 +1,4 @@
+public import AccessStore
 import AccessStatus
 import AccessCore
 import AccessPaths

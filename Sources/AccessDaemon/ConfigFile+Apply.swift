@@ -1,3 +1,4 @@
+import AccessStore
 public import AccessPaths
 
 extension ConfigFile {

@@ -1,3 +1,4 @@
+public import AccessStore
 public import AccessCore
 
 /// How the daemon runs: where it listens, its limits, who administers it.

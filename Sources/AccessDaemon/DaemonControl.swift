@@ -1,3 +1,4 @@
+import AccessStore
 import NIOCore
 
 /// What a connection may ask of the daemon itself (AdminService.Snapshot, Backup and GetStats).

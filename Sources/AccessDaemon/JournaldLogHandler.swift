@@ -1,3 +1,4 @@
+import AccessStore
 import Foundation
 public import Logging
 import NIOConcurrencyHelpers

@@ -1,3 +1,4 @@
+import AccessStore
 public import AccessStatus
 import AccessCore
 import AccessWire

@@ -1,3 +1,4 @@
+import AccessStore
 #if canImport(Glibc)
     import Glibc
 #endif

@@ -1,3 +1,4 @@
+public import AccessStore
 import AccessMapping
 public import AccessCore
 import Foundation
@@ -21,6 +22,15 @@ public final class PublishedState: Sendable {
     }
 
     public var revision: UInt64 { state.revision }
+}
+
+extension PublishedState {
+    /// The oldest event seq held (GetStats): from the event log when there is
+    /// one, else from memory; 0 when none is.
+    func oldestEventSeq(_ log: EventLog?) -> UInt64 {
+        if let log { return log.oldestSeq(head: revision) }
+        return history.count > 0 ? history.firstSeq : 0
+    }
 }
 
 /// One write as the owner runs it.
@@ -152,16 +162,8 @@ public actor StateOwner {
     /// The latest published state; any thread.
     public nonisolated var published: PublishedState { publishedBox.withLockedValue { $0 } }
 
-    /// The wall clock, in milliseconds since the epoch.
-    public static let wallClock: @Sendable () -> Timestamp = {
-        Timestamp(millisecondsSinceEpoch: Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) &+ bootOffset)
-    }
-    private static let bootOffset: Int64 = {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let wall = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-        return wall - Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-    }()
+    /// The wall clock, in milliseconds since the epoch (`WallClock.now`).
+    public static let wallClock: @Sendable () -> Timestamp = WallClock.now
 
     func setOnDurable(_ callback: @escaping @Sendable (UInt64) -> Void) { onDurable = callback }
 

@@ -18,6 +18,7 @@
 //       the raw rate of 64-byte append + fdatasync on D's filesystem.
 // (Durable writes per second come from `accessd-bench --mix writes`.)
 
+import AccessStore
 import AccessMapping
 import AccessBenchSupport
 import AccessClient

@@ -1,4 +1,5 @@
-public import AccessDaemon
+public import AccessStore
+import AccessDaemon
 import NIOConcurrencyHelpers
 
 /// `Storage` in memory, for recovery and snapshots without a disk: files by

@@ -1,3 +1,4 @@
+import AccessStore
 import AccessCore
 import AccessDaemon
 import AccessWire

@@ -1,5 +1,6 @@
+import AccessPaths
+import AccessStore
 import AccessClient
-import AccessDaemon
 import AccessWire
 import ArgumentParser
 import Foundation

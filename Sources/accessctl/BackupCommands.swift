@@ -1,5 +1,5 @@
+import AccessStore
 import AccessClient
-import AccessDaemon
 import AccessWire
 import ArgumentParser
 import Foundation

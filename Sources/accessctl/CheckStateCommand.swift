@@ -1,4 +1,4 @@
-import AccessDaemon
+import AccessStore
 import ArgumentParser
 
 #if canImport(Glibc)

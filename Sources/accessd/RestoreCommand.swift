@@ -1,3 +1,4 @@
+import AccessStore
 import AccessDaemon
 import ArgumentParser
 import Foundation

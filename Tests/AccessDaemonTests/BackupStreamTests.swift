@@ -1,3 +1,5 @@
+import AccessPaths
+import AccessStore
 import AccessCore
 import AccessWire
 import Foundation

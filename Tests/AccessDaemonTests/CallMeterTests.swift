@@ -1,3 +1,4 @@
+import AccessStore
 import NIOEmbedded
 import Testing
 

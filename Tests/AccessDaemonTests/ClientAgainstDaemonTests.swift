@@ -1,3 +1,4 @@
+import AccessStore
 import AccessClient
 import AccessDaemon
 import AccessWire

@@ -1,3 +1,4 @@
+import AccessStore
 import AccessWire
 import Foundation
 import Logging

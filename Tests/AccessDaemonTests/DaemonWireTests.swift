@@ -1,3 +1,4 @@
+import AccessStore
 import AccessStatus
 import AccessDaemon
 import AccessWire

@@ -1,3 +1,4 @@
+import AccessStore
 import AccessCore
 import AccessWire
 import Foundation

@@ -1,3 +1,5 @@
+import AccessPaths
+import AccessStore
 import AccessDaemon
 import AccessWire
 import Foundation

@@ -1,3 +1,4 @@
+import AccessStore
 import AccessDaemon
 import Foundation
 import Logging

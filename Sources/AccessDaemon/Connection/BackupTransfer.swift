@@ -1,3 +1,5 @@
+import AccessPaths
+import AccessStore
 import AccessWire
 import Foundation
 

@@ -1,3 +1,5 @@
+import AccessPaths
+import AccessStore
 import AccessMapping
 import AccessServer
 import AccessStatus
@@ -576,7 +578,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.fsyncPolicy = status.fsyncPolicy
             stats.journalRecords = status.journalRecords
             stats.journalSyncs = status.journalSyncs
-            stats.oldestEventSeq = EventLog.oldestSeq(shared.events, published)
+            stats.oldestEventSeq = published.oldestEventSeq(shared.events)
             answerStats(id: id, stats, revision: published.revision, context: context)
         case MethodTable.path(service: "AdminService", method: "GetMetrics"):
             answerMetrics(id: id, context: context)

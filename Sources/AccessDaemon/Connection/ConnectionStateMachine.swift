@@ -1,3 +1,4 @@
+import AccessStore
 import AccessStatus
 import AccessCore
 import AccessWire

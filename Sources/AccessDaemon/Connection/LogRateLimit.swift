@@ -1,3 +1,4 @@
+import AccessStore
 import NIOConcurrencyHelpers
 import NIOCore
 

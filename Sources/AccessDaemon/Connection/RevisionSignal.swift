@@ -1,3 +1,4 @@
+import AccessStore
 import NIOConcurrencyHelpers
 
 /// Wakes the reads that wait for `min_revision` when the state's owner

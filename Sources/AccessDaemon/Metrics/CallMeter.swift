@@ -1,3 +1,4 @@
+import AccessStore
 import NIOCore
 
 /// One connection's share of the call metrics, as a value its handler holds:

@@ -1,19 +1,10 @@
+public import AccessStore
 import AccessStatus
 import AccessCore
 import CoreMetrics
 import NIOConcurrencyHelpers
 public import NIOCore
 import Prometheus
-
-/// What the journal counts as it writes (swift-metrics handles, rendered by
-/// swift-prometheus). Its thread is the state owner's, once per record.
-public struct JournalMetrics: Sendable {
-    var records: CoreMetrics.Counter
-    var bytes: CoreMetrics.Counter
-    var syncs: CoreMetrics.Counter
-    var appendFailures: CoreMetrics.Counter
-    var syncDuration: CoreMetrics.Timer
-}
 
 /// What the daemon itself says at a scrape (read when scraped, not counted).
 struct DaemonReading: Sendable {

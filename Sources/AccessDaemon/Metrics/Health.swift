@@ -1,3 +1,4 @@
+import AccessStore
 import AccessMapping
 import AccessServer
 import AccessCore

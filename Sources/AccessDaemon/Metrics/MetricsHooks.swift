@@ -1,3 +1,4 @@
+import AccessStore
 import NIOCore
 
 /// What a connection asks of the daemon's metrics and health: GetMetrics,

@@ -1,3 +1,4 @@
+import AccessStore
 /// Writes Prometheus text exposition (format 0.0.4) for the families the
 /// daemon gathers from its loops when scraped (calls, durations, bytes):
 /// `# HELP` and `# TYPE` once per family, then its samples, `name{labels}

@@ -1,3 +1,4 @@
+import AccessStore
 /// What a local peer may do (docs/protocol.md, "Who is calling"). Any
 /// process that can open the socket is a peer; the daemon cannot tell a
 /// service from the user it names as `actor`, so the class is decided by the

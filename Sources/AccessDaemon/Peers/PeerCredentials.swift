@@ -1,6 +1,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import AccessStore
 import NIOCore
 
 /// The peer's uid, gid, pid and supplementary groups, read from the socket

@@ -1,3 +1,4 @@
+import AccessStore
 /// A token bucket: `rate` tokens a second, at most `burst` held. The clock is
 /// passed in (nanoseconds of a monotonic clock), so the bucket is plain data.
 struct TokenBucket: Sendable, Equatable {

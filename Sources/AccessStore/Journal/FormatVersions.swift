@@ -1,6 +1,6 @@
 import AccessCore
-import AccessWire
-import Foundation
+package import AccessWire
+package import Foundation
 import SwiftProtobuf
 
 /// The on-disk formats accessd has written, and what reading an older one
@@ -22,11 +22,11 @@ import SwiftProtobuf
 /// - 1: the first. A state directory of an accessd before it has none: the
 ///   log starts with the events its journal still holds (`JournalEvents`,
 ///   which drops the tokens format-1 journals kept inside events).
-enum FormatVersions {
+package enum FormatVersions {
     /// An idempotent reply as an older file holds it, as this daemon keeps
     /// it: nil for a refusal (R21: a refused write keeps nothing, a retry
     /// runs again), else its payload without activation tokens.
-    static func legacyReply(_ wire: Accessd_V1_IdempotentReply) -> IdempotencyStore.Entry? {
+    package static func legacyReply(_ wire: Accessd_V1_IdempotentReply) -> IdempotencyStore.Entry? {
         guard wire.code == 0 else { return nil }
         var entry = IdempotencyStore.Entry(wire: wire)
         entry.payload = withoutTokens(entry.payload)
@@ -39,7 +39,7 @@ enum FormatVersions {
     /// field; each top-level field that decodes as an `Event` queuing an
     /// outbox message with a token is re-encoded without it, the rest is
     /// copied as it is.
-    static func withoutTokens(_ payload: Data) -> Data {
+    package static func withoutTokens(_ payload: Data) -> Data {
         let bytes = [UInt8](payload)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

@@ -1,4 +1,4 @@
-import AccessCore
+package import AccessCore
 public import Foundation
 
 #if canImport(Glibc)
@@ -199,12 +199,12 @@ public struct BackupImage: Sendable {
     public var sha256: [UInt8]
     public var takenAtMilliseconds: Int64
     /// Freed when the last copy of the image goes (the transfer ended, was cancelled, or its connection closed).
-    let lease: BackupLease
+    package let lease: BackupLease
 
     /// Encodes `durable` as the snapshot file the daemon would write, and hashes it.
     ///
     /// - Complexity: O(n) in the size of the state; run it off the event loops.
-    static func encode(_ durable: DurableState, takenAt: Timestamp, lease: BackupLease) throws -> BackupImage {
+    package static func encode(_ durable: DurableState, takenAt: Timestamp, lease: BackupLease) throws -> BackupImage {
         let bytes = try SnapshotFile.encode(durable, writtenAt: takenAt)
         return BackupImage(
             revision: durable.state.revision, lsn: durable.lsn, formatVersion: SnapshotFile.formatVersion, bytes: bytes,
@@ -215,17 +215,19 @@ public struct BackupImage: Sendable {
 /// The daemon's one backup slot: a backup holds a whole encoded copy of the
 /// state (hundreds of MB for a million users) while it is sent, so a second
 /// one waits for the first to end rather than doubling that.
-final class BackupLease: Sendable {
+package final class BackupLease: Sendable {
     private let release: @Sendable () -> Void
 
-    init(release: @escaping @Sendable () -> Void) { self.release = release }
+    package init(release: @escaping @Sendable () -> Void) { self.release = release }
 
     deinit { release() }
 }
 
 /// A backup was asked for while another one is being sent.
-struct BackupBusy: Error, CustomStringConvertible {
-    var description: String {
+package struct BackupBusy: Error, CustomStringConvertible {
+    package init() {}
+
+    package var description: String {
         "another backup is being sent; one runs at a time (each holds a whole copy of the encoded state). Try again once it ends"
     }
 }

@@ -1,8 +1,8 @@
 public import AccessCore
 import AccessWire
-import Foundation
+package import Foundation
 public import Logging
-import NIOCore
+package import NIOCore
 import NIOPosix
 
 /// The event history on disk, so that ListEvents and FollowEvents answer from
@@ -38,42 +38,42 @@ public final class EventLog: @unchecked Sendable {
         }
 
         /// Events per segment at most.
-        var segmentEvents: Int { min(65_536, max(16, count / 16)) }
+        package var segmentEvents: Int { min(65_536, max(16, count / 16)) }
         /// How long after its first event a segment stops taking events.
-        var segmentSpanMilliseconds: Int64 { max(1, milliseconds / 16) }
+        package var segmentSpanMilliseconds: Int64 { max(1, milliseconds / 16) }
 
         /// The oldest seq the count keeps when the newest is `head`.
-        func countFloor(head: UInt64) -> UInt64 { head >= UInt64(count) ? head - UInt64(count) + 1 : 1 }
+        package func countFloor(head: UInt64) -> UInt64 { head >= UInt64(count) ? head - UInt64(count) + 1 : 1 }
     }
 
-    static let segmentBytes = 16 * 1024 * 1024
-    static let markEvery = 32 * 1024
+    package static let segmentBytes = 16 * 1024 * 1024
+    package static let markEvery = 32 * 1024
     /// Bytes appended in one write at most.
-    static let writeBytes = 1024 * 1024
+    package static let writeBytes = 1024 * 1024
 
     /// Where a record starts.
-    struct Mark: Sendable, Equatable {
-        var seq: UInt64
-        var offset: Int
+    package struct Mark: Sendable, Equatable {
+        package var seq: UInt64
+        package var offset: Int
     }
 
-    struct Segment: Sendable {
-        var firstSeq: UInt64
-        var firstTime: Int64
-        var name: String
+    package struct Segment: Sendable {
+        package var firstSeq: UInt64
+        package var firstTime: Int64
+        package var name: String
         /// Bytes of whole records: nothing past it is read.
-        var length: Int
+        package var length: Int
         /// Its newest event's seq and time, once known (read or written in this run).
-        var lastSeq: UInt64?
-        var lastTime: Int64?
+        package var lastSeq: UInt64?
+        package var lastTime: Int64?
         /// Where records start, about every `markEvery` bytes; nil until the segment is read once.
-        var marks: [Mark]?
+        package var marks: [Mark]?
         /// Why the records stop holding at `length`, when they do (a damaged older segment).
-        var damage: String?
+        package var damage: String?
     }
 
-    let storage: any Storage
-    let directory: String
+    package let storage: any Storage
+    package let directory: String
     public let retention: Retention
     private let logger: Logger
     private let clock: @Sendable () -> Int64
@@ -103,7 +103,7 @@ public final class EventLog: @unchecked Sendable {
     /// Reads from disk run here, off the event loops.
     private let readers = NIOThreadPool(numberOfThreads: 2)
 
-    init(storage: any Storage, directory: String, retention: Retention, clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    package init(storage: any Storage, directory: String, retention: Retention, clock: @escaping @Sendable () -> Int64, logger: Logger) {
         self.storage = storage
         self.directory = directory
         self.retention = retention
@@ -122,7 +122,7 @@ public final class EventLog: @unchecked Sendable {
     /// loses history, saying what.
     public static func open(
         storage: any Storage, directory: String, retention: Retention, head: UInt64,
-        clock: @escaping @Sendable () -> Int64 = { StateOwner.wallClock().millisecondsSinceEpoch }, logger: Logger
+        clock: @escaping @Sendable () -> Int64 = { WallClock.now().millisecondsSinceEpoch }, logger: Logger
     ) throws(StorageError) -> EventLog {
         let log = EventLog(storage: storage, directory: directory, retention: retention, clock: clock, logger: logger)
         let started = NIODeadline.now()
@@ -509,15 +509,8 @@ public final class EventLog: @unchecked Sendable {
 
     /// The oldest seq that may be read when the newest is `head`: past both
     /// the count and what pruning removed (by age). Above `head` when none is.
-    func floor(head: UInt64) -> UInt64 {
+    package func floor(head: UInt64) -> UInt64 {
         max(condition.withLock { start }, retention.countFloor(head: head))
-    }
-
-    /// The oldest event seq held (GetStats): from the log when there is
-    /// one, else from memory; 0 when none is.
-    static func oldestSeq(_ log: EventLog?, _ published: PublishedState) -> UInt64 {
-        if let log { return log.oldestSeq(head: published.revision) }
-        return published.history.count > 0 ? published.history.firstSeq : 0
     }
 
     /// The oldest seq held when the newest is `head`; 0 when none is.
@@ -527,7 +520,7 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// OUT_OF_RANGE for events after `seq`, naming the oldest held.
-    func outOfRange(after seq: UInt64, head: UInt64) -> AccessError {
+    package func outOfRange(after seq: UInt64, head: UInt64) -> AccessError {
         let floor = self.floor(head: head)
         let window = "event_retention_count \(retention.count), event_retention_s \(retention.milliseconds / 1000)"
         guard floor <= head else {
@@ -541,9 +534,9 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// One event read for a reply.
-    struct Record: Sendable {
-        var seq: UInt64
-        var payload: [UInt8]
+    package struct Record: Sendable {
+        package var seq: UInt64
+        package var payload: [UInt8]
     }
 
     /// Up to `limit` events after `seq`, oldest first, from disk and then
@@ -551,7 +544,7 @@ public final class EventLog: @unchecked Sendable {
     /// `maxBytes` of payload (at least one event). Blocks: run it on
     /// `readers`. OUT_OF_RANGE past retention; DATA_LOSS when a segment does
     /// not hold; UNAVAILABLE when the log lags memory for more than 2 s.
-    func read(after seq: UInt64, limit: Int, maxBytes: Int, memory: EventHistory, head: UInt64) throws(AccessError) -> [Record] {
+    package func read(after seq: UInt64, limit: Int, maxBytes: Int, memory: EventHistory, head: UInt64) throws(AccessError) -> [Record] {
         guard seq < head else { return [] }
         guard seq + 1 >= floor(head: head) else { throw outOfRange(after: seq, head: head) }
         var out: [Record] = []
@@ -698,7 +691,7 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Runs `read` on the readers' pool; the future completes on `loop`.
-    func readLater(
+    package func readLater(
         after seq: UInt64, limit: Int, maxBytes: Int, memory: EventHistory, head: UInt64, on loop: any EventLoop
     ) -> EventLoopFuture<[Record]> {
         readers.runIfActive(eventLoop: loop) { [self] in
@@ -714,7 +707,7 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// Where the next events of a stream at `after` come from.
-    enum StreamSource: Equatable {
+    package enum StreamSource: Equatable {
         /// The published history (or nothing new yet).
         case memory
         /// The disk: read on the pool.
@@ -723,7 +716,7 @@ public final class EventLog: @unchecked Sendable {
         case refused(AccessError)
     }
 
-    func streamSource(after seq: UInt64, memory: EventHistory, head: UInt64) -> StreamSource {
+    package func streamSource(after seq: UInt64, memory: EventHistory, head: UInt64) -> StreamSource {
         guard seq < head else { return .memory }
         guard seq + 1 >= floor(head: head) else { return .refused(outOfRange(after: seq, head: head)) }
         return memory.count > 0 && seq + 1 >= memory.firstSeq ? .memory : .disk
@@ -733,14 +726,14 @@ public final class EventLog: @unchecked Sendable {
 
     /// ListEvents answered by the daemon: from memory on the loop when memory
     /// holds the start, else from disk on the readers' pool.
-    enum ListAnswer {
+    package enum ListAnswer {
         case now(Result<Data, AccessError>)
         case later(EventLoopFuture<Data>)
     }
 
-    static let listEventsMethod = "/accessd.v1.EventService/ListEvents"
+    package static let listEventsMethod = "/accessd.v1.EventService/ListEvents"
 
-    func list(_ payload: Data, memory: EventHistory, head: UInt64, maxBytes: Int, on loop: any EventLoop) -> ListAnswer {
+    package func list(_ payload: Data, memory: EventHistory, head: UInt64, maxBytes: Int, on loop: any EventLoop) -> ListAnswer {
         guard let request = try? Accessd_V1_ListEventsRequest(serializedBytes: payload) else {
             return .now(.failure(AccessError(.invalidArgument, "the payload does not decode as accessd.v1.ListEventsRequest")))
         }
@@ -762,7 +755,7 @@ public final class EventLog: @unchecked Sendable {
     }
 
     /// A `ListEventsResponse` written from the events' bytes (as swift-protobuf would).
-    static func listReply(_ records: [Record], oldest: UInt64) -> Data {
+    package static func listReply(_ records: [Record], oldest: UInt64) -> Data {
         var out: [UInt8] = []
         out.reserveCapacity(records.reduce(16) { $0 + $1.payload.count + 6 })
         func varint(_ value: UInt64) {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #endif
 
 /// The state directory, opened once and checked, then held open: every
@@ -24,7 +24,7 @@ public final class OwnedDirectory: Sendable {
     /// The path it was opened by (the daemon's `--state-dir`).
     public let path: String
     /// Open for the object's life (O_RDONLY | O_DIRECTORY).
-    let descriptor: Int32
+    package let descriptor: Int32
     /// Its owner and mode when it was opened.
     public let owner: UInt32
     public let mode: UInt32
@@ -115,9 +115,9 @@ public final class OwnedDirectory: Sendable {
     }
 
     /// "uid 65534 (nobody)".
-    static func who(_ uid: uid_t) -> String { "uid \(uid)" + (userName(uid).map { " (\($0))" } ?? "") }
+    package static func who(_ uid: uid_t) -> String { "uid \(uid)" + (userName(uid).map { " (\($0))" } ?? "") }
 
-    static func userName(_ uid: uid_t) -> String? {
+    package static func userName(_ uid: uid_t) -> String? {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -132,7 +132,7 @@ public final class OwnedDirectory: Sendable {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func octal(_ mode: mode_t) -> String {
+    package static func octal(_ mode: mode_t) -> String {
         let digits = String(mode, radix: 8)
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
@@ -151,5 +151,5 @@ public final class OwnedDirectory: Sendable {
 
 extension StorageError {
     /// `what` failed with the current errno.
-    static func errno(_ what: String) -> StorageError { PosixStorage.failure(what) }
+    package static func errno(_ what: String) -> StorageError { PosixStorage.failure(what) }
 }

@@ -2,8 +2,8 @@
 /// large reads, never past `end` (the bytes of whole records the writer has
 /// published), or to the end of the file when `end` is nil (a segment read
 /// whole: at start, or for its index).
-struct SegmentCursor {
-    enum Next: Equatable {
+package struct SegmentCursor {
+    package enum Next: Equatable {
         /// A record: its seq, where its frame starts, and its payload when asked for.
         case record(seq: UInt64, offset: Int, payload: ArraySlice<UInt8>?)
         /// No more records before `end` (or the file ends where a record would start).
@@ -12,17 +12,17 @@ struct SegmentCursor {
         case bad(offset: Int, reason: String)
     }
 
-    static let readSize = 256 * 1024
+    package static let readSize = 256 * 1024
 
-    let file: any ReadableFile
-    let end: Int?
+    package let file: any ReadableFile
+    package let end: Int?
     /// Where the next record's frame starts.
-    private(set) var offset: Int
+    package private(set) var offset: Int
     private var buffer: [UInt8] = []
     /// The file offset of `buffer[0]`.
     private var bufferStart = 0
 
-    init(file: any ReadableFile, from offset: Int, end: Int?) {
+    package init(file: any ReadableFile, from offset: Int, end: Int?) {
         self.file = file
         self.offset = offset
         self.end = end
@@ -40,7 +40,7 @@ struct SegmentCursor {
     }
 
     /// The next record; its payload's checksum is checked when `payload` is asked for.
-    mutating func next(payload wanted: Bool) throws(StorageError) -> Next {
+    package mutating func next(payload wanted: Bool) throws(StorageError) -> Next {
         if let end, offset >= end { return .end }
         let have = try fill(offset, EventLogFormat.frameLength)
         if have == 0 { return .end }

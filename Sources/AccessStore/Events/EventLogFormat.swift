@@ -10,40 +10,40 @@
 ///
 /// The seq in the frame lets a reader find its place, and build the index,
 /// without decoding a payload.
-enum EventLogFormat {
-    static let magic: [UInt8] = Array("ACCEVTS".utf8) + [0]
+package enum EventLogFormat {
+    package static let magic: [UInt8] = Array("ACCEVTS".utf8) + [0]
     /// The version written (see `FormatVersions`).
-    static let version: UInt32 = 1
+    package static let version: UInt32 = 1
     /// The versions read: every one accessd ever wrote.
-    static let readableVersions: ClosedRange<UInt32> = 1...1
-    static let headerLength = 32
-    static let frameLength = 20
+    package static let readableVersions: ClosedRange<UInt32> = 1...1
+    package static let headerLength = 32
+    package static let frameLength = 20
     /// No event is longer; a length above it is damage.
-    static let maximumEventLength = 64 * 1024 * 1024
+    package static let maximumEventLength = 64 * 1024 * 1024
 
-    static let prefix = "events-"
-    static let suffix = ".log"
+    package static let prefix = "events-"
+    package static let suffix = ".log"
 
-    static func segmentName(firstSeq: UInt64) -> String {
+    package static func segmentName(firstSeq: UInt64) -> String {
         let digits = String(firstSeq)
         return prefix + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
     }
 
     /// The first seq a segment's name announces, or nil for other names.
-    static func firstSeq(ofSegmentNamed name: String) -> UInt64? {
+    package static func firstSeq(ofSegmentNamed name: String) -> UInt64? {
         guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
         let digits = name.dropFirst(prefix.count).dropLast(suffix.count)
         guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return UInt64(digits)
     }
 
-    struct Header: Equatable {
-        var version: UInt32
-        var firstSeq: UInt64
-        var firstTimeMilliseconds: Int64
+    package struct Header: Equatable {
+        package var version: UInt32
+        package var firstSeq: UInt64
+        package var firstTimeMilliseconds: Int64
     }
 
-    static func header(firstSeq: UInt64, firstTimeMilliseconds: Int64) -> [UInt8] {
+    package static func header(firstSeq: UInt64, firstTimeMilliseconds: Int64) -> [UInt8] {
         var bytes = magic
         bytes.appendBigEndian(version)
         bytes.appendBigEndian(firstSeq)
@@ -52,12 +52,12 @@ enum EventLogFormat {
         return bytes
     }
 
-    struct BadHeader: Error, CustomStringConvertible {
-        var reason: String
-        var description: String { reason }
+    package struct BadHeader: Error, CustomStringConvertible {
+        package var reason: String
+        package var description: String { reason }
     }
 
-    static func parseHeader(_ bytes: [UInt8]) throws(BadHeader) -> Header {
+    package static func parseHeader(_ bytes: [UInt8]) throws(BadHeader) -> Header {
         guard bytes.count >= headerLength else {
             throw BadHeader(reason: "the file is shorter than an event log header (\(bytes.count) bytes)")
         }
@@ -76,7 +76,7 @@ enum EventLogFormat {
     }
 
     /// Appends one event's record (frame and payload) to `bytes`.
-    static func appendRecord(seq: UInt64, payload: [UInt8], to bytes: inout [UInt8]) {
+    package static func appendRecord(seq: UInt64, payload: [UInt8], to bytes: inout [UInt8]) {
         let start = bytes.count
         bytes.appendBigEndian(UInt32(payload.count))
         bytes.appendBigEndian(seq)
@@ -86,15 +86,15 @@ enum EventLogFormat {
     }
 
     /// One record's frame, read from its 20 bytes.
-    struct Frame: Equatable {
-        var length: Int
-        var seq: UInt64
-        var payloadCRC: UInt32
+    package struct Frame: Equatable {
+        package var length: Int
+        package var seq: UInt64
+        package var payloadCRC: UInt32
     }
 
     /// The frame at `offset` of `bytes` (which must hold `frameLength` bytes from
     /// there), or why it does not hold.
-    static func frame(in bytes: [UInt8], at offset: Int) -> Result<Frame, BadRecord> {
+    package static func frame(in bytes: [UInt8], at offset: Int) -> Result<Frame, BadRecord> {
         let frameCRC = UInt32(bytes.bigEndian(at: offset + 16, count: 4))
         guard CRC32C.checksum(bytes[offset..<offset + 16]) == frameCRC else {
             return .failure(BadRecord(reason: "the record's frame checksum does not match"))
@@ -107,8 +107,8 @@ enum EventLogFormat {
             Frame(length: length, seq: bytes.bigEndian(at: offset + 4, count: 8), payloadCRC: UInt32(bytes.bigEndian(at: offset + 12, count: 4))))
     }
 
-    struct BadRecord: Error, Equatable, CustomStringConvertible {
-        var reason: String
-        var description: String { reason }
+    package struct BadRecord: Error, Equatable, CustomStringConvertible {
+        package var reason: String
+        package var description: String { reason }
     }
 }

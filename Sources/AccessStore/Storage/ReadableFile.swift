@@ -18,33 +18,33 @@ extension Storage {
 }
 
 /// A file read whole when opened.
-final class WholeFileReader: ReadableFile {
-    let bytes: [UInt8]
+package final class WholeFileReader: ReadableFile {
+    package let bytes: [UInt8]
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    package init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] {
+    package func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] {
         guard offset < bytes.count else { return [] }
         return Array(bytes[offset..<min(bytes.count, offset + count)])
     }
 
-    func close() {}
+    package func close() {}
 }
 
 /// `pread` on a descriptor `PosixStorage` opened (no link followed, a regular file).
-final class PosixReadableFile: ReadableFile, @unchecked Sendable {
+package final class PosixReadableFile: ReadableFile, @unchecked Sendable {
     // Set once; closed once (by `close` or deinit), after every read.
     private var fd: Int32
     private let path: String
 
-    init(fd: Int32, path: String) {
+    package init(fd: Int32, path: String) {
         self.fd = fd
         self.path = path
     }
 
     deinit { close() }
 
-    func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] {
+    package func read(at offset: Int, count: Int) throws(StorageError) -> [UInt8] {
         guard count > 0 else { return [] }
         var out = [UInt8](repeating: 0, count: count)
         var filled = 0
@@ -61,7 +61,7 @@ final class PosixReadableFile: ReadableFile, @unchecked Sendable {
         return out
     }
 
-    func close() {
+    package func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }

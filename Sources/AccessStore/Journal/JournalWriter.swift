@@ -18,7 +18,7 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
 /// syncs it, on the caller's thread: the state's owner, on a loop of its
 /// own that serves no connection, so nothing but the next batch of writes
 /// waits for the disk; the writes that arrive meanwhile wait at the owner and
-/// go out together as the next record (group commit, see `StateOwner.submit`).
+/// go out together as the next record (group commit: the state owner submits batches).
 /// A thread of the writer's own does what no caller waits for: the `interval`
 /// syncs and removing segments that snapshots cover.
 ///

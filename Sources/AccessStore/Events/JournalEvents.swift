@@ -1,22 +1,22 @@
 import AccessMapping
-import AccessCore
+package import AccessCore
 import AccessWire
 
 /// One event as the event log stores it and ListEvents/FollowEvents send
 /// it: its seq, its time, and the protobuf `Event` without secrets.
-struct EncodedEvent: Sendable, Equatable {
-    var seq: UInt64
-    var timeMilliseconds: Int64
-    var bytes: [UInt8]
+package struct EncodedEvent: Sendable, Equatable {
+    package var seq: UInt64
+    package var timeMilliseconds: Int64
+    package var bytes: [UInt8]
 
     /// Encoded as the daemon serves it from memory (the same bytes).
-    init(_ event: Event) {
+    package init(_ event: Event) {
         seq = event.seq
         timeMilliseconds = event.time.millisecondsSinceEpoch
         bytes = (try? Accessd_V1_Event(event.withoutSecrets).serializedBytes()) ?? []
     }
 
-    init(seq: UInt64, timeMilliseconds: Int64, bytes: [UInt8]) {
+    package init(seq: UInt64, timeMilliseconds: Int64, bytes: [UInt8]) {
         self.seq = seq
         self.timeMilliseconds = timeMilliseconds
         self.bytes = bytes
@@ -29,12 +29,12 @@ struct EncodedEvent: Sendable, Equatable {
 /// if the log's writer ever fell behind the history in memory. The journal
 /// keeps every segment whose events the log has not synced (see
 /// `AccessDaemonServer.snapshot`), so nothing is missing between the two.
-enum JournalEvents {
+package enum JournalEvents {
     /// The events after `seq` up to `through`, oldest first, decoded from the
     /// journal as recovery replays them and encoded as the daemon serves
     /// them: token-free (format 1 kept tokens inside events; they are dropped).
     /// Reads the segments from the newest back only as far as it must.
-    static func read(storage: any Storage, directory: String, after seq: UInt64, through: UInt64 = .max) throws(StorageError)
+    package static func read(storage: any Storage, directory: String, after seq: UInt64, through: UInt64 = .max) throws(StorageError)
         -> [EncodedEvent]
     {
         let segments = try storage.list(directory).compactMap { name in

@@ -1,6 +1,6 @@
 import AccessMapping
 public import AccessCore
-import AccessWire
+package import AccessWire
 import Foundation
 public import Logging
 
@@ -40,7 +40,7 @@ public struct StateDirectory: Sendable {
 
     /// A state file accessd's user may not open: not damage, and never a
     /// reason to pass the file over or to start with --accept-data-loss.
-    static func unreadable(_ path: String, _ error: StorageError) -> RecoveryError {
+    package static func unreadable(_ path: String, _ error: StorageError) -> RecoveryError {
         let user = OwnedDirectory.userName(geteuid()) ?? String(geteuid())
         return RecoveryError(
             description:
@@ -66,40 +66,40 @@ public struct StateDirectory: Sendable {
     /// A snapshot recovery does not load is renamed with one of these
     /// suffixes, once the start succeeds: kept for inspection, never listed
     /// as a snapshot again, so never counted among the two kept.
-    static let damagedSuffix = ".damaged"
-    static let unknownVersionSuffix = ".unknown-version"
+    package static let damagedSuffix = ".damaged"
+    package static let unknownVersionSuffix = ".unknown-version"
 
-    struct Files {
-        var snapshots: [(lsn: UInt64, name: String)]  // newest first
-        var segments: [(lsn: UInt64, name: String)]  // oldest first
-        var temporaries: [String]
+    package struct Files {
+        package var snapshots: [(lsn: UInt64, name: String)]  // newest first
+        package var segments: [(lsn: UInt64, name: String)]  // oldest first
+        package var temporaries: [String]
         /// Snapshots an earlier start set aside.
-        var setAside: [String]
+        package var setAside: [String]
         /// Snapshots and segments under names accessd does not load (a backup copied in as `backup.snap`).
-        var strays: [Stray] = []
+        package var strays: [Stray] = []
     }
 
     /// A regular file whose first bytes are a snapshot's or a journal
     /// segment's header, under a name accessd does not load: never read as
     /// state, but named at every start and by check-state, since it is
     /// almost always a backup copied in by hand under the wrong name.
-    struct Stray: Sendable, Equatable {
-        var name: String
-        var kind: Kind
-        enum Kind: Sendable, Equatable {
+    package struct Stray: Sendable, Equatable {
+        package var name: String
+        package var kind: Kind
+        package enum Kind: Sendable, Equatable {
             case snapshot(version: UInt32, lsn: UInt64)
             case segment(version: UInt32, firstLSN: UInt64)
         }
 
         /// The name accessd would load it by.
-        var rightName: String {
+        package var rightName: String {
             switch kind {
             case .snapshot(_, let lsn): SnapshotFile.name(lsn: lsn)
             case .segment(_, let first): JournalFormat.segmentName(firstLSN: first)
             }
         }
 
-        var what: String {
+        package var what: String {
             switch kind {
             case .snapshot(let version, let lsn): "a snapshot (format \(version), journal record \(lsn))"
             case .segment(let version, let first): "a journal segment (format \(version), from record \(first))"
@@ -107,7 +107,7 @@ public struct StateDirectory: Sendable {
         }
 
         /// The header of a snapshot or segment at the start of `bytes`, if any.
-        static func kind(ofFileStarting bytes: [UInt8]) -> Kind? {
+        package static func kind(ofFileStarting bytes: [UInt8]) -> Kind? {
             guard bytes.count >= 24 else { return nil }
             func number(_ offset: Int, _ count: Int) -> UInt64 { bytes[offset..<offset + count].reduce(0) { $0 << 8 | UInt64($1) } }
             let magic = Array(bytes[0..<8])
@@ -117,7 +117,7 @@ public struct StateDirectory: Sendable {
         }
     }
 
-    func files() throws(StorageError) -> Files {
+    package func files() throws(StorageError) -> Files {
         var files = Files(snapshots: [], segments: [], temporaries: [], setAside: [])
         for name in try storage.list(path) {
             if let lsn = SnapshotFile.lsn(ofSnapshotNamed: name) {
@@ -515,7 +515,7 @@ public struct StateDirectory: Sendable {
 
     /// Applies one journal record to a recovered state.
     /// Applies one journal record (of segment format `version`) to a recovered state.
-    static func apply(_ record: Accessd_V1_JournalRecord, version: UInt32 = JournalFormat.version, to durable: inout DurableState) throws {
+    package static func apply(_ record: Accessd_V1_JournalRecord, version: UInt32 = JournalFormat.version, to durable: inout DurableState) throws {
         var events = try record.events.map { wire throws in try Event(wire: wire) }
         if !record.outboxTokens.isEmpty {
             // The tokens kept beside the events go back into their outbox messages.

@@ -1,5 +1,5 @@
 import AccessMapping
-import AccessCore
+package import AccessCore
 import AccessWire
 import Foundation
 import SwiftProtobuf
@@ -9,36 +9,36 @@ import SwiftProtobuf
 /// holds, payload length, CRC-32C of the payload) and the protobuf-encoded
 /// `StateSnapshot`. A file whose header or checksum does not hold is refused
 /// with a message naming it, never loaded.
-enum SnapshotFile {
-    static let magic: [UInt8] = Array("ACCSNAP".utf8) + [0]
+package enum SnapshotFile {
+    package static let magic: [UInt8] = Array("ACCSNAP".utf8) + [0]
     /// The version written (see `FormatVersions` for what each holds).
-    static let formatVersion: UInt32 = 3
+    package static let formatVersion: UInt32 = 3
     /// The versions read: every one written since snapshots carried a journal lsn.
-    static let readableVersions: ClosedRange<UInt32> = 2...3
-    static let headerLength = 32
+    package static let readableVersions: ClosedRange<UInt32> = 2...3
+    package static let headerLength = 32
 
-    struct Damaged: Error, CustomStringConvertible {
-        var path: String
-        var reason: String
-        var description: String {
+    package struct Damaged: Error, CustomStringConvertible {
+        package var path: String
+        package var reason: String
+        package var description: String {
             "the snapshot \(path) is damaged (\(reason)); move it aside to start from an older state, or restore it from a backup"
         }
     }
 
-    static func name(lsn: UInt64) -> String {
+    package static func name(lsn: UInt64) -> String {
         let digits = String(lsn)
         return "snapshot-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
     }
 
     /// The lsn a snapshot's name announces, or nil for other names.
-    static func lsn(ofSnapshotNamed name: String) -> UInt64? {
+    package static func lsn(ofSnapshotNamed name: String) -> UInt64? {
         guard name.hasPrefix("snapshot-"), name.hasSuffix(".snap") else { return nil }
         let digits = name.dropFirst("snapshot-".count).dropLast(".snap".count)
         guard digits.count == 20, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return UInt64(digits)
     }
 
-    static func encode(_ value: DurableState, writtenAt: Timestamp) throws -> [UInt8] {
+    package static func encode(_ value: DurableState, writtenAt: Timestamp) throws -> [UInt8] {
         let state = value.state
         let records = state.records
         var snapshot = Accessd_V1_StateSnapshot()
@@ -70,13 +70,13 @@ enum SnapshotFile {
     }
 
     /// The lsn and format version in a file's header, when it has one.
-    static func header(_ bytes: [UInt8]) -> (version: UInt32, lsn: UInt64)? {
+    package static func header(_ bytes: [UInt8]) -> (version: UInt32, lsn: UInt64)? {
         guard bytes.count >= headerLength, Array(bytes[0..<8]) == magic else { return nil }
         return (UInt32(read(bytes, at: 8, count: 4)), read(bytes, at: 12, count: 8))
     }
 
     /// The state a snapshot holds, and when it was written (ms since the epoch).
-    static func decode(_ bytes: [UInt8], path: String, eventRetention: Int = 100_000) throws(Damaged)
+    package static func decode(_ bytes: [UInt8], path: String, eventRetention: Int = 100_000) throws(Damaged)
         -> (durable: DurableState, writtenAtMilliseconds: Int64)
     {
         func damaged(_ reason: String) -> Damaged { Damaged(path: path, reason: reason) }

@@ -9,14 +9,14 @@ import NIOConcurrencyHelpers
 /// daemon runs, so that a second accessd on the same state directory stops
 /// at start instead of interleaving its journal with ours. The kernel drops
 /// it when the process dies, so a kill -9 leaves nothing to clean up.
-final class StateDirectoryLock: Sendable {
+package final class StateDirectoryLock: Sendable {
     private let fd: Int32
     private let released = NIOLockedValueBox(false)
 
-    struct InUse: Error, CustomStringConvertible {
-        var directory: String
-        var holder: String
-        var description: String {
+    package struct InUse: Error, CustomStringConvertible {
+        package var directory: String
+        package var holder: String
+        package var description: String {
             "the state directory \(directory) is in use by another accessd\(holder); stop it first, or give this one its own --state-dir"
         }
     }
@@ -24,7 +24,7 @@ final class StateDirectoryLock: Sendable {
     /// Takes the lock, creating `lock` in the checked directory when missing.
     /// A `lock` that is a symbolic link, not a regular file, or has other
     /// names (hard links) is refused, never opened for writing.
-    init(directory: OwnedDirectory) throws {
+    package init(directory: OwnedDirectory) throws {
         let path = directory.path + "/lock"
         fd = openat(directory.descriptor, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -63,12 +63,12 @@ final class StateDirectoryLock: Sendable {
     }
 
     /// Gives the lock file to the daemon's user (`accessd restore`, run as root, may have created it).
-    func setOwner(uid: UInt32, gid: UInt32) throws {
+    package func setOwner(uid: UInt32, gid: UInt32) throws {
         guard fchown(fd, uid, gid) == 0 else { throw StorageError.errno("cannot change the owner of the lock file") }
     }
 
     /// Lets another daemon take the directory (at the end of a stop).
-    func release() {
+    package func release() {
         let first = released.withLockedValue { released in defer { released = true }; return !released }
         if first { close(fd) }
     }

@@ -222,17 +222,17 @@ public struct PosixStorage: Storage {
         }
     }
 
-    static func lastComponent(of path: String) -> String {
+    package static func lastComponent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])
     }
 
-    static func directory(of path: String) -> String {
+    package static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StorageError) {
+    package static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StorageError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -242,7 +242,7 @@ public struct PosixStorage: Storage {
         }
     }
 
-    static func failure(_ what: String) -> StorageError {
+    package static func failure(_ what: String) -> StorageError {
         let code = errno
         let kind: StorageError.Kind =
             code == ENOSPC || code == EDQUOT ? .noSpace : code == EACCES || code == EPERM ? .permissionDenied : .io
@@ -250,12 +250,12 @@ public struct PosixStorage: Storage {
     }
 }
 
-final class PosixAppendableFile: AppendableFile {
+package final class PosixAppendableFile: AppendableFile {
     private var fd: Int32
     private let path: String
-    private(set) var length: Int
+    package private(set) var length: Int
 
-    init(fd: Int32, path: String, length: Int) {
+    package init(fd: Int32, path: String, length: Int) {
         self.fd = fd
         self.path = path
         self.length = length
@@ -263,7 +263,7 @@ final class PosixAppendableFile: AppendableFile {
 
     deinit { close() }
 
-    func append(_ bytes: [UInt8]) throws(StorageError) {
+    package func append(_ bytes: [UInt8]) throws(StorageError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(length + offset)) }
@@ -279,11 +279,11 @@ final class PosixAppendableFile: AppendableFile {
         length += bytes.count
     }
 
-    func sync() throws(StorageError) {
+    package func sync() throws(StorageError) {
         guard fdatasync(fd) == 0 else { throw PosixStorage.failure("cannot fdatasync \(path)") }
     }
 
-    func close() {
+    package func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }

@@ -152,11 +152,11 @@ public enum JournalFormat {
 }
 
 extension Array where Element == UInt8 {
-    mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
+    package mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.bigEndian) { self += $0 }
     }
 
-    func bigEndian(at offset: Int, count: Int) -> UInt64 {
+    package func bigEndian(at offset: Int, count: Int) -> UInt64 {
         self[offset..<offset + count].reduce(0) { $0 << 8 | UInt64($1) }
     }
 }

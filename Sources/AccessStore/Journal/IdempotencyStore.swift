@@ -1,7 +1,7 @@
 import AccessMapping
 public import AccessStatus
 public import AccessCore
-import AccessWire
+package import AccessWire
 public import Foundation
 import HashTreeCollections
 
@@ -25,6 +25,20 @@ public struct IdempotencyStore: Sendable, Equatable {
         public var revision: UInt64
         /// The peer that made the write (nil in entries written before peers were recorded).
         public var caller: Caller?
+
+        package init(
+            actor: String, key: String, at: Timestamp, code: StatusCode, message: String, payload: Data,
+            revision: UInt64, caller: Caller?
+        ) {
+            self.actor = actor
+            self.key = key
+            self.at = at
+            self.code = code
+            self.message = message
+            self.payload = payload
+            self.revision = revision
+            self.caller = caller
+        }
     }
 
     /// How many first replies may be held.
@@ -51,7 +65,7 @@ public struct IdempotencyStore: Sendable, Equatable {
     /// First replies held for writes made by `uid`.
     public func count(uid: UInt32) -> Int { perUID[uid] ?? 0 }
 
-    static func slot(actor: String, key: String) -> String { actor + "\u{0}" + key }
+    package static func slot(actor: String, key: String) -> String { actor + "\u{0}" + key }
 
     /// The first reply for `key` from `actor`, unless older than 24 hours.
     public func lookup(actor: String, key: String, now: Timestamp) -> Entry? {
@@ -118,14 +132,14 @@ public struct IdempotencyStore: Sendable, Equatable {
 }
 
 extension IdempotencyStore.Entry {
-    init(wire: Accessd_V1_IdempotentReply) {
+    package init(wire: Accessd_V1_IdempotentReply) {
         self.init(
             actor: wire.actor, key: wire.key, at: Timestamp(millisecondsSinceEpoch: wire.atMs),
             code: StatusCode(rawValue: Int(wire.code)) ?? .unknown, message: wire.message, payload: wire.payload,
             revision: wire.revision, caller: wire.hasCaller ? Caller(wire: wire.caller) : nil)
     }
 
-    var wire: Accessd_V1_IdempotentReply {
+    package var wire: Accessd_V1_IdempotentReply {
         var reply = Accessd_V1_IdempotentReply()
         reply.actor = actor
         reply.key = key
