@@ -160,7 +160,6 @@ let package = Package(
                 "AccessStore",
                 "AccessStatus",
                 "AccessClient",
-                "AccessDaemon",
                 "AccessPaths",
                 "AccessWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
