@@ -40,6 +40,7 @@ fi
 # Warnings are errors, and a target may import only the targets it declares
 # (Package.swift is the architecture: docs/ARCHITECTURE.md).
 swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
+scripts/architecture.sh --check
 # Every suite but the hostile peers, in parallel; then the hostile peers alone:
 # they flood the real daemon from unprivileged uids and measure its memory,
 # CPU and a Check's latency meanwhile, which other suites running beside them
