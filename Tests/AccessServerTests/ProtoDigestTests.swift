@@ -20,9 +20,10 @@ import Testing
             found["accessd/v1/" + name] = Hex.encode(SHA256.hash(bytes))
         }
         #expect(!found.isEmpty)
+        let differing = Set(found.keys).union(ProtoDigest.sha256.keys).filter { found[$0] != ProtoDigest.sha256[$0] }.sorted()
         #expect(
-            found == ProtoDigest.sha256,
-            "proto/ changed since the code was generated: run scripts/generate-protos.sh and commit Sources/AccessWire/Generated"
+            differing.isEmpty,
+            "\(differing.joined(separator: ", ")) changed since the code was generated: run scripts/generate-protos.sh and commit Sources/AccessWire/Generated"
         )
     }
 }
