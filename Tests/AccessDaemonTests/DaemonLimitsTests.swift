@@ -28,19 +28,6 @@ import Testing
         return request
     }
 
-    func framed(_ requests: [Accessd_V1_Request]) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        for request in requests {
-            var frame = Accessd_V1_ClientFrame()
-            frame.request = request
-            let body: [UInt8] = try frame.serializedBytes()
-            let length = UInt32(body.count)
-            bytes += [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
-            bytes += body
-        }
-        return bytes
-    }
-
     @Test func aDryRunAnswersAsIfAppliedAndChangesNothing() async throws {
         try await wire.withServer { path, server in
             let connection = try RawConnection(path: path)
@@ -88,7 +75,7 @@ import Testing
         try await wire.withServer(configure: { $0.maximumCallsPerConnection = 2 }) { path, server in
             let connection = try RawConnection(path: path)
             let requests = try (1...3).map { try createRequest("limit\($0)@acme.example", id: UInt64($0)) }
-            try connection.writeBytes(try framed(requests))
+            try connection.writeBytes(try RawConnection.frames(requests))
             var codes: [UInt64: UInt32] = [:]
             for _ in 0..<3 {
                 let response = try connection.readResponse()

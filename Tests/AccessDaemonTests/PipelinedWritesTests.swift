@@ -14,20 +14,6 @@ import Testing
     static let users = "/accessd.v1.UserService/"
     static let olga = "olga@acme.example"
 
-    /// The frames of `requests` in one buffer, so the daemon reads them at once.
-    static func frames(_ requests: [Accessd_V1_Request]) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        for request in requests {
-            var frame = Accessd_V1_ClientFrame()
-            frame.request = request
-            let body: [UInt8] = try frame.serializedBytes()
-            let length = UInt32(body.count)
-            bytes += [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
-            bytes += body
-        }
-        return bytes
-    }
-
     /// The replies to `count` calls, by id.
     static func replies(_ connection: RawConnection, count: Int) throws -> [UInt64: Accessd_V1_Response] {
         var replies: [UInt64: Accessd_V1_Response] = [:]
@@ -82,7 +68,7 @@ import Testing
         second.access = .viewer
         second.permissions = [.viewProjects]
         try connection.writeBytes(
-            try Self.frames([
+            try RawConnection.frames([
                 try Accessd_V1_Request(id: 2, method: Self.roles + "CreateRole", role, actor: Self.olga),
                 try Accessd_V1_Request(id: 3, method: Self.users + "AddUser", user, actor: Self.olga),
                 try Accessd_V1_Request(id: 4, method: Self.users + "EditUser", email, actor: Self.olga),
@@ -103,7 +89,7 @@ import Testing
         var editors = role
         editors.name = "Editors"
         try connection.writeBytes(
-            try Self.frames([
+            try RawConnection.frames([
                 try Accessd_V1_Request(id: 6, method: Self.users + "AddUser", early, actor: "olga.owner@acme.example"),
                 try Accessd_V1_Request(id: 7, method: Self.roles + "CreateRole", editors, actor: "olga.owner@acme.example"),
             ]))

@@ -60,9 +60,23 @@ final class RawConnection {
         }
     }
 
-    func writeFrame(_ payload: [UInt8]) throws {
+    func writeFrame(_ payload: [UInt8]) throws { try writeBytes(Self.frame(payload)) }
+
+    /// `payload` behind its 4-byte big-endian length.
+    static func frame(_ payload: [UInt8]) -> [UInt8] {
         let length = UInt32(payload.count)
-        try writeBytes([UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)] + payload)
+        return [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)] + payload
+    }
+
+    /// The frames of `requests` in one buffer: written at once, the daemon reads them in one go.
+    static func frames(_ requests: [Accessd_V1_Request]) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        for request in requests {
+            var frame = Accessd_V1_ClientFrame()
+            frame.request = request
+            bytes += Self.frame(try frame.serializedBytes())
+        }
+        return bytes
     }
 
     func send(_ request: Accessd_V1_Request) throws {
