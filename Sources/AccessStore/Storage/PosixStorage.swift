@@ -144,40 +144,56 @@ public struct PosixStorage: Storage {
 
     public func writeAtomically(_ bytes: [UInt8], to path: String) throws(StorageError) {
         try at(path) { (directory, name) throws(StorageError) in
-            let temporary = name + ".tmp"
-            let shown = path + ".tmp"
-            // Whatever has the temporary's name (a leftover, a planted link) goes; the file is always a new one.
-            guard unlinkat(directory, temporary, 0) == 0 || errno == ENOENT else { throw Self.failure("cannot remove \(shown)") }
-            let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw Self.failure("cannot create \(shown)") }
-            do throws(StorageError) {
-                // In slices, each pushed to the disk before the next: a large file
-                // (a snapshot) never puts one big burst in front of the journal's syncs.
-                let slice = 1 << 20
-                var offset = 0
-                while offset < bytes.count {
-                    let end = min(bytes.count, offset + slice)
-                    try Self.writeAll(fd, Array(bytes[offset..<end]), path: shown)
-                    if end < bytes.count {
-                        guard fdatasync(fd) == 0 else { throw Self.failure("cannot fdatasync \(shown)") }
-                    }
-                    offset = end
-                }
-                guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(shown)") }
-            } catch {
-                close(fd)
-                unlinkat(directory, temporary, 0)
-                throw error
-            }
-            close(fd)
-            // Replaces the entry `name`, never what a link there points to.
-            guard renameat(directory, temporary, directory, name) == 0 else {
-                let error = Self.failure("cannot rename \(shown) to \(path)")
-                unlinkat(directory, temporary, 0)
-                throw error
-            }
-            guard fsync(directory) == 0 else { throw Self.failure("cannot fsync directory \(Self.directory(of: path))") }
+            try Self.replace(name, in: directory, directoryPath: Self.directory(of: path), with: bytes)
         }
+    }
+
+    /// Puts `bytes` at `name` in the open directory `directory` so that after a
+    /// crash there is the old file or the whole new one, never a part: a new
+    /// temporary file beside it (mode 0600; given to `owner` when set), written
+    /// in slices each pushed to the disk before the next (a large file, a
+    /// snapshot, never puts one big burst in front of the journal's syncs),
+    /// fsynced, renamed over `name` (the entry, never what a link there points
+    /// to), then the directory fsynced. A leftover temporary is replaced.
+    package static func replace(
+        _ name: String, in directory: Int32, directoryPath: String, with bytes: [UInt8],
+        owner: (uid: UInt32, gid: UInt32)? = nil
+    ) throws(StorageError) {
+        let temporary = name + ".tmp"
+        let shown = directoryPath + "/" + temporary
+        // Whatever has the temporary's name (a leftover, a planted link) goes; the file is always a new one.
+        guard unlinkat(directory, temporary, 0) == 0 || errno == ENOENT else { throw Self.failure("cannot remove \(shown)") }
+        let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.failure("cannot create \(shown)") }
+        do throws(StorageError) {
+            let slice = 1 << 20
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + slice)
+                try Self.writeAll(fd, Array(bytes[offset..<end]), path: shown)
+                if end < bytes.count {
+                    guard fdatasync(fd) == 0 else { throw Self.failure("cannot fdatasync \(shown)") }
+                }
+                offset = end
+            }
+            if let owner {
+                guard fchown(fd, owner.uid, owner.gid) == 0 else { throw Self.failure("cannot give \(shown) to uid \(owner.uid)") }
+                // The umask may have taken bits away from 0600; a chown may clear none we want.
+                guard fchmod(fd, 0o600) == 0 else { throw Self.failure("cannot chmod \(shown)") }
+            }
+            guard fsync(fd) == 0 else { throw Self.failure("cannot fsync \(shown)") }
+        } catch {
+            close(fd)
+            unlinkat(directory, temporary, 0)
+            throw error
+        }
+        close(fd)
+        guard renameat(directory, temporary, directory, name) == 0 else {
+            let error = Self.failure("cannot rename \(shown) to \(directoryPath)/\(name)")
+            unlinkat(directory, temporary, 0)
+            throw error
+        }
+        guard fsync(directory) == 0 else { throw Self.failure("cannot fsync directory \(directoryPath)") }
     }
 
     public func openForAppend(_ path: String) throws(StorageError) -> any AppendableFile {

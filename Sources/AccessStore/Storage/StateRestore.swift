@@ -161,7 +161,7 @@ public enum StateRestore {
         // 4. The snapshot, under its name, owner and mode.
         let name = summary.snapshotName
         do {
-            try install(bytes, as: name, in: fd, path: path, uid: wanted.uid, gid: wanted.gid)
+            try PosixStorage.replace(name, in: fd, directoryPath: path, with: bytes, owner: (wanted.uid, wanted.gid))
         } catch {
             let before = movedAside.map { "; what the directory held is in \($0): move it back, or restore again once this is fixed" } ?? ""
             throw Failure(status: 74, description: "\(error)\(before)")
@@ -189,34 +189,6 @@ public enum StateRestore {
                 "the files belong to root; if accessd runs as another user (accessd under systemd), restore again with --owner accessd")
         }
         return lines
-    }
-
-    /// Writes `bytes` to `name` in the directory `fd` so that after a crash
-    /// there is either no such file or the whole one, owned by `uid:gid`, mode 0600.
-    private static func install(_ bytes: [UInt8], as name: String, in fd: Int32, path: String, uid: UInt32, gid: UInt32)
-        throws(StorageError)
-    {
-        let temporary = name + ".tmp"  // a leftover is removed by the next start
-        guard unlinkat(fd, temporary, 0) == 0 || errno == ENOENT else { throw StorageError.errno("cannot remove \(path)/\(temporary)") }
-        let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard file >= 0 else { throw StorageError.errno("cannot create \(path)/\(temporary)") }
-        do throws(StorageError) {
-            try PosixStorage.writeAll(file, bytes, path: "\(path)/\(temporary)")
-            guard fchown(file, uid, gid) == 0 else { throw StorageError.errno("cannot give \(path)/\(temporary) to uid \(uid)") }
-            guard fchmod(file, 0o600) == 0 else { throw StorageError.errno("cannot chmod \(path)/\(temporary)") }
-            guard fsync(file) == 0 else { throw StorageError.errno("cannot fsync \(path)/\(temporary)") }
-        } catch {
-            close(file)
-            unlinkat(fd, temporary, 0)
-            throw error
-        }
-        close(file)
-        guard renameat(fd, temporary, fd, name) == 0 else {
-            let error = StorageError.errno("cannot rename \(path)/\(temporary) to \(name)")
-            unlinkat(fd, temporary, 0)
-            throw error
-        }
-        guard fsync(fd) == 0 else { throw StorageError.errno("cannot fsync \(path)") }
     }
 
     /// Who will own the restored files: `owner` when given, else the directory's owner, else this process's user.
