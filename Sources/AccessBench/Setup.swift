@@ -114,7 +114,7 @@ enum Setup {
         create.ownerFirstName = "Owner"
         create.ownerLastName = "\(index)"
         let created = try await client.call(
-            "/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
+            Methods.createAccount, create)
         let account = created.account.id
         var load = AccountLoad()
         load.pairs.append((created.owner.id, account))
@@ -127,7 +127,7 @@ enum Setup {
             add.role = n.isMultiple(of: 2) ? "Member" : "Viewer"
             do {
                 let user = try await client.call(
-                    "/accessd.v1.UserService/AddUser", add, as: Accessd_V1_UserResponse.self, actor: created.owner.id)
+                    Methods.addUser, add, options: CallOptions(actor: created.owner.id))
                 load.pairs.append((user.user.id, account))
             } catch {
                 load.failures += 1
@@ -151,7 +151,7 @@ enum Setup {
             office.name = "Office \(tag)"
             officeIDs.append(
                 try await client.call(
-                    "/accessd.v1.OfficeService/CreateOffice", office, as: Accessd_V1_OfficeResponse.self, actor: owner
+                    Methods.createOffice, office, options: CallOptions(actor: owner)
                 ).office.id)
         }
         await attempt {
@@ -162,7 +162,7 @@ enum Setup {
             project.officeIds = officeIDs
             project.memberIds = [owner]
             _ = try await client.call(
-                "/accessd.v1.ProjectService/CreateProject", project, as: Accessd_V1_ProjectResponse.self, actor: owner)
+                Methods.createProject, project, options: CallOptions(actor: owner))
         }
         await attempt {
             var share = Accessd_V1_ShareAccessRequest()
@@ -170,14 +170,14 @@ enum Setup {
             share.granteeEmail = nextOwnerEmail
             share.scope.allCurrentAndNew = true
             _ = try await client.call(
-                "/accessd.v1.SharingService/ShareAccess", share, as: Accessd_V1_ShareResponse.self, actor: owner)
+                Methods.shareAccess, share, options: CallOptions(actor: owner))
         }
         await attempt {
             var link = Accessd_V1_ClientLinkRequest()
             link.agencyAccountID = agency
             link.clientAccountID = next
             _ = try await client.call(
-                "/accessd.v1.ClientService/AddClient", link, as: Accessd_V1_ClientLinkResponse.self, actor: owner)
+                Methods.addClient, link, options: CallOptions(actor: owner))
         }
         return failures
     }
@@ -195,7 +195,7 @@ enum Setup {
             create.ownerLastName = "\(writer)"
             accounts.append(
                 try await client.call(
-                    "/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self
+                    Methods.createAccount, create
                 ).account.id)
         }
         await client.close()

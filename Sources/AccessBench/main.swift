@@ -108,7 +108,7 @@ func checkTemplates(_ pairs: [(String, String)]) throws -> [RequestTemplate] {
         check.user = pair.0
         check.accountID = pair.1
         check.permission = permissions[n % permissions.count]
-        return try RequestTemplate(method: "/accessd.v1.AccessService/Check", payload: check.serializedBytes())
+        return try RequestTemplate(method: Methods.check.path, payload: check.serializedBytes())
     }
 }
 
@@ -118,7 +118,7 @@ func writeTemplates(_ accounts: [String]) throws -> [[RequestTemplate]] {
             var set = Accessd_V1_SetLicenseCountRequest()
             set.accountID = account
             set.count = UInt32(count)
-            return try RequestTemplate(method: "/accessd.v1.AdminService/SetLicenseCount", payload: set.serializedBytes())
+            return try RequestTemplate(method: Methods.setLicenseCount.path, payload: set.serializedBytes())
         }
     }
 }

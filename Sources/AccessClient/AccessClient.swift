@@ -1,9 +1,9 @@
 import AccessStatus
 public import NIOCore
 public import NIOPosix
-public import SwiftProtobuf
+import SwiftProtobuf
 import AccessPaths
-import AccessWire
+public import AccessWire
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -116,42 +116,19 @@ public final class AccessClient: Sendable {
 
     // MARK: Unary calls
 
-    /// Calls `method` (its full path, for example
-    /// "/accessd.v1.UserService/AddUser") with an encoded request.
+    /// Calls a method by its path (`Methods.addUser.path`) with an encoded
+    /// request: for tools that relay bytes. Programs use
+    /// `call(_:_:options:)` with a method of the catalogue.
     ///
-    /// - Parameters:
-    ///   - payload: The method's request message, encoded.
-    ///   - actor: The id or email of the user the call acts for; empty for
-    ///     administrator calls and token calls such as activation.
-    ///   - timeoutMilliseconds: The deadline the daemon enforces, from receipt; 0 = none.
-    ///   - metadata: Free-form metadata, for example a trace id.
-    ///   - minRevision: Reads: answered only once the daemon's state has
-    ///     reached this revision (the `revision` of an earlier reply).
-    ///   - dryRun: Writes: validated and answered as if applied; nothing changes.
-    ///   - idempotencyKey: Writes: the same key from the same actor within 24
-    ///     hours returns the first reply instead of applying the write again.
     /// - Returns: The reply's payload and revision.
     /// - Throws: `CallError` with the daemon's code and message when the reply
     ///   is not OK, or UNAVAILABLE when the connection is closed or going away;
     ///   `CancellationError` when the task is cancelled (a Cancel is sent).
-    public func call(
-        _ method: String,
-        payload: [UInt8],
-        actor: String = "",
-        timeoutMilliseconds: UInt32 = 0,
-        metadata: [String: String] = [:],
-        minRevision: UInt64 = 0,
-        dryRun: Bool = false,
-        idempotencyKey: String = ""
-    ) async throws -> Reply {
+    public func call(_ path: String, payload: [UInt8], options: CallOptions = CallOptions()) async throws -> Reply {
         let id = try calls.reserveUnary()
         let frame: ByteBuffer
         do {
-            frame = try encode(
-                request(
-                    id: id, method: method, payload: payload, actor: actor,
-                    timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, minRevision: minRevision,
-                    dryRun: dryRun, idempotencyKey: idempotencyKey))
+            frame = try encode(request(id: id, path: path, payload: payload, options: options))
         } catch {
             calls.release(id)
             throw error
@@ -173,43 +150,38 @@ public final class AccessClient: Sendable {
         }
     }
 
-    /// Calls `method` with a request message and decodes its reply as `type`.
+    /// Calls a method of the catalogue (`Methods`) with its request message
+    /// and decodes its response message.
     ///
-    /// Use `call(_:payload:...)` and `Reply.decode(as:)` to see the reply's revision as well.
-    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
-        _ request: Request,
-        as type: Response.Type = Response.self,
-        actor: String = "",
-        timeoutMilliseconds: UInt32 = 0,
-        metadata: [String: String] = [:],
-        minRevision: UInt64 = 0,
-        dryRun: Bool = false,
-        idempotencyKey: String = ""
+    ///     let reply = try await client.call(Methods.addUser, request, options: CallOptions(actor: "ann@acme.example"))
+    ///
+    /// Use `reply(_:_:options:)` to see the reply's revision as well.
+    public func call<Request, Response>(
+        _ method: Method<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
     ) async throws -> Response {
-        let reply = try await call(
-            method, payload: try Self.serialize(request), actor: actor, timeoutMilliseconds: timeoutMilliseconds,
-            metadata: metadata, minRevision: minRevision, dryRun: dryRun, idempotencyKey: idempotencyKey)
-        return try reply.decode(as: type)
+        try await reply(method, request, options: options).decode(as: Response.self)
+    }
+
+    /// Calls a method of the catalogue and returns its reply undecoded, with
+    /// its revision (`Reply.decode(as:)` reads the message).
+    public func reply<Request, Response>(
+        _ method: Method<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
+    ) async throws -> Reply {
+        try await call(method.path, payload: try Self.serialize(request), options: options)
     }
 
     // MARK: Server-streaming calls
 
-    /// Calls a server-streaming `method`: every message the daemon sends with
-    /// `more` set is an element; the final one ends the sequence (OK: it
-    /// finishes; otherwise it throws `CallError`).
+    /// Calls a server-streaming method by its path: every message the daemon
+    /// sends with `more` set is an element; the final one ends the sequence
+    /// (OK: it finishes; otherwise it throws `CallError`).
     ///
     /// Cancelling the consuming task, or dropping the sequence before its end,
     /// sends a Cancel for the call. The elements are buffered without bound
-    /// until consumed.
-    public func stream(
-        _ method: String,
-        payload: [UInt8],
-        actor: String = "",
-        timeoutMilliseconds: UInt32 = 0,
-        metadata: [String: String] = [:],
-        minRevision: UInt64 = 0
-    ) -> AsyncThrowingStream<Reply, any Error> {
+    /// until consumed. `dryRun` and `idempotencyKey` do not apply to streams.
+    public func stream(_ path: String, payload: [UInt8], options: CallOptions = CallOptions())
+        -> AsyncThrowingStream<Reply, any Error>
+    {
         let (stream, continuation) = AsyncThrowingStream<Reply, any Error>.makeStream()
         let id: UInt64
         do {
@@ -220,11 +192,10 @@ public final class AccessClient: Sendable {
         }
         let frame: ByteBuffer
         do {
-            frame = try encode(
-                request(
-                    id: id, method: method, payload: payload, actor: actor,
-                    timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, minRevision: minRevision,
-                    dryRun: false, idempotencyKey: ""))
+            var options = options
+            options.dryRun = false
+            options.idempotencyKey = ""
+            frame = try encode(request(id: id, path: path, payload: payload, options: options))
         } catch {
             calls.fail(id, with: error)
             return stream
@@ -239,39 +210,29 @@ public final class AccessClient: Sendable {
         return stream
     }
 
-    /// Calls a server-streaming `method` with a request message and decodes
-    /// each element as `type` (see `stream(_:payload:...)`).
-    public func stream<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
-        _ request: Request,
-        as type: Response.Type = Response.self,
-        actor: String = "",
-        timeoutMilliseconds: UInt32 = 0,
-        metadata: [String: String] = [:],
-        minRevision: UInt64 = 0
+    /// Calls a server-streaming method of the catalogue (FollowEvents,
+    /// Backup) and decodes each element as its response message (see
+    /// `stream(_:payload:options:)`).
+    public func stream<Request, Response>(
+        _ method: Method<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
     ) throws -> AsyncThrowingMapSequence<AsyncThrowingStream<Reply, any Error>, Response> {
-        let replies = stream(
-            method, payload: try Self.serialize(request), actor: actor, timeoutMilliseconds: timeoutMilliseconds,
-            metadata: metadata, minRevision: minRevision)
-        return replies.map { reply in try reply.decode(as: type) }
+        let replies = stream(method.path, payload: try Self.serialize(request), options: options)
+        return replies.map { reply in try reply.decode(as: Response.self) }
     }
 
     // MARK: Frames
 
-    private func request(
-        id: UInt64, method: String, payload: [UInt8], actor: String, timeoutMilliseconds: UInt32,
-        metadata: [String: String], minRevision: UInt64, dryRun: Bool, idempotencyKey: String
-    ) -> Accessd_V1_ClientFrame {
+    private func request(id: UInt64, path: String, payload: [UInt8], options: CallOptions) -> Accessd_V1_ClientFrame {
         var request = Accessd_V1_Request()
         request.id = id
-        request.method = method
+        request.method = path
         request.payload = Data(payload)
-        request.actor = actor
-        request.timeoutMs = timeoutMilliseconds
-        request.metadata = metadata
-        request.minRevision = minRevision
-        request.dryRun = dryRun
-        request.idempotencyKey = idempotencyKey
+        request.actor = options.actor
+        request.timeoutMs = options.timeoutMilliseconds
+        request.metadata = options.metadata
+        request.minRevision = options.minRevision
+        request.dryRun = options.dryRun
+        request.idempotencyKey = options.idempotencyKey
         var frame = Accessd_V1_ClientFrame()
         frame.kind = .request(request)
         return frame

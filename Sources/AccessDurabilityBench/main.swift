@@ -171,7 +171,7 @@ func snapshotPause(_ arguments: Arguments) async throws {
     create.ownerFirstName = "Pause"
     create.ownerLastName = "Writer"
     let writerAccount = try await admin.call(
-        "/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
+        Methods.createAccount, create)
 
     var snapshotWindow = (0.0, 0.0)
     var snapshotResponse = Accessd_V1_SnapshotResponse()
@@ -189,14 +189,14 @@ func snapshotPause(_ arguments: Arguments) async throws {
                         set.accountID = writerAccount.account.id
                         set.count = UInt32(2 + n % 2)
                         _ = try await client.call(
-                            "/accessd.v1.AdminService/SetLicenseCount", set, as: Accessd_V1_WriteResponse.self)
+                            Methods.setLicenseCount, set)
                     } else {
                         var check = Accessd_V1_CheckRequest()
                         let pair = pairs[n % pairs.count]
                         check.user = pair[0]
                         check.accountID = pair[1]
                         check.permission = .viewBilling
-                        _ = try await client.call("/accessd.v1.AccessService/Check", check, as: Accessd_V1_CheckResponse.self)
+                        _ = try await client.call(Methods.check, check)
                     }
                     record(begin, .now, write: connection == 0)
                     n += connections
@@ -212,7 +212,7 @@ func snapshotPause(_ arguments: Arguments) async throws {
             var header = Accessd_V1_BackupHeader()
             var trailer = Accessd_V1_BackupTrailer()
             for try await chunk in try admin.stream(
-                "/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), as: Accessd_V1_BackupChunk.self)
+                Methods.backup, Accessd_V1_BackupRequest())
             {
                 switch chunk.part {
                 case .header(let value): header = value
@@ -231,7 +231,7 @@ func snapshotPause(_ arguments: Arguments) async throws {
             ]
         } else {
             snapshotResponse = try await admin.call(
-                "/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), as: Accessd_V1_SnapshotResponse.self)
+                Methods.snapshot, Accessd_V1_SnapshotRequest())
             snapshotWindow = (seconds(begin - start), seconds(ContinuousClock.now - start))
         }
         try await group.waitForAll()

@@ -20,7 +20,7 @@ struct MethodDriver {
     mutating func call(path: String, _ payload: Data, as principal: Principal) throws(AccessError) -> Data {
         guard let handler = MethodTable.handlers[path] else { throw AccessError(.unimplemented, "no handler for \(path)") }
         switch handler {
-        case .read(let read):
+        case .read(let read, _):
             return try read(payload, ReadContext(state: state, history: history, principal: principal))
         case .write(let command, let reply):
             let decided = try command(payload, state)
@@ -73,16 +73,15 @@ struct Fixture: Sendable {
         var driver = MethodDriver()
         var calls: [(path: String, payload: [UInt8], actor: String)] = []
         var ids: [String: String] = [:]
-        func call<Reply: SwiftProtobuf.Message>(
-            _ service: String, _ method: String, _ request: some SwiftProtobuf.Message, as actor: String = "",
-            reply: Reply.Type = Reply.self
-        ) throws -> Reply {
-            let path = MethodTable.path(service: service, method: method)
+        func call<Request, Response>(_ method: Method<Request, Response>, _ request: Request, as actor: String = "") throws
+            -> Response
+        {
+            let path = method.path
             let payload: [UInt8] = try request.serializedBytes()
             let principal: Principal = actor.isEmpty ? .administrator : try driver.state.principal(forActor: actor)
             let data = try driver.call(path: path, Data(payload), as: principal)
             calls.append((path, payload, actor))
-            return try Reply(serializedBytes: data)
+            return try Response(serializedBytes: data)
         }
         func account(_ name: String, kind: Accessd_V1_AccountKind, owner: String, first: String) throws
             -> Accessd_V1_CreateAccountResponse
@@ -95,7 +94,7 @@ struct Fixture: Sendable {
             request.ownerEmail = owner
             request.ownerFirstName = first
             request.ownerLastName = "Owner"
-            return try call("AdminService", "CreateAccount", request)
+            return try call(Methods.createAccount, request)
         }
         let (ann, bob, gary) = ("ann@acme.example", "bob@beta.example", "gary@agency.example")
         let acme = try account("Acme", kind: .standard, owner: ann, first: "Ann")
@@ -108,7 +107,7 @@ struct Fixture: Sendable {
         var office = Accessd_V1_CreateOfficeRequest()
         office.accountID = acme.account.id
         office.name = "Berlin"
-        let berlin: Accessd_V1_OfficeResponse = try call("OfficeService", "CreateOffice", office, as: ann)
+        let berlin: Accessd_V1_OfficeResponse = try call(Methods.createOffice, office, as: ann)
         ids["berlin"] = berlin.office.id
 
         var role = Accessd_V1_CreateRoleRequest()
@@ -116,7 +115,7 @@ struct Fixture: Sendable {
         role.name = "Auditor"
         role.access = .viewer
         role.permissions = [.viewProjects, .viewBilling]
-        let auditor: Accessd_V1_RoleResponse = try call("RoleService", "CreateRole", role, as: ann)
+        let auditor: Accessd_V1_RoleResponse = try call(Methods.createRole, role, as: ann)
         ids["auditor"] = auditor.role.id
 
         func addUser(_ email: String, _ first: String, role: String, offices: [String] = []) throws -> Accessd_V1_User {
@@ -127,19 +126,19 @@ struct Fixture: Sendable {
             request.lastName = "Tester"
             request.role = role
             request.officeIds = offices
-            let reply: Accessd_V1_UserResponse = try call("UserService", "AddUser", request, as: ann)
+            let reply: Accessd_V1_UserResponse = try call(Methods.addUser, request, as: ann)
             return reply.user
         }
         let carl = try addUser("carl@acme.example", "Carl", role: "Member", offices: [berlin.office.id])
-        var outbox: Accessd_V1_ListOutboxResponse = try call("EventService", "ListOutbox", Accessd_V1_ListOutboxRequest())
+        var outbox: Accessd_V1_ListOutboxResponse = try call(Methods.listOutbox, Accessd_V1_ListOutboxRequest())
         var activate = Accessd_V1_ActivateUserRequest()
         activate.token = outbox.messages.last?.token ?? ""
-        let _: Accessd_V1_UserResponse = try call("UserService", "ActivateUser", activate)
+        let _: Accessd_V1_UserResponse = try call(Methods.activateUser, activate)
         let dora = try addUser("dora@acme.example", "Dora", role: "auditor")
         let erin = try addUser("erin@acme.example", "Erin", role: "Viewer")
         var deactivate = Accessd_V1_UserRequest()
         deactivate.userID = erin.id
-        let _: Accessd_V1_UserResponse = try call("UserService", "DeactivateUser", deactivate, as: ann)
+        let _: Accessd_V1_UserResponse = try call(Methods.deactivateUser, deactivate, as: ann)
         ids["carl"] = carl.id
         ids["dora"] = dora.id
         ids["erin"] = erin.id
@@ -153,35 +152,35 @@ struct Fixture: Sendable {
         project.name = "Apollo"
         project.visibility = .private
         project.officeIds = [berlin.office.id]
-        let apollo: Accessd_V1_ProjectResponse = try call("ProjectService", "CreateProject", project, as: "carl@acme.example")
+        let apollo: Accessd_V1_ProjectResponse = try call(Methods.createProject, project, as: "carl@acme.example")
         ids["apollo"] = apollo.project.id
 
         var product = Accessd_V1_CreateProductRequest()
         product.accountID = acme.account.id
         product.kind = .container
         product.name = "Web"
-        let web: Accessd_V1_ProductResponse = try call("ProductService", "CreateProduct", product, as: ann)
+        let web: Accessd_V1_ProductResponse = try call(Methods.createProduct, product, as: ann)
         ids["web"] = web.product.id
 
         var share = Accessd_V1_ShareAccessRequest()
         share.ownerAccountID = acme.account.id
         share.granteeEmail = bob
         share.scope.products.productIds = [web.product.id]
-        let shared: Accessd_V1_ShareResponse = try call("SharingService", "ShareAccess", share, as: ann)
+        let shared: Accessd_V1_ShareResponse = try call(Methods.shareAccess, share, as: ann)
         ids["share"] = shared.share.id
 
         var link = Accessd_V1_ClientLinkRequest()
         link.agencyAccountID = agency.account.id
         link.clientAccountID = acme.account.id
-        let _: Accessd_V1_ClientLinkResponse = try call("ClientService", "AddClient", link, as: gary)
-        let _: Accessd_V1_ClientLinkResponse = try call("ClientService", "RequestAccess", link, as: gary)
+        let _: Accessd_V1_ClientLinkResponse = try call(Methods.addClient, link, as: gary)
+        let _: Accessd_V1_ClientLinkResponse = try call(Methods.requestAccess, link, as: gary)
         var approve = Accessd_V1_ApproveAccessRequest()
         approve.agencyAccountID = agency.account.id
         approve.clientAccountID = acme.account.id
         approve.role = "AUDITOR"
-        let _: Accessd_V1_ClientLinkResponse = try call("ClientService", "ApproveAccess", approve, as: ann)
+        let _: Accessd_V1_ClientLinkResponse = try call(Methods.approveAccess, approve, as: ann)
 
-        outbox = try call("EventService", "ListOutbox", Accessd_V1_ListOutboxRequest())
+        outbox = try call(Methods.listOutbox, Accessd_V1_ListOutboxRequest())
         let tokens = outbox.messages.filter { $0.to == "dora@acme.example" }.map(\.token)
         let actors = [
             Actor(email: ann, id: acme.owner.id), Actor(email: "carl@acme.example", id: carl.id),

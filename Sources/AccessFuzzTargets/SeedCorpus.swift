@@ -61,7 +61,7 @@ public enum SeedCorpus {
         checkRequest.projectID = ids["apollo"]!
         let check = try frame {
             $0.request.id = 1
-            $0.request.method = CheckFastPath.method
+            $0.request.method = Methods.check.path
             $0.request.payload = try checkRequest.serializedBytes()
         }
         var productCheck = checkRequest
@@ -69,13 +69,13 @@ public enum SeedCorpus {
         productCheck.user = ids["bob"]!
         let check2 = try frame {
             $0.request.id = 300
-            $0.request.method = CheckFastPath.method
+            $0.request.method = Methods.check.path
             $0.request.payload = try productCheck.serializedBytes()
             $0.request.timeoutMs = 250
         }
         let addUser = try frame {
             $0.request.id = 2
-            $0.request.method = MethodTable.path(service: "UserService", method: "AddUser")
+            $0.request.method = Methods.addUser.path
             $0.request.payload = Data(fixture.calls.first { $0.path.hasSuffix("/AddUser") }!.payload)
             $0.request.actor = "ann@acme.example"
             $0.request.dryRun = true
@@ -84,7 +84,7 @@ public enum SeedCorpus {
         }
         let withMetadata = try frame {
             $0.request.id = 3
-            $0.request.method = MethodTable.path(service: "UserService", method: "GetUser")
+            $0.request.method = Methods.getUser.path
             $0.request.metadata = ["trace": "abc"]
             $0.request.actor = "Zoë ✓"
         }
@@ -126,37 +126,36 @@ public enum SeedCorpus {
             let method = call.path.split(separator: "/").last!
             seeds.append(("tour-\(index)-\(method)", methodCall(call.path, actor: actorByte(call.actor), call.payload)))
         }
-        func path(_ service: String, _ method: String) -> String { MethodTable.path(service: service, method: method) }
-        func seed<M: SwiftProtobuf.Message>(
-            _ name: String, _ service: String, _ method: String, as actor: String = "", _ fill: (inout M) -> Void
+        func seed<Request, Response>(
+            _ name: String, _ method: Method<Request, Response>, as actor: String = "", _ fill: (inout Request) -> Void
         ) throws {
-            var message = M()
+            var message = Request()
             fill(&message)
-            seeds.append((name, methodCall(path(service, method), actor: actorByte(actor), try message.serializedBytes())))
+            seeds.append((name, methodCall(method.path, actor: actorByte(actor), try message.serializedBytes())))
         }
         let (ann, carl, bob, gary) = ("ann@acme.example", "carl@acme.example", "bob@beta.example", "gary@agency.example")
-        try seed("check-project", "AccessService", "Check") { (m: inout Accessd_V1_CheckRequest) in
+        try seed("check-project", Methods.check) { (m: inout Accessd_V1_CheckRequest) in
             m.user = carl
             m.accountID = ids["acme"]!
             m.permission = .manageProjects
             m.projectID = ids["apollo"]!
         }
-        try seed("check-share", "AccessService", "Check") { (m: inout Accessd_V1_CheckRequest) in
+        try seed("check-share", Methods.check) { (m: inout Accessd_V1_CheckRequest) in
             m.user = ids["bob"]!
             m.accountID = ids["acme"]!
             m.permission = .manageProducts
             m.productID = ids["web"]!
         }
-        try seed("check-client", "AccessService", "Check") { (m: inout Accessd_V1_CheckRequest) in
+        try seed("check-client", Methods.check) { (m: inout Accessd_V1_CheckRequest) in
             m.user = gary
             m.accountID = ids["acme"]!
             m.permission = .viewBilling
         }
-        try seed("accessible", "AccessService", "ListAccessibleAccounts") { (m: inout Accessd_V1_ListAccessibleAccountsRequest) in
+        try seed("accessible", Methods.listAccessibleAccounts) { (m: inout Accessd_V1_ListAccessibleAccountsRequest) in
             m.user = ids["gary"]!
         }
-        try seed("get-user", "UserService", "GetUser", as: ann) { (m: inout Accessd_V1_GetUserRequest) in m.userID = ids["carl"]! }
-        try seed("list-users", "UserService", "ListUsers", as: ann) { (m: inout Accessd_V1_ListUsersRequest) in
+        try seed("get-user", Methods.getUser, as: ann) { (m: inout Accessd_V1_GetUserRequest) in m.userID = ids["carl"]! }
+        try seed("list-users", Methods.listUsers, as: ann) { (m: inout Accessd_V1_ListUsersRequest) in
             m.accountID = ids["acme"]!
             m.search = "a"
             m.statuses = [.pending, .active]
@@ -167,7 +166,7 @@ public enum SeedCorpus {
             m.roleIds = [ids["auditor"]!]
             m.pageSize = 2
         }
-        try seed("edit-user", "UserService", "EditUser", as: ann) { (m: inout Accessd_V1_EditUserRequest) in
+        try seed("edit-user", Methods.editUser, as: ann) { (m: inout Accessd_V1_EditUserRequest) in
             m.userID = ids["carl"]!
             m.role = "Auditor"
             m.setExtraPermissions = true
@@ -175,99 +174,100 @@ public enum SeedCorpus {
             m.setOffices = true
             m.firstName = "Carla"
         }
-        try seed("activate-dora", "UserService", "ActivateUser") { (m: inout Accessd_V1_ActivateUserRequest) in
+        try seed("activate-dora", Methods.activateUser) { (m: inout Accessd_V1_ActivateUserRequest) in
             m.token = fixture.tokens.first ?? ""
         }
-        for method in ["DeactivateUser", "ReactivateUser", "ResendActivation"] {
-            try seed("\(method)-dora", "UserService", method, as: ann) { (m: inout Accessd_V1_UserRequest) in m.userID = ids["dora"]! }
+        for method in [Methods.deactivateUser, Methods.reactivateUser, Methods.resendActivation] {
+            try seed("\(method.name)-dora", method, as: ann) { m in m.userID = ids["dora"]! }
         }
-        try seed("reactivate-erin", "UserService", "ReactivateUser", as: ann) { (m: inout Accessd_V1_UserRequest) in
+        try seed("reactivate-erin", Methods.reactivateUser, as: ann) { (m: inout Accessd_V1_UserRequest) in
             m.userID = ids["erin"]!
         }
-        try seed("deactivate-owner", "UserService", "DeactivateUser", as: ann) { (m: inout Accessd_V1_UserRequest) in
+        try seed("deactivate-owner", Methods.deactivateUser, as: ann) { (m: inout Accessd_V1_UserRequest) in
             m.userID = ids["ann"]!
         }
-        try seed("edit-role", "RoleService", "EditRole", as: ann) { (m: inout Accessd_V1_EditRoleRequest) in
+        try seed("edit-role", Methods.editRole, as: ann) { (m: inout Accessd_V1_EditRoleRequest) in
             m.roleID = ids["auditor"]!
             m.setPermissions = true
             m.permissions = [.viewBilling]
             m.access = .full
         }
-        try seed("delete-role", "RoleService", "DeleteRole", as: ann) { (m: inout Accessd_V1_DeleteRoleRequest) in m.roleID = ids["auditor"]! }
-        try seed("list-roles", "RoleService", "ListRoles", as: carl) { (m: inout Accessd_V1_ListRolesRequest) in m.accountID = ids["acme"]! }
-        try seed("rename-office", "OfficeService", "RenameOffice", as: ann) { (m: inout Accessd_V1_RenameOfficeRequest) in
+        try seed("delete-role", Methods.deleteRole, as: ann) { (m: inout Accessd_V1_DeleteRoleRequest) in m.roleID = ids["auditor"]! }
+        try seed("list-roles", Methods.listRoles, as: carl) { (m: inout Accessd_V1_ListRolesRequest) in m.accountID = ids["acme"]! }
+        try seed("rename-office", Methods.renameOffice, as: ann) { (m: inout Accessd_V1_RenameOfficeRequest) in
             m.officeID = ids["berlin"]!
             m.name = "Berlin Mitte"
         }
-        try seed("delete-office", "OfficeService", "DeleteOffice", as: ann) { (m: inout Accessd_V1_DeleteOfficeRequest) in
+        try seed("delete-office", Methods.deleteOffice, as: ann) { (m: inout Accessd_V1_DeleteOfficeRequest) in
             m.officeID = ids["berlin"]!
         }
-        try seed("update-project", "ProjectService", "UpdateProject", as: carl) { (m: inout Accessd_V1_UpdateProjectRequest) in
+        try seed("update-project", Methods.updateProject, as: carl) { (m: inout Accessd_V1_UpdateProjectRequest) in
             m.projectID = ids["apollo"]!
             m.visibility = .public
             m.setMembers = true
             m.memberIds = [ids["carl"]!, ids["dora"]!]
         }
-        try seed("delete-project", "ProjectService", "DeleteProject", as: ann) { (m: inout Accessd_V1_DeleteProjectRequest) in
+        try seed("delete-project", Methods.deleteProject, as: ann) { (m: inout Accessd_V1_DeleteProjectRequest) in
             m.projectID = ids["apollo"]!
         }
-        try seed("list-projects", "ProjectService", "ListProjects", as: carl) { (m: inout Accessd_V1_ListProjectsRequest) in
+        try seed("list-projects", Methods.listProjects, as: carl) { (m: inout Accessd_V1_ListProjectsRequest) in
             m.accountID = ids["acme"]!
         }
-        try seed("rename-product", "ProductService", "RenameProduct", as: ann) { (m: inout Accessd_V1_RenameProductRequest) in
+        try seed("rename-product", Methods.renameProduct, as: ann) { (m: inout Accessd_V1_RenameProductRequest) in
             m.productID = ids["web"]!
             m.name = "Website"
         }
-        try seed("delete-product", "ProductService", "DeleteProduct", as: ann) { (m: inout Accessd_V1_DeleteProductRequest) in
+        try seed("delete-product", Methods.deleteProduct, as: ann) { (m: inout Accessd_V1_DeleteProductRequest) in
             m.productID = ids["web"]!
         }
-        try seed("list-products", "ProductService", "ListProducts", as: bob) { (m: inout Accessd_V1_ListProductsRequest) in
+        try seed("list-products", Methods.listProducts, as: bob) { (m: inout Accessd_V1_ListProductsRequest) in
             m.accountID = ids["acme"]!
         }
-        try seed("share-all", "SharingService", "ShareAccess", as: ann) { (m: inout Accessd_V1_ShareAccessRequest) in
+        try seed("share-all", Methods.shareAccess, as: ann) { (m: inout Accessd_V1_ShareAccessRequest) in
             m.ownerAccountID = ids["acme"]!
             m.granteeEmail = gary
             m.scope.allCurrentAndNew = true
             m.billing = true
         }
-        try seed("retire-share", "SharingService", "RetireShare", as: bob) { (m: inout Accessd_V1_ShareIdRequest) in m.shareID = ids["share"]! }
-        try seed("remove-share", "SharingService", "RemoveShare", as: ann) { (m: inout Accessd_V1_ShareIdRequest) in m.shareID = ids["share"]! }
-        try seed("shared-with", "SharingService", "ListSharedWith", as: ann) { (m: inout Accessd_V1_ListSharedWithRequest) in
+        try seed("retire-share", Methods.retireShare, as: bob) { (m: inout Accessd_V1_ShareIdRequest) in m.shareID = ids["share"]! }
+        try seed("remove-share", Methods.removeShare, as: ann) { (m: inout Accessd_V1_ShareIdRequest) in m.shareID = ids["share"]! }
+        try seed("shared-with", Methods.listSharedWith, as: ann) { (m: inout Accessd_V1_ListSharedWithRequest) in
             m.ownerAccountID = ids["acme"]!
         }
-        for method in ["RevokeAccess", "DenyAccess", "RemoveClient"] {
-            try seed("\(method)", "ClientService", method, as: ann) { (m: inout Accessd_V1_ClientLinkRequest) in
-                m.agencyAccountID = ids["agency"]!
-                m.clientAccountID = ids["acme"]!
-            }
-        }
-        try seed("list-clients", "ClientService", "ListClients", as: gary) { (m: inout Accessd_V1_ListClientsRequest) in
+        let agencyAndAcme = { (m: inout Accessd_V1_ClientLinkRequest) in
             m.agencyAccountID = ids["agency"]!
-        }
-        try seed("list-agencies", "ClientService", "ListAgencies", as: ann) { (m: inout Accessd_V1_ListAgenciesRequest) in
             m.clientAccountID = ids["acme"]!
         }
-        try seed("rename-account", "AccountService", "RenameAccount", as: ann) { (m: inout Accessd_V1_RenameAccountRequest) in
+        try seed("RevokeAccess", Methods.revokeAccess, as: ann, agencyAndAcme)
+        try seed("DenyAccess", Methods.denyAccess, as: ann, agencyAndAcme)
+        try seed("RemoveClient", Methods.removeClient, as: ann, agencyAndAcme)
+        try seed("list-clients", Methods.listClients, as: gary) { (m: inout Accessd_V1_ListClientsRequest) in
+            m.agencyAccountID = ids["agency"]!
+        }
+        try seed("list-agencies", Methods.listAgencies, as: ann) { (m: inout Accessd_V1_ListAgenciesRequest) in
+            m.clientAccountID = ids["acme"]!
+        }
+        try seed("rename-account", Methods.renameAccount, as: ann) { (m: inout Accessd_V1_RenameAccountRequest) in
             m.accountID = ids["acme"]!
             m.name = "Acme Inc"
         }
-        try seed("update-billing", "AccountService", "UpdateBilling", as: ann) { (m: inout Accessd_V1_UpdateBillingRequest) in
+        try seed("update-billing", Methods.updateBilling, as: ann) { (m: inout Accessd_V1_UpdateBillingRequest) in
             m.accountID = ids["acme"]!
             m.billing.billingEmail = "billing@acme.example"
         }
-        try seed("get-billing", "AccountService", "GetBilling", as: ann) { (m: inout Accessd_V1_GetBillingRequest) in m.accountID = ids["acme"]! }
-        try seed("licenses", "AdminService", "SetLicenseCount") { (m: inout Accessd_V1_SetLicenseCountRequest) in
+        try seed("get-billing", Methods.getBilling, as: ann) { (m: inout Accessd_V1_GetBillingRequest) in m.accountID = ids["acme"]! }
+        try seed("licenses", Methods.setLicenseCount) { (m: inout Accessd_V1_SetLicenseCountRequest) in
             m.accountID = ids["acme"]!
             m.count = 2
         }
-        try seed("list-accounts", "AdminService", "ListAccounts") { (m: inout Accessd_V1_ListAccountsRequest) in
+        try seed("list-accounts", Methods.listAccounts) { (m: inout Accessd_V1_ListAccountsRequest) in
             m.pageSize = 1
         }
-        try seed("list-events", "EventService", "ListEvents") { (m: inout Accessd_V1_ListEventsRequest) in
+        try seed("list-events", Methods.listEvents) { (m: inout Accessd_V1_ListEventsRequest) in
             m.afterSeq = 3
             m.limit = 5
         }
-        try seed("acknowledge", "EventService", "AcknowledgeOutbox") { (m: inout Accessd_V1_AcknowledgeOutboxRequest) in
+        try seed("acknowledge", Methods.acknowledgeOutbox) { (m: inout Accessd_V1_AcknowledgeOutboxRequest) in
             m.ids = ["msg_1", "msg_zz"]
         }
         // Every method that has no seed yet, with an empty payload, as Acme's owner.

@@ -1,5 +1,6 @@
 import AccessMapping
 public import AccessCore
+public import AccessWire
 public import Foundation
 
 /// What a read sees: the latest published state, the recent events, and who asks.
@@ -15,10 +16,39 @@ public struct ReadContext: Sendable {
     }
 }
 
+/// A way a read may be answered besides decoding its request with
+/// swift-protobuf and running its handler; the daemon takes it when it can.
+public enum ReadShortcut: Sendable, Hashable {
+    case none
+    /// Check: the request read in place from the frame and the reply written
+    /// straight into the outbound buffer (`CheckFastPath`), when the payload
+    /// has the common shape.
+    case checkFastPath
+    /// ListEvents: answered from the event history the daemon keeps on disk,
+    /// which reaches further back than the events held in memory.
+    case eventHistoryOnDisk
+}
+
+/// The calls the daemon serves itself rather than from the state alone.
+public enum DaemonCall: Sendable, Hashable {
+    /// EventService.FollowEvents: a stream of events, live.
+    case followEvents
+    /// HealthService.Check: SERVING or NOT_SERVING, and why.
+    case health
+    /// AdminService.GetStats.
+    case stats
+    /// AdminService.GetMetrics: the Prometheus text.
+    case metrics
+    /// AdminService.Snapshot: a snapshot written now.
+    case snapshot
+    /// AdminService.Backup: a consistent snapshot streamed in pieces.
+    case backup
+}
+
 /// How the daemon runs one method of `proto/accessd/v1`.
 public enum MethodHandler: Sendable {
     /// Answered from a published state on any event loop; never waits for writes.
-    case read(@Sendable (_ payload: Data, _ context: ReadContext) throws(AccessError) -> Data)
+    case read(@Sendable (_ payload: Data, _ context: ReadContext) throws(AccessError) -> Data, shortcut: ReadShortcut)
     /// Decoded into a command (ids parsed, names resolved against the state),
     /// run by the actor that owns the state (`decide` + `apply`), then
     /// answered from the events and the state after them. The owner builds
@@ -26,9 +56,9 @@ public enum MethodHandler: Sendable {
     case write(
         command: @Sendable (_ payload: Data, _ state: AccessState) throws(AccessError) -> Command,
         reply: @Sendable (_ events: [Event], _ state: AccessState) -> Data)
-    /// Served by the daemon itself: streams (FollowEvents) and calls about the
-    /// daemon rather than the domain (Snapshot, GetStats).
-    case daemon
+    /// Served by the daemon itself: streams and calls about the daemon
+    /// rather than the domain.
+    case daemon(DaemonCall)
 
     /// A write, run by the state's owner.
     public var isWrite: Bool {
@@ -37,7 +67,12 @@ public enum MethodHandler: Sendable {
     }
 }
 
-/// Every method of the protos, by full path ("/accessd.v1.UserService/AddUser").
+/// Every method of the protos (`Methods`, the catalogue) with its handler:
+/// the one router of the daemon.
 public enum MethodTable {
-    public static func path(service: String, method: String) -> String { "/accessd.v1.\(service)/\(method)" }
+    /// A method of the catalogue and how it runs.
+    public struct Entry: Sendable {
+        public let method: AnyMethod
+        public let handler: MethodHandler
+    }
 }

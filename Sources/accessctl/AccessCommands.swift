@@ -29,9 +29,8 @@ struct Check: AsyncParsableCommand {
         if let product { request.productID = product }
         let (reply, roles) = try await options.withSession { session in
             let reply = try await session.call(
-                "/accessd.v1.AccessService/Check",
-                request,
-                as: Accessd_V1_CheckResponse.self
+                Methods.check,
+                request
             )
             return (reply, await session.roleNames(roleIDs(of: reply.path), otherwise: user))
         }
@@ -59,9 +58,8 @@ struct Accessible: AsyncParsableCommand {
         request.user = user
         let (reply, roles) = try await options.withSession { session in
             let reply = try await session.call(
-                "/accessd.v1.AccessService/ListAccessibleAccounts",
-                request,
-                as: Accessd_V1_ListAccessibleAccountsResponse.self
+                Methods.listAccessibleAccounts,
+                request
             )
             return (reply, await session.roleNames(reply.accounts.flatMap { roleIDs(of: $0.path) }, otherwise: user))
         }

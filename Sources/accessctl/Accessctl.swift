@@ -51,7 +51,7 @@ struct Stats: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run(
-            "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self
+            Methods.getStats, Accessd_V1_GetStatsRequest()
         ) { stats in
             block([
                 ("daemon", "accessd \(stats.daemonVersion.isEmpty ? "(version unknown)" : stats.daemonVersion), up \(duration(stats.uptimeMs))"),
@@ -74,7 +74,7 @@ struct Snapshot: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run(
-            "/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), as: Accessd_V1_SnapshotResponse.self
+            Methods.snapshot, Accessd_V1_SnapshotRequest()
         ) { block([("revision", "\($0.revision)"), ("path", $0.path)]) }
     }
 }

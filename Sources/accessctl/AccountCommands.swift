@@ -33,7 +33,7 @@ struct Accounts: AsyncParsableCommand {
             request.ownerLastName = ownerLastName
             if billing.isSet { request.billing = billing.message }
             try await options.run(
-                "/accessd.v1.AdminService/CreateAccount", request, as: Accessd_V1_CreateAccountResponse.self, write: write
+                Methods.createAccount, request, write: write
             ) {
                 block(accountPairs($0.account) + [("owner", "\($0.owner.id) \($0.owner.email)")])
             }
@@ -48,7 +48,7 @@ struct Accounts: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_GetAccountRequest()
             request.accountID = account
-            try await options.run("/accessd.v1.AccountService/GetAccount", request, as: Accessd_V1_Account.self) {
+            try await options.run(Methods.getAccount, request) {
                 render(account: $0)
             }
         }
@@ -68,11 +68,11 @@ struct Accounts: AsyncParsableCommand {
             request.pageToken = pageToken
             let reply = try await options.withSession { session in
                 var reply = try await session.call(
-                    "/accessd.v1.AdminService/ListAccounts", request, as: Accessd_V1_ListAccountsResponse.self)
+                    Methods.listAccounts, request)
                 while all, !reply.nextPageToken.isEmpty {
                     request.pageToken = reply.nextPageToken
                     let next = try await session.call(
-                        "/accessd.v1.AdminService/ListAccounts", request, as: Accessd_V1_ListAccountsResponse.self)
+                        Methods.listAccounts, request)
                     reply.accounts += next.accounts
                     reply.nextPageToken = next.nextPageToken
                 }
@@ -105,7 +105,7 @@ struct Accounts: AsyncParsableCommand {
             request.accountID = account
             request.name = name
             try await options.run(
-                "/accessd.v1.AccountService/RenameAccount", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.renameAccount, request, write: write
             ) {
                 render(events: $0.events)
             }
@@ -125,7 +125,7 @@ struct Accounts: AsyncParsableCommand {
             request.accountID = account
             request.count = count
             try await options.run(
-                "/accessd.v1.AdminService/SetLicenseCount", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.setLicenseCount, request, write: write
             ) {
                 render(events: $0.events)
             }
@@ -141,7 +141,7 @@ struct Accounts: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_GetBillingRequest()
             request.accountID = account
-            try await options.run("/accessd.v1.AccountService/GetBilling", request, as: Accessd_V1_Billing.self) {
+            try await options.run(Methods.getBilling, request) {
                 block(billingPairs($0))
             }
         }
@@ -160,7 +160,7 @@ struct Accounts: AsyncParsableCommand {
             request.accountID = account
             request.billing = billing.message
             try await options.run(
-                "/accessd.v1.AccountService/UpdateBilling", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.updateBilling, request, write: write
             ) {
                 render(events: $0.events)
             }

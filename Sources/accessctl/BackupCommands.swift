@@ -41,8 +41,7 @@ struct Backup: AsyncParsableCommand {
             let started = Date()
             do {
                 let chunks = try client.stream(
-                    "/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), as: Accessd_V1_BackupChunk.self,
-                    actor: options.actor)
+                    Methods.backup, Accessd_V1_BackupRequest(), options: CallOptions(actor: options.actor))
                 for try await chunk in chunks {
                     switch chunk.part {
                     case .header(let value) where header == nil:

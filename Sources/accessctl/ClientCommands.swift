@@ -44,36 +44,27 @@ struct Clients: AsyncParsableCommand {
     }
 
     /// A write whose reply is a link, printed with its role's name.
-    static func linkCall(
+    static func linkCall<Request>(
         _ options: ConnectionOptions,
         _ write: WriteOptions,
-        _ rpc: String,
-        _ request: some SwiftProtobuf.Message
+        _ method: Method<Request, Accessd_V1_ClientLinkResponse>,
+        _ request: Request
     ) async throws {
         let (reply, roles) = try await options.withSession { session in
-            let reply = try await session.call(
-                "/accessd.v1.ClientService/\(rpc)",
-                request,
-                as: Accessd_V1_ClientLinkResponse.self,
-                write: write
-            )
+            let reply = try await session.call(method, request, write: write)
             return (reply, await session.roleNames([reply.link.roleID]))
         }
         try options.output(reply, write: write) { show(reply.link, roles: roles) }
     }
 
     /// A read of links, printed with their roles' names.
-    static func listCall(
+    static func listCall<Request>(
         _ options: ConnectionOptions,
-        _ rpc: String,
-        _ request: some SwiftProtobuf.Message
+        _ method: Method<Request, Accessd_V1_ListClientLinksResponse>,
+        _ request: Request
     ) async throws {
         let (reply, roles) = try await options.withSession { session in
-            let reply = try await session.call(
-                "/accessd.v1.ClientService/\(rpc)",
-                request,
-                as: Accessd_V1_ListClientLinksResponse.self
-            )
+            let reply = try await session.call(method, request)
             return (reply, await session.roleNames(reply.links.map(\.roleID)))
         }
         try options.output(reply) { links(reply, roles: roles) }
@@ -84,7 +75,7 @@ struct Clients: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, write, "AddClient", link.request) }
+        func run() async throws { try await linkCall(options, write, Methods.addClient, link.request) }
     }
 
     struct Request: AsyncParsableCommand {
@@ -92,7 +83,7 @@ struct Clients: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, write, "RequestAccess", link.request) }
+        func run() async throws { try await linkCall(options, write, Methods.requestAccess, link.request) }
     }
 
     struct Approve: AsyncParsableCommand {
@@ -109,7 +100,7 @@ struct Clients: AsyncParsableCommand {
             request.agencyAccountID = link.agency
             request.clientAccountID = link.client
             request.role = role ?? ""
-            try await linkCall(options, write, "ApproveAccess", request)
+            try await linkCall(options, write, Methods.approveAccess, request)
         }
     }
 
@@ -118,7 +109,7 @@ struct Clients: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, write, "DenyAccess", link.request) }
+        func run() async throws { try await linkCall(options, write, Methods.denyAccess, link.request) }
     }
 
     struct Revoke: AsyncParsableCommand {
@@ -126,7 +117,7 @@ struct Clients: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var link: LinkOptions
-        func run() async throws { try await linkCall(options, write, "RevokeAccess", link.request) }
+        func run() async throws { try await linkCall(options, write, Methods.revokeAccess, link.request) }
     }
 
     struct Remove: AsyncParsableCommand {
@@ -137,9 +128,8 @@ struct Clients: AsyncParsableCommand {
 
         func run() async throws {
             try await options.run(
-                "/accessd.v1.ClientService/RemoveClient",
+                Methods.removeClient,
                 link.request,
-                as: Accessd_V1_WriteResponse.self,
                 write: write
             ) {
                 render(events: $0.events)
@@ -155,7 +145,7 @@ struct Clients: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListClientsRequest()
             request.agencyAccountID = agency
-            try await listCall(options, "ListClients", request)
+            try await listCall(options, Methods.listClients, request)
         }
     }
 
@@ -167,7 +157,7 @@ struct Clients: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListAgenciesRequest()
             request.clientAccountID = client
-            try await listCall(options, "ListAgencies", request)
+            try await listCall(options, Methods.listAgencies, request)
         }
     }
 }

@@ -13,8 +13,8 @@ struct Events: AsyncParsableCommand {
             """,
         subcommands: [List.self, Follow.self])
 
-    static let listMethod = "/accessd.v1.EventService/ListEvents"
-    static let followMethod = "/accessd.v1.EventService/FollowEvents"
+    static let listMethod = Methods.listEvents
+    static let followMethod = Methods.followEvents
 
     /// The seq to read after so as to start from the oldest event held: a
     /// ListEvents after the newest holds no event, and says the oldest.
@@ -22,7 +22,7 @@ struct Events: AsyncParsableCommand {
         var request = Accessd_V1_ListEventsRequest()
         request.afterSeq = .max
         request.limit = 1
-        let oldest = try await client.call(listMethod, request, as: Accessd_V1_ListEventsResponse.self, actor: actor).oldestSeq
+        let oldest = try await client.call(listMethod, request, options: CallOptions(actor: actor)).oldestSeq
         return oldest > 0 ? oldest - 1 : 0
     }
 
@@ -42,11 +42,11 @@ struct Events: AsyncParsableCommand {
                     request.afterSeq = try await Events.beforeOldest(client, actor: options.actor)
                 }
                 request.limit = limit
-                var response = try await client.call(Events.listMethod, request, as: Accessd_V1_ListEventsResponse.self, actor: options.actor)
+                var response = try await client.call(Events.listMethod, request, options: CallOptions(actor: options.actor))
                 if after == nil, response.events.isEmpty, response.oldestSeq > request.afterSeq + 1 {
                     // Pruned between the two calls: once more from the new oldest.
                     request.afterSeq = response.oldestSeq - 1
-                    response = try await client.call(Events.listMethod, request, as: Accessd_V1_ListEventsResponse.self, actor: options.actor)
+                    response = try await client.call(Events.listMethod, request, options: CallOptions(actor: options.actor))
                 }
                 await client.close()
                 if options.json {
@@ -102,7 +102,7 @@ struct Events: AsyncParsableCommand {
                     }
                     var request = Accessd_V1_FollowEventsRequest()
                     request.afterSeq = start
-                    let events = try connected.stream(Events.followMethod, request, as: Accessd_V1_Event.self, actor: options.actor)
+                    let events = try connected.stream(Events.followMethod, request, options: CallOptions(actor: options.actor))
                     if delay > 0.1 { standardError("accessctl: reconnected to accessd at \(path); resuming after event \(start)") }
                     last = start
                     for try await event in events {
@@ -150,7 +150,7 @@ struct Outbox: AsyncParsableCommand {
             var request = Accessd_V1_ListOutboxRequest()
             request.afterID = after ?? ""
             request.limit = limit
-            try await options.run("/accessd.v1.EventService/ListOutbox", request, as: Accessd_V1_ListOutboxResponse.self) {
+            try await options.run(Methods.listOutbox, request) {
                 table(
                     ["ID", "KIND", "TO", "USER", "TOKEN", "EXPIRES"],
                     $0.messages.map { [$0.id, $0.kind, $0.to, $0.userID, $0.token, time($0.expiresAtMs)] })
@@ -168,7 +168,7 @@ struct Outbox: AsyncParsableCommand {
             var request = Accessd_V1_AcknowledgeOutboxRequest()
             request.ids = splitList(ids)
             try await options.run(
-                "/accessd.v1.EventService/AcknowledgeOutbox", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.acknowledgeOutbox, request, write: write
             ) {
                 render(events: $0.events)
             }

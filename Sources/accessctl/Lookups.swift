@@ -21,9 +21,8 @@ extension Session {
             request.roleID = id
             for reader in [actor ?? self.actor, otherwise].compactMap({ $0 }) {
                 if let role = try? await call(
-                    "/accessd.v1.RoleService/GetRole",
+                    Methods.getRole,
                     request,
-                    as: Accessd_V1_Role.self,
                     actor: reader
                 ) {
                     names[id] = role.name
@@ -40,7 +39,7 @@ extension Session {
         guard values.contains(where: { !$0.hasPrefix("rol_") }) else { return values }
         var request = Accessd_V1_ListRolesRequest()
         request.accountID = account
-        let roles = try await call("/accessd.v1.RoleService/ListRoles", request, as: Accessd_V1_ListRolesResponse.self)
+        let roles = try await call(Methods.listRoles, request)
             .roles
         return try values.map { value in
             if value.hasPrefix("rol_") { return value }
@@ -95,9 +94,8 @@ extension Session {
         var request = Accessd_V1_ListAccessibleAccountsRequest()
         request.user = user
         let reply = try await call(
-            "/accessd.v1.AccessService/ListAccessibleAccounts",
-            request,
-            as: Accessd_V1_ListAccessibleAccountsResponse.self
+            Methods.listAccessibleAccounts,
+            request
         )
         return reply.accounts.first { if case .homeRoleID = $0.path.path { true } else { false } }?.accountID
     }
@@ -109,9 +107,8 @@ extension Session {
         request.pageSize = 1000
         repeat {
             let page = try await call(
-                "/accessd.v1.UserService/ListUsers",
-                request,
-                as: Accessd_V1_ListUsersResponse.self
+                Methods.listUsers,
+                request
             )
             if let user = page.users.first(where: { $0.email.lowercased() == email.lowercased() }) { return user.id }
             request.pageToken = page.nextPageToken

@@ -20,7 +20,7 @@ struct Metrics: AsyncParsableCommand {
         let response: Accessd_V1_GetMetricsResponse
         do {
             response = try await client.call(
-                "/accessd.v1.AdminService/GetMetrics", Accessd_V1_GetMetricsRequest(), as: Accessd_V1_GetMetricsResponse.self)
+                Methods.getMetrics, Accessd_V1_GetMetricsRequest())
             await client.close()
         } catch let error as CallError {
             await client.close()
@@ -92,8 +92,7 @@ struct Health: AsyncParsableCommand {
         return try await withThrowingTaskGroup(of: Accessd_V1_HealthCheckResponse.self) { group in
             group.addTask {
                 try await client.call(
-                    "/accessd.v1.HealthService/Check", request, as: Accessd_V1_HealthCheckResponse.self,
-                    timeoutMilliseconds: milliseconds)
+                    Methods.healthCheck, request, options: CallOptions(timeoutMilliseconds: milliseconds))
             }
             group.addTask {
                 try await Task.sleep(for: timeout)

@@ -21,7 +21,7 @@ struct Offices: AsyncParsableCommand {
             request.accountID = account
             request.name = name
             try await options.run(
-                "/accessd.v1.OfficeService/CreateOffice", request, as: Accessd_V1_OfficeResponse.self, write: write
+                Methods.createOffice, request, write: write
             ) {
                 Offices.show(office: $0.office)
             }
@@ -36,7 +36,7 @@ struct Offices: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_GetOfficeRequest()
             request.officeID = office
-            try await options.run("/accessd.v1.OfficeService/GetOffice", request, as: Accessd_V1_Office.self) {
+            try await options.run(Methods.getOffice, request) {
                 Offices.show(office: $0)
             }
         }
@@ -50,7 +50,7 @@ struct Offices: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListOfficesRequest()
             request.accountID = account
-            try await options.run("/accessd.v1.OfficeService/ListOffices", request, as: Accessd_V1_ListOfficesResponse.self) {
+            try await options.run(Methods.listOffices, request) {
                 table(["ID", "NAME"], $0.offices.map { [$0.id, $0.name] })
             }
         }
@@ -68,7 +68,7 @@ struct Offices: AsyncParsableCommand {
             request.officeID = office
             request.name = name
             try await options.run(
-                "/accessd.v1.OfficeService/RenameOffice", request, as: Accessd_V1_OfficeResponse.self, write: write
+                Methods.renameOffice, request, write: write
             ) {
                 Offices.show(office: $0.office)
             }
@@ -85,7 +85,7 @@ struct Offices: AsyncParsableCommand {
             var request = Accessd_V1_DeleteOfficeRequest()
             request.officeID = office
             try await options.run(
-                "/accessd.v1.OfficeService/DeleteOffice", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.deleteOffice, request, write: write
             ) {
                 render(events: $0.events)
             }

@@ -26,7 +26,7 @@ struct Products: AsyncParsableCommand {
             request.kind = kind ?? .container
             request.name = name
             try await options.run(
-                "/accessd.v1.ProductService/CreateProduct", request, as: Accessd_V1_ProductResponse.self, write: write
+                Methods.createProduct, request, write: write
             ) {
                 Products.show(product: $0.product)
             }
@@ -41,7 +41,7 @@ struct Products: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_GetProductRequest()
             request.productID = product
-            try await options.run("/accessd.v1.ProductService/GetProduct", request, as: Accessd_V1_Product.self) {
+            try await options.run(Methods.getProduct, request) {
                 Products.show(product: $0)
             }
         }
@@ -55,7 +55,7 @@ struct Products: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListProductsRequest()
             request.accountID = account
-            try await options.run("/accessd.v1.ProductService/ListProducts", request, as: Accessd_V1_ListProductsResponse.self) {
+            try await options.run(Methods.listProducts, request) {
                 table(["ID", "KIND", "NAME", "CREATED BY"], $0.products.map { [$0.id, $0.kind.name, $0.name, $0.createdBy] })
             }
         }
@@ -73,7 +73,7 @@ struct Products: AsyncParsableCommand {
             request.productID = product
             request.name = name
             try await options.run(
-                "/accessd.v1.ProductService/RenameProduct", request, as: Accessd_V1_ProductResponse.self, write: write
+                Methods.renameProduct, request, write: write
             ) {
                 Products.show(product: $0.product)
             }
@@ -90,7 +90,7 @@ struct Products: AsyncParsableCommand {
             var request = Accessd_V1_DeleteProductRequest()
             request.productID = product
             try await options.run(
-                "/accessd.v1.ProductService/DeleteProduct", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.deleteProduct, request, write: write
             ) {
                 render(events: $0.events)
             }

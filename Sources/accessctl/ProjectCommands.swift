@@ -33,7 +33,7 @@ struct Projects: AsyncParsableCommand {
             let reply = try await options.withSession { session in
                 request.memberIds = try await session.userIDs(splitList(members), account: account)
                 return try await session.call(
-                    "/accessd.v1.ProjectService/CreateProject", request, as: Accessd_V1_ProjectResponse.self, write: write)
+                    Methods.createProject, request, write: write)
             }
             try options.output(reply, write: write) { Projects.show(project: reply.project) }
         }
@@ -47,7 +47,7 @@ struct Projects: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_GetProjectRequest()
             request.projectID = project
-            try await options.run("/accessd.v1.ProjectService/GetProject", request, as: Accessd_V1_Project.self) {
+            try await options.run(Methods.getProject, request) {
                 Projects.show(project: $0)
             }
         }
@@ -61,7 +61,7 @@ struct Projects: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListProjectsRequest()
             request.accountID = account
-            try await options.run("/accessd.v1.ProjectService/ListProjects", request, as: Accessd_V1_ListProjectsResponse.self) {
+            try await options.run(Methods.listProjects, request) {
                 table(
                     ["ID", "NAME", "VISIBILITY", "OFFICES", "MEMBERS"],
                     $0.projects.map { [$0.id, $0.name, $0.visibility.name, list($0.officeIds), list($0.memberIds)] })
@@ -98,13 +98,13 @@ struct Projects: AsyncParsableCommand {
                         var get = Accessd_V1_GetProjectRequest()
                         get.projectID = project
                         account = try await session.call(
-                            "/accessd.v1.ProjectService/GetProject", get, as: Accessd_V1_Project.self
+                            Methods.getProject, get
                         ).accountID
                     }
                     request.memberIds = try await session.userIDs(named, account: account)
                 }
                 return try await session.call(
-                    "/accessd.v1.ProjectService/UpdateProject", request, as: Accessd_V1_ProjectResponse.self, write: write)
+                    Methods.updateProject, request, write: write)
             }
             try options.output(reply, write: write) { Projects.show(project: reply.project) }
         }
@@ -120,7 +120,7 @@ struct Projects: AsyncParsableCommand {
             var request = Accessd_V1_DeleteProjectRequest()
             request.projectID = project
             try await options.run(
-                "/accessd.v1.ProjectService/DeleteProject", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.deleteProject, request, write: write
             ) {
                 render(events: $0.events)
             }

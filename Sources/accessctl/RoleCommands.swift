@@ -29,7 +29,7 @@ struct Roles: AsyncParsableCommand {
             request.access = access ?? .full
             request.permissions = try parsePermissions(permissions)
             try await options.run(
-                "/accessd.v1.RoleService/CreateRole", request, as: Accessd_V1_RoleResponse.self, write: write
+                Methods.createRole, request, write: write
             ) {
                 Roles.show(role: $0.role)
             }
@@ -44,7 +44,7 @@ struct Roles: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_GetRoleRequest()
             request.roleID = role
-            try await options.run("/accessd.v1.RoleService/GetRole", request, as: Accessd_V1_Role.self) {
+            try await options.run(Methods.getRole, request) {
                 Roles.show(role: $0)
             }
         }
@@ -58,7 +58,7 @@ struct Roles: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListRolesRequest()
             request.accountID = account
-            try await options.run("/accessd.v1.RoleService/ListRoles", request, as: Accessd_V1_ListRolesResponse.self) {
+            try await options.run(Methods.listRoles, request) {
                 table(
                     ["ID", "NAME", "ACCESS", "BUILT-IN", "PERMISSIONS"],
                     $0.roles.map {
@@ -87,7 +87,7 @@ struct Roles: AsyncParsableCommand {
                 request.permissions = try parsePermissions(permissions)
             }
             try await options.run(
-                "/accessd.v1.RoleService/EditRole", request, as: Accessd_V1_RoleResponse.self, write: write
+                Methods.editRole, request, write: write
             ) {
                 Roles.show(role: $0.role)
             }
@@ -104,7 +104,7 @@ struct Roles: AsyncParsableCommand {
             var request = Accessd_V1_DeleteRoleRequest()
             request.roleID = role
             try await options.run(
-                "/accessd.v1.RoleService/DeleteRole", request, as: Accessd_V1_WriteResponse.self, write: write
+                Methods.deleteRole, request, write: write
             ) {
                 render(events: $0.events)
             }

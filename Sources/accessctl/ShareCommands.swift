@@ -34,7 +34,7 @@ struct ShareCommands: AsyncParsableCommand {
             }
             request.billing = billing
             try await options.run(
-                "/accessd.v1.SharingService/ShareAccess", request, as: Accessd_V1_ShareResponse.self, write: write
+                Methods.shareAccess, request, write: write
             ) {
                 block([
                     ("id", $0.share.id), ("owner account", $0.share.ownerAccountID),
@@ -54,7 +54,7 @@ struct ShareCommands: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ListSharedWithRequest()
             request.ownerAccountID = account
-            try await options.run("/accessd.v1.SharingService/ListSharedWith", request, as: Accessd_V1_ListSharedWithResponse.self) {
+            try await options.run(Methods.listSharedWith, request) {
                 table(
                     ["ID", "EMAIL", "NAME", "PRODUCTS", "BILLING", "SINCE"],
                     $0.shares.map {
@@ -73,8 +73,7 @@ struct ShareCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await options.run(
-                "/accessd.v1.SharingService/ListSharedWithMe", Accessd_V1_ListSharedWithMeRequest(),
-                as: Accessd_V1_ListSharedWithMeResponse.self
+                Methods.listSharedWithMe, Accessd_V1_ListSharedWithMeRequest()
             ) {
                 table(
                     ["ID", "ACCOUNT", "ACCOUNT NAME", "PRODUCTS", "BILLING", "SINCE"],
@@ -96,7 +95,7 @@ struct ShareCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await options.run(
-                "/accessd.v1.SharingService/RemoveShare", ShareCommands.shareID(share), as: Accessd_V1_WriteResponse.self,
+                Methods.removeShare, ShareCommands.shareID(share),
                 write: write
             ) {
                 render(events: $0.events)
@@ -112,7 +111,7 @@ struct ShareCommands: AsyncParsableCommand {
 
         func run() async throws {
             try await options.run(
-                "/accessd.v1.SharingService/RetireShare", ShareCommands.shareID(share), as: Accessd_V1_WriteResponse.self,
+                Methods.retireShare, ShareCommands.shareID(share),
                 write: write
             ) {
                 render(events: $0.events)

@@ -59,10 +59,9 @@ struct Session: Sendable {
 
     /// Calls `method` as `actor` (default: `--as`); throws `CallError` with
     /// the daemon's code and message, or DEADLINE_EXCEEDED when `--timeout` passed first.
-    func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
+    func call<Request, Response>(
+        _ method: Method<Request, Response>,
         _ request: Request,
-        as type: Response.Type = Response.self,
         actor: String? = nil,
         write: WriteOptions? = nil
     ) async throws -> Response {
@@ -73,14 +72,8 @@ struct Session: Sendable {
         let milliseconds = try deadline?.remainingMilliseconds() ?? 0
         return try await Deadline.run(deadline, write: write != nil) {
             try await client.call(
-                method,
-                request,
-                as: type,
-                actor: actor,
-                timeoutMilliseconds: milliseconds,
-                dryRun: dryRun,
-                idempotencyKey: key
-            )
+                method, request,
+                options: CallOptions(actor: actor, timeoutMilliseconds: milliseconds, dryRun: dryRun, idempotencyKey: key))
         }
     }
 }
@@ -198,13 +191,12 @@ extension ConnectionOptions {
     }
 
     /// One call on a connection of its own (see `withSession`).
-    func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
+    func call<Request, Response>(
+        _ method: Method<Request, Response>,
         _ request: Request,
-        as type: Response.Type = Response.self,
         write: WriteOptions? = nil
     ) async throws -> Response {
-        try await withSession { try await $0.call(method, request, as: type, write: write) }
+        try await withSession { try await $0.call(method, request, write: write) }
     }
 
     /// Prints a reply: one JSON document with `--json`, else `text()`'s
@@ -224,14 +216,13 @@ extension ConnectionOptions {
     }
 
     /// Calls `method` and prints the reply (see `output`).
-    func run<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ method: String,
+    func run<Request, Response>(
+        _ method: Method<Request, Response>,
         _ request: Request,
-        as type: Response.Type = Response.self,
         write: WriteOptions? = nil,
         render: (Response) -> String
     ) async throws {
-        let response = try await call(method, request, as: type, write: write)
+        let response = try await call(method, request, write: write)
         try output(response, write: write) { render(response) }
     }
 }

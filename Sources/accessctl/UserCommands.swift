@@ -11,15 +11,14 @@ struct Users: AsyncParsableCommand {
         ])
 
     /// Calls a write whose reply is a user, and prints the user with their role's name.
-    static func userReply<Request: SwiftProtobuf.Message>(
-        _ options: ConnectionOptions, _ write: WriteOptions, _ rpc: String,
+    static func userReply<Request>(
+        _ options: ConnectionOptions, _ write: WriteOptions, _ method: Method<Request, Accessd_V1_UserResponse>,
         _ request: (Session) async throws -> Request
     ) async throws {
         let (reply, roles) = try await options.withSession { session in
-            let reply = try await session.call(
-                "/accessd.v1.UserService/\(rpc)", try await request(session), as: Accessd_V1_UserResponse.self, write: write)
+            let reply = try await session.call(method, try await request(session), write: write)
             // A token call (ActivateUser) has no --as: the user reads their own role.
-            let reader = options.actor.isEmpty && rpc == "ActivateUser" ? reply.user.id : nil
+            let reader = options.actor.isEmpty && method.path == Methods.activateUser.path ? reply.user.id : nil
             return (reply, await session.roleNames([reply.user.roleID], actor: reader))
         }
         try options.output(reply, write: write) { render(user: reply.user, roles: roles) }
@@ -55,7 +54,7 @@ struct Users: AsyncParsableCommand {
             request.role = role
             request.extraPermissions = try parsePermissions(permissions)
             request.officeIds = splitList(offices)
-            try await userReply(options, write, "AddUser") { _ in request }
+            try await userReply(options, write, Methods.addUser) { _ in request }
         }
     }
 
@@ -68,7 +67,7 @@ struct Users: AsyncParsableCommand {
             let (reply, roles) = try await options.withSession { session in
                 var request = Accessd_V1_GetUserRequest()
                 request.userID = try await session.userID(user.user, account: user.account)
-                let reply = try await session.call("/accessd.v1.UserService/GetUser", request, as: Accessd_V1_User.self)
+                let reply = try await session.call(Methods.getUser, request)
                 return (reply, await session.roleNames([reply.roleID]))
             }
             try options.output(reply) { render(user: reply, roles: roles) }
@@ -102,7 +101,7 @@ struct Users: AsyncParsableCommand {
                 request.setExtraPermissions = true
                 request.extraPermissions = try parsePermissions(permissions)
             }
-            try await userReply(options, write, "EditUser") { session in
+            try await userReply(options, write, Methods.editUser) { session in
                 var request = request
                 request.userID = try await session.userID(user.user, account: user.account)
                 return request
@@ -115,7 +114,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var user: UserArgument
-        func run() async throws { try await userReply(options, write, "DeactivateUser") { try await userRequest($0, user) } }
+        func run() async throws { try await userReply(options, write, Methods.deactivateUser) { try await userRequest($0, user) } }
     }
 
     struct Reactivate: AsyncParsableCommand {
@@ -123,7 +122,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var user: UserArgument
-        func run() async throws { try await userReply(options, write, "ReactivateUser") { try await userRequest($0, user) } }
+        func run() async throws { try await userReply(options, write, Methods.reactivateUser) { try await userRequest($0, user) } }
     }
 
     struct ResendActivation: AsyncParsableCommand {
@@ -132,7 +131,7 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var options: ConnectionOptions
         @OptionGroup var write: WriteOptions
         @OptionGroup var user: UserArgument
-        func run() async throws { try await userReply(options, write, "ResendActivation") { try await userRequest($0, user) } }
+        func run() async throws { try await userReply(options, write, Methods.resendActivation) { try await userRequest($0, user) } }
     }
 
     struct Activate: AsyncParsableCommand {
@@ -144,7 +143,7 @@ struct Users: AsyncParsableCommand {
         func run() async throws {
             var request = Accessd_V1_ActivateUserRequest()
             request.token = token
-            try await userReply(options, write, "ActivateUser") { _ in request }
+            try await userReply(options, write, Methods.activateUser) { _ in request }
         }
     }
 
@@ -176,7 +175,7 @@ struct Users: AsyncParsableCommand {
             let reply = try await options.withSession { session in
                 request.roleIds = try await session.roleIDs(splitList(roles), account: account)
                 return try await session.call(
-                    "/accessd.v1.UserService/ListUsers", request, as: Accessd_V1_ListUsersResponse.self)
+                    Methods.listUsers, request)
             }
             try options.output(reply) {
                 let rows = reply.users.map { user in

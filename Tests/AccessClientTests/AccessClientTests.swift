@@ -6,7 +6,7 @@ import Testing
 
 /// The client against an in-process frame server (docs/protocol.md, "Frames").
 @Suite(.timeLimit(.minutes(1))) struct AccessClientTests {
-    static let method = "/accessd.v1.UserService/GetUser"
+    static let method = Methods.getUser.path
     static let unavailable = StatusCode.unavailable
 
     enum ReplyOrder: String, CaseIterable, Sendable {
@@ -68,13 +68,11 @@ import Testing
             }
         }) { server, client in
             let reply = try await client.call(
-                "/accessd.v1.UserService/AddUser", payload: [9, 8], actor: "ann@example.com",
-                timeoutMilliseconds: 1500, metadata: ["trace": "t-1"], minRevision: 17, dryRun: true,
-                idempotencyKey: "key-1")
+                Methods.addUser.path, payload: [9, 8], options: CallOptions(actor: "ann@example.com", timeoutMilliseconds: 1500, metadata: ["trace": "t-1"], minRevision: 17, dryRun: true, idempotencyKey: "key-1"))
             #expect(reply == Reply(payload: [1, 2, 3], revision: 42))
             let request = try #require(server.requests.first)
             #expect(request.id == 1)
-            #expect(request.method == "/accessd.v1.UserService/AddUser")
+            #expect(request.method == Methods.addUser.path)
             #expect(request.payload == Data([9, 8]))
             #expect(request.actor == "ann@example.com")
             #expect(request.timeoutMs == 1500)
@@ -86,24 +84,24 @@ import Testing
     }
 
     @Test func theTypedCallEncodesTheRequestAndDecodesTheReply() async throws {
-        // Any generated messages do: a Cancel goes in, a GoAway comes back.
+        // A GetUserRequest goes in, a User (the catalogue's response type) comes back.
         try await withServer(script: { frame, connection in
             guard case .request(let request) = frame.kind,
-                let asked = try? Accessd_V1_Cancel(serializedBytes: request.payload)
+                let asked = try? Accessd_V1_GetUserRequest(serializedBytes: request.payload)
             else { return }
-            var answer = Accessd_V1_GoAway()
-            answer.reason = "asked for \(asked.id)"
-            answer.lastAcceptedID = asked.id
+            var answer = Accessd_V1_User()
+            answer.id = asked.userID
+            answer.firstName = "asked for \(asked.userID) as \(request.actor)"
             connection.respond(id: request.id, payload: (try? answer.serializedBytes()) ?? [], revision: 3)
         }) { _, client in
-            var asked = Accessd_V1_Cancel()
-            asked.id = 77
-            let answer = try await client.call(Self.method, asked, as: Accessd_V1_GoAway.self, actor: "u1")
-            #expect(answer.reason == "asked for 77")
-            #expect(answer.lastAcceptedID == 77)
+            var asked = Accessd_V1_GetUserRequest()
+            asked.userID = "usr_77"
+            let answer = try await client.call(Methods.getUser, asked, options: CallOptions(actor: "u1"))
+            #expect(answer.firstName == "asked for usr_77 as u1")
+            #expect(answer.id == "usr_77")
 
-            let reply = try await client.call(Self.method, payload: try asked.serializedBytes())
-            #expect(try reply.decode(as: Accessd_V1_GoAway.self).lastAcceptedID == 77)
+            let reply = try await client.reply(Methods.getUser, asked)
+            #expect(try reply.decode(as: Accessd_V1_User.self).id == "usr_77")
             #expect(reply.revision == 3)
         }
     }
@@ -113,7 +111,7 @@ import Testing
             if case .request(let request) = frame.kind { connection.respond(id: request.id, payload: [0xFF, 0xFF]) }
         }) { _, client in
             let error = await #expect(throws: CallError.self) {
-                _ = try await client.call(Self.method, Accessd_V1_Cancel(), as: Accessd_V1_GoAway.self)
+                _ = try await client.call(Methods.getUser, Accessd_V1_GetUserRequest())
             }
             #expect(error?.code == StatusCode.internal)
         }
@@ -126,7 +124,7 @@ import Testing
             }
         }) { _, client in
             await #expect(throws: CallError(code: .notFound, message: "no user u9 (R8)")) {
-                _ = try await client.call(Self.method, payload: [], actor: "u1")
+                _ = try await client.call(Self.method, payload: [], options: CallOptions(actor: "u1"))
             }
             // The connection is still fine for the next call.
             await #expect(throws: CallError(code: .notFound, message: "no user u9 (R8)")) {
@@ -145,7 +143,7 @@ import Testing
             connection.send(messages + [.response(id: request.id, revision: 15)])
         }) { _, client in
             var replies: [Reply] = []
-            for try await reply in client.stream(Self.method, payload: [], actor: "u1") {
+            for try await reply in client.stream(Self.method, payload: [], options: CallOptions(actor: "u1")) {
                 replies.append(reply)
             }
             let expected: [Reply] = (1 ... 4).map { (n: Int) in Reply(payload: [UInt8(n)], revision: UInt64(10 + n)) }
@@ -165,7 +163,7 @@ import Testing
         }) { _, client in
             var payloads: [[UInt8]] = []
             let error = await #expect(throws: CallError.self) {
-                for try await reply in client.stream(Self.method, payload: [], timeoutMilliseconds: 10) {
+                for try await reply in client.stream(Self.method, payload: [], options: CallOptions(timeoutMilliseconds: 10)) {
                     payloads.append(reply.payload)
                 }
             }

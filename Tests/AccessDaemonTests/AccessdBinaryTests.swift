@@ -67,7 +67,7 @@ import Testing
         create.ownerEmail = "owner@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        let created = try RawConnection(path: first.socket).call("/accessd.v1.AdminService/CreateAccount", create, id: 1)
+        let created = try RawConnection(path: first.socket).call(Methods.createAccount, create, id: 1)
         #expect(created.code == 0, "\(created.message)")
         let account = try Accessd_V1_CreateAccountResponse(serializedBytes: created.payload).account.id
         #expect(stop(first) == 0)
@@ -76,7 +76,7 @@ import Testing
         let second = try start(directory: directory)
         var get = Accessd_V1_GetAccountRequest()
         get.accountID = account
-        let response = try RawConnection(path: second.socket).call("/accessd.v1.AccountService/GetAccount", get, id: 1)
+        let response = try RawConnection(path: second.socket).call(Methods.getAccount, get, id: 1)
         #expect(response.code == 0, "\(response.message)")
         #expect(try Accessd_V1_Account(serializedBytes: response.payload).name == "Acme")
         #expect(stop(second) == 0)

@@ -51,13 +51,13 @@ import Testing
         create.ownerEmail = "\(name)@load.example"
         create.ownerFirstName = "Load"
         create.ownerLastName = "Test"
-        let response = try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: id)
+        let response = try connection.call(Methods.createAccount, create, id: id)
         guard response.code == 0 else { return nil }
         return (try Accessd_V1_CreateAccountResponse(serializedBytes: response.payload).account.id, response.revision)
     }
 
     static func stats(_ socket: String) throws -> Accessd_V1_GetStatsResponse {
-        let response = try RawConnection(path: socket).call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+        let response = try RawConnection(path: socket).call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         return try Accessd_V1_GetStatsResponse(serializedBytes: response.payload)
     }
 
@@ -128,7 +128,7 @@ import Testing
         for (n, ack) in acks.enumerated() {
             var get = Accessd_V1_GetAccountRequest()
             get.accountID = ack.id
-            answers[ack.id] = try raw.call("/accessd.v1.AccountService/GetAccount", get, id: UInt64(n + 1)).payload
+            answers[ack.id] = try raw.call(Methods.getAccount, get, id: UInt64(n + 1)).payload
         }
         #expect(binary.stop(live) == 0)
 
@@ -145,7 +145,7 @@ import Testing
         for (n, ack) in acks.enumerated() {
             var get = Accessd_V1_GetAccountRequest()
             get.accountID = ack.id
-            let response = try check.call("/accessd.v1.AccountService/GetAccount", get, id: UInt64(n + 1))
+            let response = try check.call(Methods.getAccount, get, id: UInt64(n + 1))
             if ack.revision <= revision {
                 if response.code != 0 || response.payload != answers[ack.id] { wrong.append("\(ack.id) missing or different") }
             } else if response.code != 5 {
@@ -171,7 +171,7 @@ import Testing
         do {
             // A peer that asks for a backup and does not read it holds the slot.
             let stalled = try RawConnection(path: daemon.socket)
-            try stalled.send(Accessd_V1_Request(id: 1, method: "/accessd.v1.AdminService/Backup"))
+            try stalled.send(Accessd_V1_Request(id: 1, method: Methods.backup.path))
             let header = try stalled.readResponse(timeout: 30)
             #expect(header.more && header.code == 0)
             let second = try Self.run(Self.accessctl, ["backup", "--socket", daemon.socket, root + "/second.snap"])
@@ -267,7 +267,7 @@ import Testing
         #expect(try Self.stats(restarted.socket).revision == revision)
         var get = Accessd_V1_GetAccountRequest()
         get.accountID = later.id
-        #expect(try RawConnection(path: restarted.socket).call("/accessd.v1.AccountService/GetAccount", get, id: 1).code == 5)
+        #expect(try RawConnection(path: restarted.socket).call(Methods.getAccount, get, id: 1).code == 5)
         #expect(binary.stop(restarted) == 0)
     }
 

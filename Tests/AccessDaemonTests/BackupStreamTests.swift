@@ -150,7 +150,7 @@ import Testing
         }
         waterMark.channel = channel
         try await channel.connect(to: SocketAddress(unixDomainSocketPath: "/unused")).get()
-        try await channel.writeInbound(try ConnectionHandlerTests.Rig.frame("/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), id: 5))
+        try await channel.writeInbound(try ConnectionHandlerTests.Rig.frame(Methods.backup.path, Accessd_V1_BackupRequest(), id: 5))
         await loop.run()
 
         var responses: [Accessd_V1_Response] = []
@@ -189,7 +189,7 @@ import Testing
     @Test func aBackupIsAnAdministratorsCall() async throws {
         let rig = ConnectionHandlerTests.Rig()
         let channel = try await rig.channel(uid: 1234)
-        try await channel.writeInbound(try ConnectionHandlerTests.Rig.frame("/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), id: 3))
+        try await channel.writeInbound(try ConnectionHandlerTests.Rig.frame(Methods.backup.path, Accessd_V1_BackupRequest(), id: 3))
         await rig.loop.run()
         let reply = try #require(try await ConnectionHandlerTests.Rig.responses(channel).first)
         #expect(reply.code == 7 && reply.message.contains("administrator"), "\(reply.code) \(reply.message)")

@@ -94,7 +94,7 @@ import Testing
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
         let created = try await setup.call(
-            "/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
+            Methods.createAccount, create)
         let account = created.account.id
         var ada = Accessd_V1_AddUserRequest()
         ada.accountID = account
@@ -103,13 +103,12 @@ import Testing
         ada.lastName = "Lovelace"
         ada.role = "Member"
         let adaID = try await setup.call(
-            "/accessd.v1.UserService/AddUser", ada, as: Accessd_V1_UserResponse.self, actor: "olga@acme.example"
-        ).user.id
+            Methods.addUser, ada, options: CallOptions(actor: "olga@acme.example")).user.id
         var vic = ada
         vic.email = "vic@acme.example"
         vic.role = "Viewer"
         _ = try await setup.call(
-            "/accessd.v1.UserService/AddUser", vic, as: Accessd_V1_UserResponse.self, actor: "olga@acme.example")
+            Methods.addUser, vic, options: CallOptions(actor: "olga@acme.example"))
         await setup.close()
 
         // Reads and refused writes only: both clients see the same state.
@@ -128,15 +127,15 @@ import Testing
         var bob = ada
         bob.email = "bob@acme.example"
         let calls = [
-            try Call("/accessd.v1.AccessService/Check", check),
-            try Call("/accessd.v1.AccessService/Check", pendingCheck),
-            try Call("/accessd.v1.UserService/GetUser", getUser),
-            try Call("/accessd.v1.UserService/GetUser", getNobody),
-            try Call("/accessd.v1.UserService/ListUsers", listUsers, actor: "olga@acme.example"),
-            try Call("/accessd.v1.EventService/ListOutbox", Accessd_V1_ListOutboxRequest()),
-            try Call("/accessd.v1.UserService/AddUser", bob, actor: "vic@acme.example"),
-            try Call("/accessd.v1.UserService/AddUser", bob, actor: "olga@acme.example"),
-            try Call("/accessd.v1.AdminService/CreateAccount", create, actor: "olga@acme.example"),
+            try Call(Methods.check.path, check),
+            try Call(Methods.check.path, pendingCheck),
+            try Call(Methods.getUser.path, getUser),
+            try Call(Methods.getUser.path, getNobody),
+            try Call(Methods.listUsers.path, listUsers, actor: "olga@acme.example"),
+            try Call(Methods.listOutbox.path, Accessd_V1_ListOutboxRequest()),
+            try Call(Methods.addUser.path, bob, actor: "vic@acme.example"),
+            try Call(Methods.addUser.path, bob, actor: "olga@acme.example"),
+            try Call(Methods.createAccount.path, create, actor: "olga@acme.example"),
             try Call("/accessd.v1.AccessService/Nothing", check),
         ]
 
@@ -159,7 +158,7 @@ import Testing
         var fromSwift: [Outcome] = []
         for call in calls {
             do {
-                let reply = try await client.call(call.method, payload: call.payload, actor: call.actor)
+                let reply = try await client.call(call.method, payload: call.payload, options: CallOptions(actor: call.actor))
                 fromSwift.append(Outcome(code: 0, payload: reply.payload, message: ""))
             } catch let error as CallError {
                 fromSwift.append(Outcome(code: error.code.wire, payload: [], message: error.message))

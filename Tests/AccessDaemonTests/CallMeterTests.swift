@@ -1,4 +1,5 @@
 import AccessStore
+import AccessWire
 import NIOEmbedded
 import Testing
 
@@ -9,9 +10,9 @@ import Testing
 /// duration; a call answered later is in flight until then; a closed
 /// connection's unanswered calls leave the count.
 @Suite struct CallMeterTests {
-    let check = MeteredMethods.table["/accessd.v1.AccessService/Check"]!.slot
-    let addUser = MeteredMethods.table["/accessd.v1.UserService/AddUser"]!.slot
-    let listEvents = MeteredMethods.table["/accessd.v1.EventService/ListEvents"]!.slot
+    let check = MeteredMethods.table[Methods.check.path]!.slot
+    let addUser = MeteredMethods.table[Methods.addUser.path]!.slot
+    let listEvents = MeteredMethods.table[Methods.listEvents.path]!.slot
 
     func durations(_ totals: CallTotals, _ slot: Int) -> UInt64 {
         (0..<CallDurationBuckets.count).reduce(0) { $0 + totals.bucket(method: slot, $1) }

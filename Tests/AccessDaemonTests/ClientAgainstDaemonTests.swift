@@ -33,7 +33,7 @@ import Testing
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
         return try await client.call(
-            "/accessd.v1.AdminService/CreateAccount", create, as: Accessd_V1_CreateAccountResponse.self)
+            Methods.createAccount, create)
     }
 
     @Test func twoHundredConcurrentCallsOnOneConnectionEachGetTheirOwnReply() async throws {
@@ -49,8 +49,7 @@ import Testing
                         add.lastName = "Number\(n)"
                         add.role = "Member"
                         let reply = try await client.call(
-                            "/accessd.v1.UserService/AddUser", add, as: Accessd_V1_UserResponse.self,
-                            actor: "owner@acme.example")
+                            Methods.addUser, add, options: CallOptions(actor: "owner@acme.example"))
                         #expect(reply.user.email == "user\(n)@acme.example")
                     }
                     group.addTask {
@@ -58,7 +57,7 @@ import Testing
                         check.user = account.owner.id
                         check.accountID = account.account.id
                         check.permission = n.isMultiple(of: 2) ? .shareAccess : .manageClients
-                        let reply = try await client.call("/accessd.v1.AccessService/Check", check, as: Accessd_V1_CheckResponse.self)
+                        let reply = try await client.call(Methods.check, check)
                         #expect(reply.allowed)
                     }
                 }
@@ -68,7 +67,7 @@ import Testing
             list.accountID = account.account.id
             list.pageSize = 1000
             let users = try await client.call(
-                "/accessd.v1.UserService/ListUsers", list, as: Accessd_V1_ListUsersResponse.self, actor: account.owner.id)
+                Methods.listUsers, list, options: CallOptions(actor: account.owner.id))
             #expect(users.totalUsers == 101)
         }
     }
@@ -86,13 +85,13 @@ import Testing
                     check.user = account.owner.id
                     check.accountID = account.account.id
                     check.permission = .viewBilling
-                    request.method = "/accessd.v1.AccessService/Check"
+                    request.method = Methods.check.path
                     request.payload = try check.serializedBytes()
                 } else {
                     var office = Accessd_V1_CreateOfficeRequest()
                     office.accountID = account.account.id
                     office.name = "Office \(n)"
-                    request.method = "/accessd.v1.OfficeService/CreateOffice"
+                    request.method = Methods.createOffice.path
                     request.payload = try office.serializedBytes()
                     request.actor = account.owner.id
                 }
@@ -125,8 +124,7 @@ import Testing
         try await withDaemon { client, _ in
             do {
                 _ = try await client.call(
-                    "/accessd.v1.EventService/ListEvents", payload: try Accessd_V1_ListEventsRequest().serializedBytes(),
-                    timeoutMilliseconds: 30, minRevision: 10_000)
+                    Methods.listEvents.path, payload: try Accessd_V1_ListEventsRequest().serializedBytes(), options: CallOptions(timeoutMilliseconds: 30, minRevision: 10_000))
                 Issue.record("the call should have missed its deadline")
             } catch let error as CallError {
                 #expect(error.codeName == "DEADLINE_EXCEEDED")
@@ -140,7 +138,7 @@ import Testing
             defer { Task { await writer.close() } }
             var follow = Accessd_V1_FollowEventsRequest()
             follow.afterSeq = 0
-            let stream = try client.stream("/accessd.v1.EventService/FollowEvents", follow, as: Accessd_V1_Event.self)
+            let stream = try client.stream(Methods.followEvents, follow)
             let reader = Task {
                 var seqs: [UInt64] = []
                 for try await event in stream {
@@ -153,7 +151,7 @@ import Testing
             #expect(try await reader.value == [1, 2, 3, 4, 5])
             // The connection still serves calls after the cancelled stream.
             let stats = try await client.call(
-                "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
+                Methods.getStats, Accessd_V1_GetStatsRequest())
             #expect(stats.accounts == 1)
         }
     }

@@ -84,7 +84,7 @@ import Testing
             create.ownerEmail = "olga@acme.example"
             create.ownerFirstName = "Olga"
             create.ownerLastName = "Owner"
-            try await channel.writeInbound(try Self.frame("/accessd.v1.AdminService/CreateAccount", create, id: id))
+            try await channel.writeInbound(try Self.frame(Methods.createAccount.path, create, id: id))
             await loop.run()
             let reply = try #require(try await Self.responses(channel).first)
             #expect(reply.code == 0, "\(reply.message)")
@@ -97,7 +97,7 @@ import Testing
         check.user = "olga@acme.example"
         check.accountID = account
         check.permission = .editAccountSettings
-        return try Rig.frame("/accessd.v1.AccessService/Check", check, id: id)
+        return try Rig.frame(Methods.check.path, check, id: id)
     }
 
     @Test func item1_whileTheChannelIsNotWritableNoRequestIsHandledAndAllAreOnceItIs() async throws {
@@ -158,14 +158,14 @@ import Testing
         let account = try await rig.createAccount(writer)
         let revision = rig.owner.published.revision
         try await reader.writeInbound(
-            try Rig.frame("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: 7, minRevision: revision + 1))
+            try Rig.frame(Methods.listEvents.path, Accessd_V1_ListEventsRequest(), id: 7, minRevision: revision + 1))
         await rig.loop.run()
         #expect(try await Rig.responses(reader).isEmpty, "it waits")
         #expect(rig.owner.revisions.waiting == 1, "one registration with the owner, nothing polled")
         var rename = Accessd_V1_RenameAccountRequest()
         rename.accountID = account
         rename.name = "Acme 2"
-        try await writer.writeInbound(try Rig.frame("/accessd.v1.AccountService/RenameAccount", rename, id: 2, actor: "olga@acme.example"))
+        try await writer.writeInbound(try Rig.frame(Methods.renameAccount.path, rename, id: 2, actor: "olga@acme.example"))
         await rig.loop.run()
         let woken = try #require(try await Rig.responses(reader).first)
         #expect(woken.id == 7 && woken.code == 0 && woken.revision == revision + 1)
@@ -177,7 +177,7 @@ import Testing
         let channel = try await rig.channel()
         var request = Accessd_V1_Request()
         request.id = 3
-        request.method = "/accessd.v1.EventService/ListEvents"
+        request.method = Methods.listEvents.path
         request.minRevision = 10
         request.timeoutMs = UInt32.max
         var frame = Accessd_V1_ClientFrame()
@@ -200,7 +200,7 @@ import Testing
         var rename = Accessd_V1_RenameAccountRequest()
         rename.accountID = account
         rename.name = "Mine"
-        try await reader.writeInbound(try Rig.frame("/accessd.v1.AccountService/RenameAccount", rename, id: 2, actor: "olga@acme.example"))
+        try await reader.writeInbound(try Rig.frame(Methods.renameAccount.path, rename, id: 2, actor: "olga@acme.example"))
         await rig.loop.run()
         let replies = try await Rig.responses(reader)
         #expect(replies.map(\.code) == [0, 7], "\(replies.map(\.message))")

@@ -41,7 +41,7 @@ import Testing
                         create.ownerEmail = "\(name)@crash.example"
                         create.ownerFirstName = "Crash"
                         create.ownerLastName = "Test"
-                        guard let response = try? raw.call("/accessd.v1.AdminService/CreateAccount", create, id: UInt64(n)),
+                        guard let response = try? raw.call(Methods.createAccount, create, id: UInt64(n)),
                             response.code == 0,
                             let reply = try? Accessd_V1_CreateAccountResponse(serializedBytes: response.payload)
                         else { return }
@@ -60,7 +60,7 @@ import Testing
                     while true {
                         n += 1
                         snapshotInFlight.withLockedValue { $0 = true }
-                        guard let response = try? raw.call("/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), id: n),
+                        guard let response = try? raw.call(Methods.snapshot, Accessd_V1_SnapshotRequest(), id: n),
                             response.code == 0
                         else { return }
                         snapshotInFlight.withLockedValue { $0 = false }
@@ -111,7 +111,7 @@ import Testing
         for (n, (id, name)) in acknowledged.enumerated() {
             var get = Accessd_V1_GetAccountRequest()
             get.accountID = id
-            let response = try raw.call("/accessd.v1.AccountService/GetAccount", get, id: UInt64(n + 1))
+            let response = try raw.call(Methods.getAccount, get, id: UInt64(n + 1))
             if response.code != 0 || (try? Accessd_V1_Account(serializedBytes: response.payload).name) != name {
                 lost.append("\(id) \(name): \(response.code) \(response.message)")
             }

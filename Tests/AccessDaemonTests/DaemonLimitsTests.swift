@@ -21,7 +21,7 @@ import Testing
         create.ownerLastName = "Owner"
         var request = Accessd_V1_Request()
         request.id = id
-        request.method = "/accessd.v1.AdminService/CreateAccount"
+        request.method = Methods.createAccount.path
         request.payload = try create.serializedBytes()
         request.dryRun = dryRun
         request.idempotencyKey = idempotencyKey
@@ -62,7 +62,7 @@ import Testing
             let connection = try RawConnection(path: path)
             var request = Accessd_V1_Request()
             request.id = 1
-            request.method = "/accessd.v1.EventService/ListEvents"
+            request.method = Methods.listEvents.path
             request.payload = try Accessd_V1_ListEventsRequest().serializedBytes()
             request.minRevision = 1000
             request.timeoutMs = 50
@@ -90,13 +90,13 @@ import Testing
         try await wire.withServer { path, server in
             let connection = try RawConnection(path: path)
             _ = try wire.createAccount(connection)
-            let response = try connection.call("/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), id: 2)
+            let response = try connection.call(Methods.snapshot, Accessd_V1_SnapshotRequest(), id: 2)
             #expect(response.code == 0, "\(response.message)")
             let snapshot = try Accessd_V1_SnapshotResponse(serializedBytes: response.payload)
             #expect(snapshot.revision == 5)
             #expect(FileManager.default.fileExists(atPath: snapshot.path))
             let stats = try Accessd_V1_GetStatsResponse(
-                serializedBytes: try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 3).payload)
+                serializedBytes: try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 3).payload)
             #expect(stats.lastSnapshotRevision == 5 && stats.lastSnapshotAtMs > 0)
             #expect(stats.connections == 1 && stats.accounts == 1 && stats.users == 1)
             #expect(server.owner.published.revision == 5)
@@ -128,13 +128,13 @@ import Testing
             request.method = "/accessd.v1.Nope/Nope"
             try connection.send(request)
             #expect(try connection.readResponse().code == 12)
-            request.method = "/accessd.v1.UserService/AddUser"
+            request.method = Methods.addUser.path
             request.payload = Data([0xFF])
             try connection.send(request)
             #expect(try connection.readResponse().code == 3)
             var get = Accessd_V1_GetUserRequest()
             get.userID = "not-an-id"
-            #expect(try connection.call("/accessd.v1.UserService/GetUser", get, id: 2).code == 3)
+            #expect(try connection.call(Methods.getUser, get, id: 2).code == 3)
             #expect(server.owner.published.state == before)
             // And it still answers.
             _ = try wire.createAccount(connection, email: "after@acme.example", id: 3)
@@ -168,7 +168,7 @@ import Testing
         add.role = "Viewer"
         var request = Accessd_V1_Request()
         request.id = id
-        request.method = "/accessd.v1.UserService/AddUser"
+        request.method = Methods.addUser.path
         request.payload = try add.serializedBytes()
         request.actor = "owner@acme.example"
         request.idempotencyKey = key
@@ -177,7 +177,7 @@ import Testing
 
     func stats(_ connection: RawConnection, id: UInt64) throws -> Accessd_V1_GetStatsResponse {
         try Accessd_V1_GetStatsResponse(
-            serializedBytes: try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: id).payload)
+            serializedBytes: try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: id).payload)
     }
 
     /// R21: a rejected call changes nothing. A refused keyed write was
@@ -248,19 +248,19 @@ import Testing
             let connection = try RawConnection(path: path)
             let account = try wire.createAccount(connection).account.id
             let added = try connection.call(
-                "/accessd.v1.UserService/AddUser", bytes: try addUser(account, "ada@acme.example", id: 0, key: "").payload.map { $0 },
+                Methods.addUser.path, bytes: try addUser(account, "ada@acme.example", id: 0, key: "").payload.map { $0 },
                 id: 2, actor: "owner@acme.example")
             #expect(added.code == 0)
             let user = try Accessd_V1_UserResponse(serializedBytes: added.payload)
             var resend = Accessd_V1_UserRequest()
             resend.userID = user.user.id
-            let resent = try connection.call("/accessd.v1.UserService/ResendActivation", resend, id: 3, actor: "owner@acme.example")
+            let resent = try connection.call(Methods.resendActivation, resend, id: 3, actor: "owner@acme.example")
             #expect(resent.code == 0, "\(resent.message)")
             let outbox = try Accessd_V1_ListOutboxResponse(
-                serializedBytes: try connection.call("/accessd.v1.EventService/ListOutbox", Accessd_V1_ListOutboxRequest(), id: 4).payload)
+                serializedBytes: try connection.call(Methods.listOutbox, Accessd_V1_ListOutboxRequest(), id: 4).payload)
             let tokens = outbox.messages.map(\.token)
             #expect(tokens.count == 2 && tokens.allSatisfy { $0.count == 64 }, "the mailer gets the tokens")
-            let events = try connection.call("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: 5).payload
+            let events = try connection.call(Methods.listEvents, Accessd_V1_ListEventsRequest(), id: 5).payload
             for (name, bytes) in [("AddUser", added.payload), ("ResendActivation", resent.payload), ("ListEvents", events)] {
                 let text = String(decoding: bytes, as: UTF8.self)
                 for token in tokens { #expect(!text.contains(token), "\(name) carries an activation token") }
@@ -272,7 +272,7 @@ import Testing
             // And the newest token works.
             var activate = Accessd_V1_ActivateUserRequest()
             activate.token = try #require(outbox.messages.last?.token)
-            #expect(try connection.call("/accessd.v1.UserService/ActivateUser", activate, id: 6).code == 0)
+            #expect(try connection.call(Methods.activateUser, activate, id: 6).code == 0)
         }
     }
 }

@@ -94,7 +94,7 @@ import Testing
         #expect(second.owner.published.state == before)
         var get = Accessd_V1_GetAccountRequest()
         get.accountID = created.account.id
-        let response = try RawConnection(path: configuration.socketPath).call("/accessd.v1.AccountService/GetAccount", get, id: 1)
+        let response = try RawConnection(path: configuration.socketPath).call(Methods.getAccount, get, id: 1)
         #expect(response.code == 0)
         #expect(try Accessd_V1_Account(serializedBytes: response.payload).name == "Acme")
         try await second.stop()
@@ -131,7 +131,7 @@ import Testing
             follow.afterSeq = 2
             var request = Accessd_V1_Request()
             request.id = 9
-            request.method = "/accessd.v1.EventService/FollowEvents"
+            request.method = Methods.followEvents.path
             request.payload = try follow.serializedBytes()
             try follower.send(request)
             var seqs: [UInt64] = []
@@ -163,7 +163,7 @@ import Testing
         let follower = try RawConnection(path: configuration.socketPath)
         var request = Accessd_V1_Request()
         request.id = 4
-        request.method = "/accessd.v1.EventService/FollowEvents"
+        request.method = Methods.followEvents.path
         request.payload = try Accessd_V1_FollowEventsRequest().serializedBytes()
         try follower.send(request)
         _ = try createAccount(try RawConnection(path: configuration.socketPath))

@@ -14,8 +14,8 @@ import Testing
 /// retention, naming the oldest seq held. The real `accessd`, restarted on
 /// the same state directory.
 @Suite(.serialized) struct EventHistoryOnDiskTests {
-    static let list = "/accessd.v1.EventService/ListEvents"
-    static let follow = "/accessd.v1.EventService/FollowEvents"
+    static let list = Methods.listEvents.path
+    static let follow = Methods.followEvents.path
 
     /// accessd on a state directory that outlives its processes: start, stop, crash, start again.
     final class Daemon {
@@ -98,7 +98,7 @@ import Testing
                 create.ownerEmail = "owner\(id)@events.example"
                 create.ownerFirstName = "Owner"
                 create.ownerLastName = "Number\(id)"
-                try connection.send(try Accessd_V1_Request(id: id, method: "/accessd.v1.AdminService/CreateAccount", create))
+                try connection.send(try Accessd_V1_Request(id: id, method: Methods.createAccount.path, create))
             }
             for _ in ids {
                 let response = try connection.readResponse(timeout: 30)
@@ -134,12 +134,12 @@ import Testing
         request.afterSeq = .max
         let listed = try Accessd_V1_ListEventsResponse(serializedBytes: try connection.call(list, request, id: 77).payload).oldestSeq
         let stats = try Accessd_V1_GetStatsResponse(
-            serializedBytes: try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 78).payload)
+            serializedBytes: try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 78).payload)
         return (listed, stats.oldestEventSeq)
     }
 
     static func snapshot(_ connection: RawConnection) throws {
-        let response = try connection.call("/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), id: 99)
+        let response = try connection.call(Methods.snapshot, Accessd_V1_SnapshotRequest(), id: 99)
         guard response.code == 0 else { throw RawConnection.Failure(description: "Snapshot: \(response.message)") }
     }
 
@@ -386,7 +386,7 @@ import Testing
         create.ownerEmail = "checked@events.example"
         create.ownerFirstName = "C"
         create.ownerLastName = "D"
-        let creation = try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: 1)
+        let creation = try connection.call(Methods.createAccount, create, id: 1)
         #expect(creation.code == 0, "\(creation.message)")
         let created = try Accessd_V1_CreateAccountResponse(serializedBytes: creation.payload)
         let newest = creation.revision
@@ -401,7 +401,7 @@ import Testing
         var frames: [UInt8] = []
         for (id, method, payload) in [
             (UInt64(10), Self.list, try all.serializedBytes() as [UInt8]),
-            (UInt64(11), "/accessd.v1.AccessService/Check", try check.serializedBytes() as [UInt8]),
+            (UInt64(11), Methods.check.path, try check.serializedBytes() as [UInt8]),
         ] {
             var request = Accessd_V1_Request()
             request.id = id
@@ -450,7 +450,7 @@ import Testing
         while Date() < end {
             id += 1
             let sent = Date()
-            if try checker.call("/accessd.v1.AccessService/Check", check, id: id).code != 0 { refused += 1 }
+            if try checker.call(Methods.check, check, id: id).code != 0 { refused += 1 }
             slowest = max(slowest, Date().timeIntervalSince(sent))
         }
         #expect(refused == 0)

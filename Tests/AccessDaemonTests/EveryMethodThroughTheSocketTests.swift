@@ -23,7 +23,7 @@ import Testing
         let client: AccessClient
 
         func callBytes(_ path: String, _ payload: [UInt8], actor: String) async throws -> [UInt8] {
-            try await client.call(path, payload: payload, actor: actor).payload
+            try await client.call(path, payload: payload, options: CallOptions(actor: actor)).payload
         }
     }
 
@@ -57,23 +57,23 @@ import Testing
             var called = tour.called
 
             let snapshot = try await client.call(
-                "/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), as: Accessd_V1_SnapshotResponse.self)
+                Methods.snapshot, Accessd_V1_SnapshotRequest())
             #expect(snapshot.revision == tour.events.last?.seq)
             let stats = try await client.call(
-                "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
+                Methods.getStats, Accessd_V1_GetStatsRequest())
             #expect(stats.lastSnapshotRevision == snapshot.revision)
             #expect(stats.accounts == 3)
             let metrics = try await client.call(
-                "/accessd.v1.AdminService/GetMetrics", Accessd_V1_GetMetricsRequest(), as: Accessd_V1_GetMetricsResponse.self)
+                Methods.getMetrics, Accessd_V1_GetMetricsRequest())
             #expect(metrics.text.contains("accessd_accounts 3"), "\(metrics.text)")
             let health = try await client.call(
-                "/accessd.v1.HealthService/Check", Accessd_V1_HealthCheckRequest(), as: Accessd_V1_HealthCheckResponse.self)
+                Methods.healthCheck, Accessd_V1_HealthCheckRequest())
             #expect(health.status == .serving && health.revision == stats.revision)
             var follow = Accessd_V1_FollowEventsRequest()
             follow.afterSeq = 0
             var seen: [UInt64] = []
             for try await event in try client.stream(
-                "/accessd.v1.EventService/FollowEvents", follow, as: Accessd_V1_Event.self)
+                Methods.followEvents, follow)
             {
                 seen.append(event.seq)
                 if seen.count == 3 { break }  // dropping the sequence cancels the call
@@ -82,7 +82,7 @@ import Testing
             // Backup: a header, the snapshot's bytes, a trailer with their SHA-256.
             var parts: [Accessd_V1_BackupChunk] = []
             for try await chunk in try client.stream(
-                "/accessd.v1.AdminService/Backup", Accessd_V1_BackupRequest(), as: Accessd_V1_BackupChunk.self)
+                Methods.backup, Accessd_V1_BackupRequest())
             {
                 parts.append(chunk)
             }
@@ -92,14 +92,14 @@ import Testing
             }
             #expect(header.revision == stats.revision && header.size > 0)
             called.formUnion([
-                "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
-                "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Backup",
-                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
+                Methods.snapshot.path, Methods.getStats.path,
+                Methods.followEvents.path, Methods.backup.path,
+                Methods.getMetrics.path, Methods.healthCheck.path,
             ])
             #expect(Self.allPaths.subtracting(called).isEmpty, "never called: \(Self.allPaths.subtracting(called).sorted())")
             // The daemon still answers on the same connection after the cancelled stream.
             let after = try await client.call(
-                "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), as: Accessd_V1_GetStatsResponse.self)
+                Methods.getStats, Accessd_V1_GetStatsRequest())
             #expect(after.revision == stats.revision)
             await client.close()
         }
@@ -113,16 +113,16 @@ import Testing
             var called = tour.called
 
             let snapshot = try Accessd_V1_SnapshotResponse(
-                serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/Snapshot", [], actor: ""))
+                serializedBytes: try await caller.callBytes(Methods.snapshot.path, [], actor: ""))
             #expect(snapshot.revision == tour.events.last?.seq)
             let stats = try Accessd_V1_GetStatsResponse(
-                serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/GetStats", [], actor: ""))
+                serializedBytes: try await caller.callBytes(Methods.getStats.path, [], actor: ""))
             #expect(stats.lastSnapshotRevision == snapshot.revision)
             let metrics = try Accessd_V1_GetMetricsResponse(
-                serializedBytes: try await caller.callBytes("/accessd.v1.AdminService/GetMetrics", [], actor: ""))
+                serializedBytes: try await caller.callBytes(Methods.getMetrics.path, [], actor: ""))
             #expect(metrics.text.contains("accessd_revision \(stats.revision)"), "\(metrics.text)")
             let health = try Accessd_V1_HealthCheckResponse(
-                serializedBytes: try await caller.callBytes("/accessd.v1.HealthService/Check", [], actor: ""))
+                serializedBytes: try await caller.callBytes(Methods.healthCheck.path, [], actor: ""))
             #expect(health.status == .serving)
 
             // FollowEvents: the backlog arrives with `more` set; a Cancel ends it with CANCELLED.
@@ -130,7 +130,7 @@ import Testing
             follow.afterSeq = UInt64(tour.events.count - 2)
             var request = Accessd_V1_Request()
             request.id = 9_999
-            request.method = "/accessd.v1.EventService/FollowEvents"
+            request.method = Methods.followEvents.path
             request.payload = try follow.serializedBytes()
             try connection.send(request)
             var streamed: [UInt64] = []
@@ -149,7 +149,7 @@ import Testing
             // Backup: messages with `more` set, then OK.
             var backup = Accessd_V1_Request()
             backup.id = 10_000
-            backup.method = "/accessd.v1.AdminService/Backup"
+            backup.method = Methods.backup.path
             try connection.send(backup)
             var messages = 0
             var last = try connection.readResponse()
@@ -160,9 +160,9 @@ import Testing
             }
             #expect(last.code == 0 && messages >= 3, "a header, data and a trailer, then OK: \(messages) messages, \(last.message)")
             called.formUnion([
-                "/accessd.v1.AdminService/Snapshot", "/accessd.v1.AdminService/GetStats",
-                "/accessd.v1.EventService/FollowEvents", "/accessd.v1.AdminService/Backup",
-                "/accessd.v1.AdminService/GetMetrics", "/accessd.v1.HealthService/Check",
+                Methods.snapshot.path, Methods.getStats.path,
+                Methods.followEvents.path, Methods.backup.path,
+                Methods.getMetrics.path, Methods.healthCheck.path,
             ])
             #expect(Self.allPaths.subtracting(called).isEmpty, "never called: \(Self.allPaths.subtracting(called).sorted())")
         }

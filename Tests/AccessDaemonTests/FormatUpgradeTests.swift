@@ -97,7 +97,7 @@ import Testing
         add.firstName = "New"
         add.lastName = "Comer"
         add.role = "Viewer"
-        let added = try connection.call("/accessd.v1.UserService/AddUser", add, id: 1, actor: "olga@acme.example")
+        let added = try connection.call(Methods.addUser, add, id: 1, actor: "olga@acme.example")
         #expect(added.code == 0, "\(added.message)")
         try await first.stop()
 

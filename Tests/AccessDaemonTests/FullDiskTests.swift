@@ -42,7 +42,7 @@ import Testing
         create.ownerEmail = "owner\(n)@full.example"
         create.ownerFirstName = "Owner"
         create.ownerLastName = "Number\(n)"
-        return (try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: UInt64(n + 1)), create.name)
+        return (try connection.call(Methods.createAccount, create, id: UInt64(n + 1)), create.name)
     }
 
     @Test(.enabled(if: FullDiskTests.canMount))
@@ -84,7 +84,7 @@ import Testing
         for (n, (id, name)) in acknowledged.enumerated() {
             var get = Accessd_V1_GetAccountRequest()
             get.accountID = id
-            let response = try connection.call("/accessd.v1.AccountService/GetAccount", get, id: UInt64(20_000 + n))
+            let response = try connection.call(Methods.getAccount, get, id: UInt64(20_000 + n))
             #expect(response.code == 0 && (try? Accessd_V1_Account(serializedBytes: response.payload).name) == name)
         }
         // Still full: still refused, and the daemon stays up.
@@ -104,7 +104,7 @@ import Testing
         for (n, (id, name)) in acknowledged.enumerated() {
             var get = Accessd_V1_GetAccountRequest()
             get.accountID = id
-            let response = try check.call("/accessd.v1.AccountService/GetAccount", get, id: UInt64(n + 1))
+            let response = try check.call(Methods.getAccount, get, id: UInt64(n + 1))
             if response.code != 0 || (try? Accessd_V1_Account(serializedBytes: response.payload).name) != name { lost += 1 }
         }
         #expect(lost == 0, "\(lost) of \(acknowledged.count) acknowledged writes are gone")

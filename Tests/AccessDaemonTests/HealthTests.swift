@@ -42,7 +42,7 @@ import Testing
     static func health(_ connection: RawConnection, service: String = "", id: UInt64) throws -> Accessd_V1_HealthCheckResponse {
         var request = Accessd_V1_HealthCheckRequest()
         request.service = service
-        let response = try connection.call("/accessd.v1.HealthService/Check", request, id: id)
+        let response = try connection.call(Methods.healthCheck, request, id: id)
         try #require(response.code == 0, "\(response.message)")
         return try Accessd_V1_HealthCheckResponse(serializedBytes: response.payload)
     }
@@ -175,11 +175,11 @@ import Testing
             health: HealthProbe(journalFailure: { nil }, draining: { false }), uptimeMilliseconds: { 1 })
         let channel = try await rig.channel(metrics: hooks)
         typealias Rig = ConnectionHandlerTests.Rig
-        try await channel.writeInbound(try Rig.frame("/accessd.v1.HealthService/Check", Accessd_V1_HealthCheckRequest(), id: 1))
-        try await channel.writeInbound(try Rig.frame("/accessd.v1.AdminService/GetMetrics", Accessd_V1_GetMetricsRequest(), id: 2))
+        try await channel.writeInbound(try Rig.frame(Methods.healthCheck.path, Accessd_V1_HealthCheckRequest(), id: 1))
+        try await channel.writeInbound(try Rig.frame(Methods.getMetrics.path, Accessd_V1_GetMetricsRequest(), id: 2))
         channel.pipeline.fireUserInboundEventTriggered(GoAwayEvent())
-        try await channel.writeInbound(try Rig.frame("/accessd.v1.HealthService/Check", Accessd_V1_HealthCheckRequest(), id: 3))
-        try await channel.writeInbound(try Rig.frame("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 4))
+        try await channel.writeInbound(try Rig.frame(Methods.healthCheck.path, Accessd_V1_HealthCheckRequest(), id: 3))
+        try await channel.writeInbound(try Rig.frame(Methods.getStats.path, Accessd_V1_GetStatsRequest(), id: 4))
         let replies = try await Rig.responses(channel)
         func health(_ id: UInt64) throws -> Accessd_V1_HealthCheckResponse {
             guard let reply = replies.first(where: { $0.id == id }) else {

@@ -40,7 +40,7 @@ import Testing
         try rig.setUp()
         var list = Accessd_V1_ListRolesRequest()
         list.accountID = rig.account
-        let frame = try HostileRig.frame(try HostileRig.request("/accessd.v1.RoleService/ListRoles", list, actor: rig.owner))
+        let frame = try HostileRig.frame(try HostileRig.request(Methods.listRoles.path, list, actor: rig.owner))
         let (_, peer) = try underAttack(rig, name: "non-reading", seconds: 4) {
             try rig.peer(["flood", rig.socket, HostileRig.hex(frame), "4", "8"])
         }
@@ -55,7 +55,7 @@ import Testing
         try rig.setUp()
         var request = Accessd_V1_Request()
         request.id = 7
-        request.method = "/accessd.v1.RoleService/ListRoles"
+        request.method = Methods.listRoles.path
         request.payload = Data(repeating: 0xFF, count: 1 << 20)  // does not decode: INVALID_ARGUMENT each
         let bytes = try HostileRig.frame(request)
         let frame = try rig.file("megabyte.frame", bytes)
@@ -108,7 +108,7 @@ import Testing
             let connection = try RawConnection(path: rig.socket)
             var frames: [UInt8] = []
             for id in 1...128 as ClosedRange<UInt64> {
-                var request = try HostileRig.request("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: id)
+                var request = try HostileRig.request(Methods.listEvents.path, Accessd_V1_ListEventsRequest(), id: id)
                 request.minRevision = 1_000_000
                 request.timeoutMs = UInt32.max  // 49 days asked; the cap (30 s) applies
                 frames += try HostileRig.frame(request)
@@ -125,7 +125,7 @@ import Testing
         #expect((checks.max() ?? 0) < 1000)
         // A write's revision wakes a waiting read at once.
         let waiter = try RawConnection(path: rig.socket)
-        var wait = try HostileRig.request("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: 1)
+        var wait = try HostileRig.request(Methods.listEvents.path, Accessd_V1_ListEventsRequest(), id: 1)
         wait.minRevision = 6
         wait.timeoutMs = 10_000
         try waiter.send(wait)
@@ -133,7 +133,7 @@ import Testing
         rename.accountID = rig.account
         rename.name = "Acme 2"
         let started = Date()
-        #expect(try RawConnection(path: rig.socket).call("/accessd.v1.AccountService/RenameAccount", rename, id: 1, actor: rig.owner).code == 0)
+        #expect(try RawConnection(path: rig.socket).call(Methods.renameAccount, rename, id: 1, actor: rig.owner).code == 0)
         let woken = try waiter.readResponse(timeout: 5)
         #expect(woken.code == 0 && woken.revision >= 6)
         #expect(Date().timeIntervalSince(started) < 2)
@@ -143,7 +143,7 @@ import Testing
     @Test func item4_theLongestWaitForARevisionIsCappedAndEndsWithDeadlineExceeded() throws {
         let rig = try HostileRig(config: "max_revision_wait_ms = 700\n")
         let connection = try RawConnection(path: rig.socket)
-        var request = try HostileRig.request("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: 1)
+        var request = try HostileRig.request(Methods.listEvents.path, Accessd_V1_ListEventsRequest(), id: 1)
         request.minRevision = 50
         request.timeoutMs = UInt32.max
         let started = Date()
@@ -213,7 +213,7 @@ import Testing
     /// service added to the group with `usermod -aG` was not an administrator.
     @Test func item11_aSupplementaryGroupListedInAdminGIDsMakesAnAdministrator() throws {
         let rig = try HostileRig(config: "admin_gids = 4242\n")
-        let stats = try HostileRig.request("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest())
+        let stats = try HostileRig.request(Methods.getStats.path, Accessd_V1_GetStatsRequest())
         #expect(try rig.call(stats, groups: [100, 4242]).code == 0, "a member of 4242 by usermod -aG")
         #expect(try rig.call(stats, gid: 4242).code == 0, "4242 as the primary group")
         #expect(try rig.call(stats).code == 7, "no group of it: PERMISSION_DENIED")
@@ -227,17 +227,17 @@ import Testing
         #expect(try rig.call(try rig.checkRequest(id: 1)).code == 0)
         var list = Accessd_V1_ListRolesRequest()
         list.accountID = rig.account
-        #expect(try rig.call(try HostileRig.request("/accessd.v1.RoleService/ListRoles", list, actor: rig.owner)).code == 0)
-        #expect(try rig.call(try HostileRig.request("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest())).code == 0)
+        #expect(try rig.call(try HostileRig.request(Methods.listRoles.path, list, actor: rig.owner)).code == 0)
+        #expect(try rig.call(try HostileRig.request(Methods.listEvents.path, Accessd_V1_ListEventsRequest())).code == 0)
         var rename = Accessd_V1_RenameAccountRequest()
         rename.accountID = rig.account
         rename.name = "Taken over"
-        let write = try rig.call(try HostileRig.request("/accessd.v1.AccountService/RenameAccount", rename, actor: rig.owner))
+        let write = try rig.call(try HostileRig.request(Methods.renameAccount.path, rename, actor: rig.owner))
         #expect(write.code == 7, "PERMISSION_DENIED: \(write.message)")
         #expect(write.message.contains("read-only"))
-        #expect(try rig.call(try HostileRig.request("/accessd.v1.EventService/ListOutbox", Accessd_V1_ListOutboxRequest())).code == 7)
+        #expect(try rig.call(try HostileRig.request(Methods.listOutbox.path, Accessd_V1_ListOutboxRequest())).code == 7)
         // A service (uid 65533) may.
-        #expect(try rig.call(try HostileRig.request("/accessd.v1.AccountService/RenameAccount", rename, actor: rig.owner), uid: 65533, gid: 65533).code == 0)
+        #expect(try rig.call(try HostileRig.request(Methods.renameAccount.path, rename, actor: rig.owner), uid: 65533, gid: 65533).code == 0)
     }
 
     /// Item 13: every event names the peer (uid and pid) that made the call.
@@ -247,8 +247,8 @@ import Testing
         var rename = Accessd_V1_RenameAccountRequest()
         rename.accountID = rig.account
         rename.name = "Renamed by a service"
-        #expect(try rig.call(try HostileRig.request("/accessd.v1.AccountService/RenameAccount", rename, actor: rig.owner), uid: 65533, gid: 65533).code == 0)
-        let listed = try RawConnection(path: rig.socket).call("/accessd.v1.EventService/ListEvents", Accessd_V1_ListEventsRequest(), id: 1)
+        #expect(try rig.call(try HostileRig.request(Methods.renameAccount.path, rename, actor: rig.owner), uid: 65533, gid: 65533).code == 0)
+        let listed = try RawConnection(path: rig.socket).call(Methods.listEvents, Accessd_V1_ListEventsRequest(), id: 1)
         let events = try Accessd_V1_ListEventsResponse(serializedBytes: listed.payload).events
         let created = try #require(events.first)
         #expect(created.hasCaller && created.caller.uid == 0 && created.caller.pid == getpid(), "the account was created by this test, as root")
@@ -267,7 +267,7 @@ import Testing
             var rename = Accessd_V1_RenameAccountRequest()
             rename.accountID = rig.account
             rename.name = "Acme \(n)"
-            let answer = try rig.call(try HostileRig.request("/accessd.v1.AccountService/RenameAccount", rename, actor: rig.owner))
+            let answer = try rig.call(try HostileRig.request(Methods.renameAccount.path, rename, actor: rig.owner))
             codes.append(answer.code)
             last = answer.message
         }
@@ -277,7 +277,7 @@ import Testing
         var rename = Accessd_V1_RenameAccountRequest()
         rename.accountID = rig.account
         rename.name = "Acme by root"
-        #expect(try RawConnection(path: rig.socket).call("/accessd.v1.AccountService/RenameAccount", rename, id: 1, actor: rig.owner).code == 0)
+        #expect(try RawConnection(path: rig.socket).call(Methods.renameAccount, rename, id: 1, actor: rig.owner).code == 0)
         #expect(try rig.call(try rig.checkRequest(id: 1)).code == 0)
     }
 
@@ -290,7 +290,7 @@ import Testing
         var list = Accessd_V1_ListRolesRequest()
         list.accountID = rig.account
         let huge = String(repeating: "\u{1B}[31mroot\n", count: 100_000)
-        let answer = try connection.call("/accessd.v1.RoleService/ListRoles", list, id: 1, actor: huge)
+        let answer = try connection.call(Methods.listRoles, list, id: 1, actor: huge)
         #expect(answer.code != 0)
         #expect(answer.message.utf8.count < 400, "\(answer.message.utf8.count) bytes of message")
         #expect(!answer.message.unicodeScalars.contains { $0.value < 0x20 }, "no raw control character: \(answer.message)")

@@ -264,7 +264,7 @@ import Testing
         let server = try AccessDaemonServer(configuration: configuration, logger: logger)
         try await server.start()
         let stats = try RawConnection(path: configuration.socketPath).call(
-            "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+            Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         try await server.stop()
         #expect(stats.code == 0, "\(stats.message)")
         let response = try Accessd_V1_GetStatsResponse(serializedBytes: stats.payload)

@@ -31,13 +31,13 @@ import Testing
     }
 
     static func metrics(_ connection: RawConnection, id: UInt64) throws -> PrometheusExposition {
-        let response = try connection.call("/accessd.v1.AdminService/GetMetrics", Accessd_V1_GetMetricsRequest(), id: id)
+        let response = try connection.call(Methods.getMetrics, Accessd_V1_GetMetricsRequest(), id: id)
         try #require(response.code == 0, "\(response.message)")
         return try PrometheusExposition(try Accessd_V1_GetMetricsResponse(serializedBytes: response.payload).text)
     }
 
     static func stats(_ connection: RawConnection, id: UInt64) throws -> Accessd_V1_GetStatsResponse {
-        let response = try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: id)
+        let response = try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: id)
         try #require(response.code == 0, "\(response.message)")
         return try Accessd_V1_GetStatsResponse(serializedBytes: response.payload)
     }
@@ -50,7 +50,7 @@ import Testing
         create.ownerEmail = "olga@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        let response = try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: id)
+        let response = try connection.call(Methods.createAccount, create, id: id)
         try #require(response.code == 0, "\(response.message)")
         return try Accessd_V1_CreateAccountResponse(serializedBytes: response.payload).account.id
     }
@@ -60,7 +60,7 @@ import Testing
         check.user = user
         check.accountID = account
         check.permission = .editAccountSettings
-        return try connection.call("/accessd.v1.AccessService/Check", check, id: id).code
+        return try connection.call(Methods.check, check, id: id).code
     }
 
     /// Every histogram series of `family`: buckets that never fall as `le`
@@ -139,8 +139,8 @@ import Testing
         var licenses = Accessd_V1_SetLicenseCountRequest()
         licenses.accountID = account
         licenses.count = 5
-        #expect(try connection.call("/accessd.v1.AdminService/SetLicenseCount", licenses, id: 9).code == 0)
-        let snapshot = try connection.call("/accessd.v1.AdminService/Snapshot", Accessd_V1_SnapshotRequest(), id: 10)
+        #expect(try connection.call(Methods.setLicenseCount, licenses, id: 9).code == 0)
+        let snapshot = try connection.call(Methods.snapshot, Accessd_V1_SnapshotRequest(), id: 10)
         #expect(snapshot.code == 0)
         let written = try Accessd_V1_SnapshotResponse(serializedBytes: snapshot.payload)
         let second = try Self.metrics(connection, id: 11)
@@ -248,7 +248,7 @@ import Testing
             let connection = try RawConnection(path: daemon.socket)
             var request = Accessd_V1_Request()
             request.id = 42
-            request.method = "/accessd.v1.EventService/ListEvents"
+            request.method = Methods.listEvents.path
             request.payload = try Accessd_V1_ListEventsRequest().serializedData()
             request.minRevision = 1
             request.timeoutMs = 30_000

@@ -52,7 +52,7 @@ import Testing
         let setup = try start(config: "log_level = warning\nmax_frame_bytes = 4194304", name: "reload")
         defer { try? FileManager.default.removeItem(atPath: setup.directory) }
         let connection = try RawConnection(path: setup.socketPath)
-        let before = try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+        let before = try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         #expect(before.code == 0)
         #expect(!setup.daemon.stderr.contains("method=/accessd.v1.AdminService/GetStats"), "no call lines at warning")
 
@@ -69,7 +69,7 @@ import Testing
         #expect(setup.daemon.stderr.contains("keys=state_dir"), "a state_dir change is reported and not applied: \(setup.daemon.stderr)")
 
         // The same connection: still open, now logged at debug, now limited to 1024-byte frames.
-        let after = try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 2)
+        let after = try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 2)
         #expect(after.code == 0)
         let stats = try Accessd_V1_GetStatsResponse(serializedBytes: after.payload)
         #expect(stats.stateDirectory == setup.directory + "/state", "the state directory stays until a restart")
@@ -92,7 +92,7 @@ import Testing
         try reload(setup, config: "log_level = chatty\n")
         #expect(setup.daemon.waitForOutput("\(setup.configPath):1: unknown log level 'chatty'"), "\(setup.daemon.stderr)")
 
-        let stats = try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+        let stats = try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         #expect(stats.code == 0, "the connection stays open")
         #expect(try frameOf(2000, isRefusedOn: connection), "the old max_frame_bytes (1024) is still in force")
         #expect(!setup.daemon.stderr.contains("reloaded the configuration"))

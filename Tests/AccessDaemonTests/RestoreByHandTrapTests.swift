@@ -29,7 +29,7 @@ import Testing
     static func backupBytes(accounts: Int = 3) throws -> [UInt8] { try BackupStreamTests.image(accounts: accounts).bytes }
 
     static func stats(_ socket: String) throws -> Accessd_V1_GetStatsResponse {
-        let response = try RawConnection(path: socket).call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+        let response = try RawConnection(path: socket).call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         return try Accessd_V1_GetStatsResponse(serializedBytes: response.payload)
     }
 

@@ -19,7 +19,7 @@ import Testing
         create.ownerEmail = "owner\(id)@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        let created = try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: id)
+        let created = try connection.call(Methods.createAccount, create, id: id)
         #expect(created.code == 0, "\(created.message)")
     }
 
@@ -36,7 +36,7 @@ import Testing
 
         // A stream in flight: FollowEvents from the start.
         let stream = try RawConnection(path: socketPath)
-        try stream.send(try Accessd_V1_Request(id: 7, method: "/accessd.v1.EventService/FollowEvents", Accessd_V1_FollowEventsRequest()))
+        try stream.send(try Accessd_V1_Request(id: 7, method: Methods.followEvents.path, Accessd_V1_FollowEventsRequest()))
         let first = try stream.readResponse()
         #expect(first.id == 7 && first.more, "the backlog streams")
 

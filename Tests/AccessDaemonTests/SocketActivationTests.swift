@@ -39,9 +39,9 @@ import Testing
         create.ownerEmail = "owner@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        let created = try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: 1)
+        let created = try connection.call(Methods.createAccount, create, id: 1)
         #expect(created.code == 0, "\(created.message)")
-        let stats = try connection.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 2)
+        let stats = try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 2)
         #expect(try Accessd_V1_GetStatsResponse(serializedBytes: stats.payload).socketPath == socketPath)
         #expect(daemon.stdout.contains("listening on \(socketPath)"), "\(daemon.stdout)")
         #expect(!FileManager.default.fileExists(atPath: directory + "/not-this-one.sock"), "the passed socket wins over --socket")
@@ -85,7 +85,7 @@ import Testing
         #expect(SystemdTestSupport.waitForFile(socketPath), "systemd-socket-activate did not listen")
         // Two clients wait in the backlog, one having sent its call already.
         let first = try RawConnection(path: socketPath)
-        try first.send(try Accessd_V1_Request(id: 1, method: "/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest()))
+        try first.send(try Accessd_V1_Request(id: 1, method: Methods.getStats.path, Accessd_V1_GetStatsRequest()))
         let second = try RawConnection(path: socketPath)
         #expect(daemon.wait() == ExitStatus.config.code, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("broken.conf:2: unknown key 'sokcet'"), "\(daemon.stderr)")

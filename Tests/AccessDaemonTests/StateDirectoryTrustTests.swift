@@ -175,7 +175,7 @@ import Testing
         create.ownerEmail = "owner@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        let created = try RawConnection(path: configuration.socketPath).call("/accessd.v1.AdminService/CreateAccount", create, id: 1)
+        let created = try RawConnection(path: configuration.socketPath).call(Methods.createAccount, create, id: 1)
         try await server.stop()
         #expect(written.path == snapshot)
         #expect(created.code == 0, "\(created.message)")
@@ -201,7 +201,7 @@ import Testing
         create.ownerEmail = "owner@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        _ = try RawConnection(path: configuration.socketPath).call("/accessd.v1.AdminService/CreateAccount", create, id: 1)
+        _ = try RawConnection(path: configuration.socketPath).call(Methods.createAccount, create, id: 1)
         try await first.stop()
 
         // The segment moved out and linked back, with a torn tail a start would cut off.

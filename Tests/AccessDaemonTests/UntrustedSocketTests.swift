@@ -108,7 +108,7 @@ import Testing
             connection = try? RawConnection(path: socket)
         }
         let connected = try #require(connection, "cannot connect to \(socket)")
-        let stats = try connected.call("/accessd.v1.AdminService/GetStats", Accessd_V1_GetStatsRequest(), id: 1)
+        let stats = try connected.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         #expect(stats.code == 0, "\(stats.message) \(daemon.stderr)")
         // Calls are answered a moment before accessd has finished starting (and watches for SIGTERM).
         #expect(daemon.waitForOutput("accessd: listening on \(socket)"), "\(daemon.stdout)")

@@ -23,7 +23,7 @@ import Testing
     private func randomRequest(_ random: inout SeededGenerator) -> Accessd_V1_Request {
         var request = Accessd_V1_Request()
         request.id = number(&random)
-        request.method = [CheckFastPath.method, "/accessd.v1.UserService/AddUser", ""].randomElement(using: &random)!
+        request.method = [Methods.check.path, Methods.addUser.path, ""].randomElement(using: &random)!
         request.payload = Data((0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
         request.actor = text(&random)
         request.timeoutMs = UInt32(truncatingIfNeeded: number(&random))

@@ -14,7 +14,7 @@ struct HandlerTests {
     /// An account "Acme" (3 licenses) created by an administrator, owner ann@acme.example.
     static func acme(_ h: inout TableHarness) throws -> Accessd_V1_CreateAccountResponse {
         try h.call(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Acme"
                 $0.fullAccessLicenses = 3
@@ -30,7 +30,7 @@ struct HandlerTests {
         extra: [Accessd_V1_Permission] = [], offices: [String] = []
     ) throws -> Accessd_V1_UserResponse {
         try h.call(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = account
                 $0.email = email
@@ -64,7 +64,7 @@ struct HandlerTests {
         #expect(created.events.allSatisfy { $0.actor == "administrator" })
 
         let roles: Accessd_V1_ListRolesResponse = try h.call(
-            "RoleService", "ListRoles", make(Accessd_V1_ListRolesRequest.self) { $0.accountID = acme }, as: "ann@acme.example")
+            Methods.listRoles, make(Accessd_V1_ListRolesRequest.self) { $0.accountID = acme }, as: "ann@acme.example")
         #expect(roles.roles.map(\.name) == ["Account Owner", "Member", "Viewer"])
         #expect(roles.roles.map(\.builtIn) == [.accountOwner, .member, .viewer])
         let memberRole = roles.roles[1].id
@@ -80,7 +80,7 @@ struct HandlerTests {
 
         // ListUsers: rows, licenses in use of bought, totals.
         let listed: Accessd_V1_ListUsersResponse = try h.call(
-            "UserService", "ListUsers", make(Accessd_V1_ListUsersRequest.self) { $0.accountID = acme }, as: "ann@acme.example")
+            Methods.listUsers, make(Accessd_V1_ListUsersRequest.self) { $0.accountID = acme }, as: "ann@acme.example")
         #expect(listed.users.map(\.firstName) == ["Ann", "Carl", "Dora"])
         #expect(listed.users.map(\.roleName) == ["Account Owner", "Member", "Viewer"])
         #expect(listed.users[2].permissions == [.viewProjects])
@@ -93,7 +93,7 @@ struct HandlerTests {
         // R2: the third FULL user takes the last license; a fourth is RESOURCE_EXHAUSTED; VIEWER is unlimited.
         _ = try Self.addUser(&h, account: acme, email: "erin@acme.example", first: "Erin", role: memberRole, as: "ann@acme.example")
         let exhausted = h.failure(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = acme
                 $0.email = "fay@acme.example"
@@ -106,23 +106,23 @@ struct HandlerTests {
         _ = try Self.addUser(&h, account: acme, email: "fay@acme.example", first: "Fay", role: "viewer", as: "ann@acme.example")
 
         // The mailer reads the outbox; Carl activates with his token (no actor); the mailer acknowledges.
-        let outbox: Accessd_V1_ListOutboxResponse = try h.call("EventService", "ListOutbox", Accessd_V1_ListOutboxRequest())
+        let outbox: Accessd_V1_ListOutboxResponse = try h.call(Methods.listOutbox, Accessd_V1_ListOutboxRequest())
         #expect(outbox.messages.map(\.to) == ["carl@acme.example", "dora@acme.example", "erin@acme.example", "fay@acme.example"])
         #expect(outbox.messages.allSatisfy { $0.kind == "activation_email" && $0.token.count == 64 })
         let activated: Accessd_V1_UserResponse = try h.call(
-            "UserService", "ActivateUser",
+            Methods.activateUser,
             make(Accessd_V1_ActivateUserRequest.self) { $0.token = outbox.messages[0].token }, as: "")
         #expect(activated.user.id == carl.user.id)
         #expect(activated.user.status == .active)
         #expect(activated.user.activatedAtMs > 0)
         let acknowledged: Accessd_V1_WriteResponse = try h.call(
-            "EventService", "AcknowledgeOutbox", make(Accessd_V1_AcknowledgeOutboxRequest.self) { $0.ids = [outbox.messages[0].id] })
+            Methods.acknowledgeOutbox, make(Accessd_V1_AcknowledgeOutboxRequest.self) { $0.ids = [outbox.messages[0].id] })
         #expect(acknowledged.events.count == 1)
         #expect(acknowledged.events[0].outboxAcknowledged.ids == [outbox.messages[0].id])
 
         // A second account; Acme shares its products and billing with Beta's owner.
         let beta: Accessd_V1_CreateAccountResponse = try h.call(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Beta"
                 $0.fullAccessLicenses = 2
@@ -131,7 +131,7 @@ struct HandlerTests {
                 $0.ownerLastName = "Boss"
             })
         let web: Accessd_V1_ProductResponse = try h.call(
-            "ProductService", "CreateProduct",
+            Methods.createProduct,
             make(Accessd_V1_CreateProductRequest.self) {
                 $0.accountID = acme
                 $0.kind = .container
@@ -140,7 +140,7 @@ struct HandlerTests {
         #expect(web.product.kind == .container)
         #expect(web.product.createdBy == created.owner.id)
         let shared: Accessd_V1_ShareResponse = try h.call(
-            "SharingService", "ShareAccess",
+            Methods.shareAccess,
             make(Accessd_V1_ShareAccessRequest.self) {
                 $0.ownerAccountID = acme
                 $0.granteeEmail = "bob@beta.example"
@@ -151,7 +151,7 @@ struct HandlerTests {
         #expect(shared.share.scope.scope == .allCurrentAndNew(true))
         #expect(shared.events.count == 1)
         let sharedWith: Accessd_V1_ListSharedWithResponse = try h.call(
-            "SharingService", "ListSharedWith", make(Accessd_V1_ListSharedWithRequest.self) { $0.ownerAccountID = acme },
+            Methods.listSharedWith, make(Accessd_V1_ListSharedWithRequest.self) { $0.ownerAccountID = acme },
             as: "ann@acme.example")
         #expect(sharedWith.shares.map(\.granteeEmail) == ["bob@beta.example"])
         #expect(sharedWith.shares.map(\.granteeName) == ["Bob Boss"])
@@ -159,7 +159,7 @@ struct HandlerTests {
         // Check by email or id (R19); the answer does not depend on the actor.
         func check(_ user: String, _ permission: Accessd_V1_Permission, product: String? = nil) throws -> Accessd_V1_CheckResponse {
             try h.call(
-                "AccessService", "Check",
+                Methods.check,
                 make(Accessd_V1_CheckRequest.self) {
                     $0.user = user
                     $0.accountID = acme
@@ -183,17 +183,17 @@ struct HandlerTests {
         #expect(pending.deniedBy == "R7")
 
         let accessible: Accessd_V1_ListAccessibleAccountsResponse = try h.call(
-            "AccessService", "ListAccessibleAccounts",
+            Methods.listAccessibleAccounts,
             make(Accessd_V1_ListAccessibleAccountsRequest.self) { $0.user = "bob@beta.example" })
         #expect(accessible.accounts.map(\.name) == ["Beta", "Acme"])
         #expect(accessible.accounts[1].permissions == [.manageProducts, .viewBilling, .editBilling])
         #expect(accessible.accounts[1].path.shareID == shared.share.id)
 
         // ListEvents reads the history (limit 0 = 1000).
-        let all: Accessd_V1_ListEventsResponse = try h.call("EventService", "ListEvents", Accessd_V1_ListEventsRequest())
+        let all: Accessd_V1_ListEventsResponse = try h.call(Methods.listEvents, Accessd_V1_ListEventsRequest())
         #expect(all.events.map(\.seq) == Array(1...h.history.lastSeq))
         let some: Accessd_V1_ListEventsResponse = try h.call(
-            "EventService", "ListEvents",
+            Methods.listEvents,
             make(Accessd_V1_ListEventsRequest.self) {
                 $0.afterSeq = 5
                 $0.limit = 2
@@ -202,22 +202,22 @@ struct HandlerTests {
         #expect(try some.events.map { try Event(wire: $0) } == Array(try h.history.events(after: 5, limit: 2)))
 
         // INVALID_ARGUMENT: a payload that does not decode.
-        let undecodable = h.failure("UserService", "AddUser", payload: Data([0xFF]), as: "ann@acme.example")
+        let undecodable = h.failure(Methods.addUser.path, payload: Data([0xFF]), as: "ann@acme.example")
         #expect(undecodable == AccessError(.invalidArgument, "the payload does not decode as accessd.v1.AddUserRequest"))
 
         // INVALID_ARGUMENT: a malformed id, an empty one.
-        let malformed = h.failure("AccountService", "GetAccount", make(Accessd_V1_GetAccountRequest.self) { $0.accountID = "x" })
+        let malformed = h.failure(Methods.getAccount, make(Accessd_V1_GetAccountRequest.self) { $0.accountID = "x" })
         #expect(malformed == AccessError(.invalidArgument, "account_id 'x' is not an account id (acc_...)"))
-        let missing = h.failure("AccountService", "GetAccount", Accessd_V1_GetAccountRequest())
+        let missing = h.failure(Methods.getAccount, Accessd_V1_GetAccountRequest())
         #expect(missing == AccessError(.invalidArgument, "account_id is required"))
         let wrongKind = h.failure(
-            "UserService", "GetUser", make(Accessd_V1_GetUserRequest.self) { $0.userID = acme }, as: "ann@acme.example")
+            Methods.getUser, make(Accessd_V1_GetUserRequest.self) { $0.userID = acme }, as: "ann@acme.example")
         #expect(wrongKind?.code == .invalidArgument)
         #expect(wrongKind?.message == "user_id '\(acme)' is not a user id (usr_...)")
 
         // INVALID_ARGUMENT: an UNSPECIFIED or unknown enum, an unknown permission.
         let unknownKind = h.failure(
-            "ProductService", "CreateProduct",
+            Methods.createProduct,
             make(Accessd_V1_CreateProductRequest.self) {
                 $0.accountID = acme
                 $0.kind = .UNRECOGNIZED(42)
@@ -226,7 +226,7 @@ struct HandlerTests {
         #expect(unknownKind?.code == .invalidArgument)
         #expect(unknownKind?.message.hasPrefix("kind is 42, which is not a value of accessd.v1.ProductKind") == true)
         let unsetAccess = h.failure(
-            "RoleService", "CreateRole",
+            Methods.createRole,
             make(Accessd_V1_CreateRoleRequest.self) {
                 $0.accountID = acme
                 $0.name = "Auditor"
@@ -234,7 +234,7 @@ struct HandlerTests {
         #expect(unsetAccess?.code == .invalidArgument)
         #expect(unsetAccess?.message.contains("ROLE_ACCESS_UNSPECIFIED") == true)
         let unsetPermission = h.failure(
-            "AccessService", "Check",
+            Methods.check,
             make(Accessd_V1_CheckRequest.self) {
                 $0.user = "ann@acme.example"
                 $0.accountID = acme
@@ -242,7 +242,7 @@ struct HandlerTests {
         #expect(unsetPermission?.code == .invalidArgument)
         #expect(unsetPermission?.message.hasPrefix("permission is not set") == true)
         let unknownPermission = h.failure(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = acme
                 $0.email = "gus@acme.example"
@@ -256,7 +256,7 @@ struct HandlerTests {
 
         // PERMISSION_DENIED: a Member adds users (R4); a user creates an account (R1); a user reads events.
         let member = h.failure(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = acme
                 $0.email = "gus@acme.example"
@@ -267,7 +267,7 @@ struct HandlerTests {
         #expect(member?.code == .permissionDenied)
         #expect(member?.rule == .r4)
         let notAdmin = h.failure(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Mine"
                 $0.fullAccessLicenses = 1
@@ -279,17 +279,16 @@ struct HandlerTests {
         #expect(notAdmin?.rule == .r1)
         // Events carry no secrets: any peer may list them (the daemon gates by peer class); the outbox is an administrator's.
         let eventsAsUser = try h.call(
-            "EventService", "ListEvents", Accessd_V1_ListEventsRequest(), as: "ann@acme.example",
-            reply: Accessd_V1_ListEventsResponse.self)
+            Methods.listEvents, Accessd_V1_ListEventsRequest(), as: "ann@acme.example")
         #expect(!eventsAsUser.events.isEmpty)
-        let outboxAsUser = h.failure("EventService", "ListOutbox", Accessd_V1_ListOutboxRequest(), as: "ann@acme.example")
+        let outboxAsUser = h.failure(Methods.listOutbox, Accessd_V1_ListOutboxRequest(), as: "ann@acme.example")
         #expect(outboxAsUser?.code == .permissionDenied)
 
         // NOT_FOUND: an unknown user, an unknown role name, an unknown user to check, an unknown account.
-        let noUser = h.failure("UserService", "GetUser", make(Accessd_V1_GetUserRequest.self) { $0.userID = "usr_zzz" })
+        let noUser = h.failure(Methods.getUser, make(Accessd_V1_GetUserRequest.self) { $0.userID = "usr_zzz" })
         #expect(noUser?.code == .notFound)
         let noRole = h.failure(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = acme
                 $0.email = "gus@acme.example"
@@ -300,7 +299,7 @@ struct HandlerTests {
         #expect(noRole?.code == .notFound)
         #expect(noRole?.message.hasPrefix("account \(acme) has no role named 'Admin'; name a role by id (rol_...)") == true)
         let noCheckUser = h.failure(
-            "AccessService", "Check",
+            Methods.check,
             make(Accessd_V1_CheckRequest.self) {
                 $0.user = "nobody@acme.example"
                 $0.accountID = acme
@@ -308,10 +307,10 @@ struct HandlerTests {
             })
         #expect(noCheckUser?.code == .notFound)
         let noAccount = h.failure(
-            "AccessService", "ListAccessibleAccounts", make(Accessd_V1_ListAccessibleAccountsRequest.self) { $0.user = "usr_zz" })
+            Methods.listAccessibleAccounts, make(Accessd_V1_ListAccessibleAccountsRequest.self) { $0.user = "usr_zz" })
         #expect(noAccount?.code == .notFound)
         let noRoleAccount = h.failure(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = "acc_zzz"
                 $0.email = "gus@acme.example"
@@ -323,7 +322,7 @@ struct HandlerTests {
 
         // A list given without its set_ flag would be ignored: refused instead.
         let unflagged = h.failure(
-            "UserService", "EditUser",
+            Methods.editUser,
             make(Accessd_V1_EditUserRequest.self) {
                 $0.userID = carl.user.id
                 $0.officeIds = ["off_1"]
@@ -337,7 +336,7 @@ struct HandlerTests {
         var h = TableHarness()
         let acme = try Self.acme(&h).account.id
         let custom: Accessd_V1_RoleResponse = try h.call(
-            "RoleService", "CreateRole",
+            Methods.createRole,
             make(Accessd_V1_CreateRoleRequest.self) {
                 $0.accountID = acme
                 $0.name = "Ops Team"
@@ -353,11 +352,11 @@ struct HandlerTests {
 
         // A name that looks like an id: a role of the account with that id wins; else the name is looked up.
         let roles: Accessd_V1_ListRolesResponse = try h.call(
-            "RoleService", "ListRoles", make(Accessd_V1_ListRolesRequest.self) { $0.accountID = acme }, as: "ann@acme.example")
+            Methods.listRoles, make(Accessd_V1_ListRolesRequest.self) { $0.accountID = acme }, as: "ann@acme.example")
         let member = try #require(roles.roles.first { $0.name == "Member" })
         for name in [member.id, "rol_zzz"] {
             let _: Accessd_V1_RoleResponse = try h.call(
-                "RoleService", "CreateRole",
+                Methods.createRole,
                 make(Accessd_V1_CreateRoleRequest.self) {
                     $0.accountID = acme
                     $0.name = name
@@ -372,7 +371,7 @@ struct HandlerTests {
 
         // A role of another account, by id, is the core's NOT_FOUND.
         let beta: Accessd_V1_CreateAccountResponse = try h.call(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Beta"
                 $0.fullAccessLicenses = 1
@@ -381,9 +380,9 @@ struct HandlerTests {
                 $0.ownerLastName = "Boss"
             })
         let betaRoles: Accessd_V1_ListRolesResponse = try h.call(
-            "RoleService", "ListRoles", make(Accessd_V1_ListRolesRequest.self) { $0.accountID = beta.account.id })
+            Methods.listRoles, make(Accessd_V1_ListRolesRequest.self) { $0.accountID = beta.account.id })
         let foreign = h.failure(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = acme
                 $0.email = "c@acme.example"
@@ -395,7 +394,7 @@ struct HandlerTests {
 
         // EditUser takes a role name of the user's account; empty keeps the role.
         let edited: Accessd_V1_UserResponse = try h.call(
-            "UserService", "EditUser",
+            Methods.editUser,
             make(Accessd_V1_EditUserRequest.self) {
                 $0.userID = byName.user.id
                 $0.role = "viewer"
@@ -404,14 +403,14 @@ struct HandlerTests {
         #expect(edited.user.roleID != custom.role.id)
         #expect(edited.user.firstName == "Alice")
         let kept: Accessd_V1_UserResponse = try h.call(
-            "UserService", "EditUser",
+            Methods.editUser,
             make(Accessd_V1_EditUserRequest.self) {
                 $0.userID = byName.user.id
                 $0.lastName = "Anders"
             }, as: "ann@acme.example")
         #expect(kept.user.roleID == edited.user.roleID)
         let viewer: Accessd_V1_Role = try h.call(
-            "RoleService", "GetRole", make(Accessd_V1_GetRoleRequest.self) { $0.roleID = kept.user.roleID }, as: "ann@acme.example")
+            Methods.getRole, make(Accessd_V1_GetRoleRequest.self) { $0.roleID = kept.user.roleID }, as: "ann@acme.example")
         #expect(viewer.name == "Viewer")
     }
 }

@@ -12,12 +12,11 @@ public protocol MethodCaller {
 
 extension MethodCaller {
     /// Runs a method with a request message and decodes its reply.
-    public mutating func call<Reply: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, _ request: some SwiftProtobuf.Message, as actor: String = "",
-        reply: Reply.Type = Reply.self
-    ) async throws -> Reply {
-        let bytes = try await callBytes("/accessd.v1.\(service)/\(method)", try request.serializedBytes(), actor: actor)
-        return try Reply(serializedBytes: bytes)
+    public mutating func call<Request, Response>(
+        _ method: Method<Request, Response>, _ request: Request, as actor: String = ""
+    ) async throws -> Response {
+        let bytes = try await callBytes(method.path, try request.serializedBytes(), actor: actor)
+        return try Response(serializedBytes: bytes)
     }
 }
 
@@ -53,7 +52,7 @@ public enum MethodTour {
 
     static func acme(_ h: inout some MethodCaller) async throws -> Accessd_V1_CreateAccountResponse {
         try await h.call(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Acme"
                 $0.fullAccessLicenses = 3
@@ -69,7 +68,7 @@ public enum MethodTour {
         offices: [String] = []
     ) async throws -> Accessd_V1_UserResponse {
         try await h.call(
-            "UserService", "AddUser",
+            Methods.addUser,
             make(Accessd_V1_AddUserRequest.self) {
                 $0.accountID = account
                 $0.email = email
@@ -89,7 +88,7 @@ public enum MethodTour {
         // AdminService.
         let acme = try await acme(&h).account.id
         let beta: Accessd_V1_CreateAccountResponse = try await h.call(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Beta"
                 $0.region = .global
@@ -101,7 +100,7 @@ public enum MethodTour {
         #expect(beta.account.region == .global)
         #expect(beta.owner.email == bob)
         let agency: Accessd_V1_CreateAccountResponse = try await h.call(
-            "AdminService", "CreateAccount",
+            Methods.createAccount,
             make(Accessd_V1_CreateAccountRequest.self) {
                 $0.name = "Agency"
                 $0.kind = .agency
@@ -112,19 +111,19 @@ public enum MethodTour {
             })
         #expect(agency.account.kind == .agency)
         let licenses: Accessd_V1_WriteResponse = try await h.call(
-            "AdminService", "SetLicenseCount",
+            Methods.setLicenseCount,
             make(Accessd_V1_SetLicenseCountRequest.self) {
                 $0.accountID = acme
                 $0.count = 6
             })
         #expect(licenses.events.map(\.licenseCountChanged.fullAccessLicenses) == [6])
         let firstTwo: Accessd_V1_ListAccountsResponse = try await h.call(
-            "AdminService", "ListAccounts", make(Accessd_V1_ListAccountsRequest.self) { $0.pageSize = 2 })
+            Methods.listAccounts, make(Accessd_V1_ListAccountsRequest.self) { $0.pageSize = 2 })
         #expect(firstTwo.accounts.map(\.id) == [acme, beta.account.id])
         #expect(firstTwo.accounts.first?.fullAccessLicenses == 6)
         #expect(firstTwo.accounts.first?.licensesInUse == 1)
         let rest: Accessd_V1_ListAccountsResponse = try await h.call(
-            "AdminService", "ListAccounts",
+            Methods.listAccounts,
             make(Accessd_V1_ListAccountsRequest.self) {
                 $0.pageSize = 2
                 $0.pageToken = firstTwo.nextPageToken
@@ -134,62 +133,62 @@ public enum MethodTour {
 
         // AccountService.
         let renamed: Accessd_V1_WriteResponse = try await h.call(
-            "AccountService", "RenameAccount",
+            Methods.renameAccount,
             make(Accessd_V1_RenameAccountRequest.self) {
                 $0.accountID = acme
                 $0.name = "Acme Inc"
             }, as: ann)
         #expect(renamed.events.first?.accountRenamed.name == "Acme Inc")
         let _: Accessd_V1_WriteResponse = try await h.call(
-            "AccountService", "UpdateBilling",
+            Methods.updateBilling,
             make(Accessd_V1_UpdateBillingRequest.self) {
                 $0.accountID = acme
                 $0.billing.billingEmail = "billing@acme.example"
                 $0.billing.address = "1 Main St"
             }, as: ann)
         let billing: Accessd_V1_Billing = try await h.call(
-            "AccountService", "GetBilling", make(Accessd_V1_GetBillingRequest.self) { $0.accountID = acme }, as: ann)
+            Methods.getBilling, make(Accessd_V1_GetBillingRequest.self) { $0.accountID = acme }, as: ann)
         #expect(billing.billingEmail == "billing@acme.example")
         #expect(billing.companyName.isEmpty)
         let account: Accessd_V1_Account = try await h.call(
-            "AccountService", "GetAccount", make(Accessd_V1_GetAccountRequest.self) { $0.accountID = acme }, as: ann)
+            Methods.getAccount, make(Accessd_V1_GetAccountRequest.self) { $0.accountID = acme }, as: ann)
         #expect(account.name == "Acme Inc")
         #expect(account.fullAccessLicenses == 6)
         #expect(account.licensesInUse == 1)
 
         // OfficeService.
         let berlin: Accessd_V1_OfficeResponse = try await h.call(
-            "OfficeService", "CreateOffice",
+            Methods.createOffice,
             make(Accessd_V1_CreateOfficeRequest.self) {
                 $0.accountID = acme
                 $0.name = "Berlin"
             }, as: ann)
         let renamedOffice: Accessd_V1_OfficeResponse = try await h.call(
-            "OfficeService", "RenameOffice",
+            Methods.renameOffice,
             make(Accessd_V1_RenameOfficeRequest.self) {
                 $0.officeID = berlin.office.id
                 $0.name = "Berlin Mitte"
             }, as: ann)
         #expect(renamedOffice.office.name == "Berlin Mitte")
         let paris: Accessd_V1_OfficeResponse = try await h.call(
-            "OfficeService", "CreateOffice",
+            Methods.createOffice,
             make(Accessd_V1_CreateOfficeRequest.self) {
                 $0.accountID = acme
                 $0.name = "Paris"
             }, as: ann)
         let deletedOffice: Accessd_V1_WriteResponse = try await h.call(
-            "OfficeService", "DeleteOffice", make(Accessd_V1_DeleteOfficeRequest.self) { $0.officeID = paris.office.id }, as: ann)
+            Methods.deleteOffice, make(Accessd_V1_DeleteOfficeRequest.self) { $0.officeID = paris.office.id }, as: ann)
         #expect(deletedOffice.events.map(\.officeDeleted) == [paris.office.id])
         let office: Accessd_V1_Office = try await h.call(
-            "OfficeService", "GetOffice", make(Accessd_V1_GetOfficeRequest.self) { $0.officeID = berlin.office.id }, as: ann)
+            Methods.getOffice, make(Accessd_V1_GetOfficeRequest.self) { $0.officeID = berlin.office.id }, as: ann)
         #expect(office.name == "Berlin Mitte")
         let offices: Accessd_V1_ListOfficesResponse = try await h.call(
-            "OfficeService", "ListOffices", make(Accessd_V1_ListOfficesRequest.self) { $0.accountID = acme }, as: ann)
+            Methods.listOffices, make(Accessd_V1_ListOfficesRequest.self) { $0.accountID = acme }, as: ann)
         #expect(offices.offices.map(\.name) == ["Berlin Mitte"])
 
         // RoleService.
         let auditor: Accessd_V1_RoleResponse = try await h.call(
-            "RoleService", "CreateRole",
+            Methods.createRole,
             make(Accessd_V1_CreateRoleRequest.self) {
                 $0.accountID = acme
                 $0.name = "Auditor"
@@ -197,7 +196,7 @@ public enum MethodTour {
                 $0.permissions = [.viewProjects]
             }, as: ann)
         let editedRole: Accessd_V1_RoleResponse = try await h.call(
-            "RoleService", "EditRole",
+            Methods.editRole,
             make(Accessd_V1_EditRoleRequest.self) {
                 $0.roleID = auditor.role.id
                 $0.setPermissions = true
@@ -207,19 +206,19 @@ public enum MethodTour {
         #expect(editedRole.role.access == .viewer)
         #expect(editedRole.role.name == "Auditor")
         let temp: Accessd_V1_RoleResponse = try await h.call(
-            "RoleService", "CreateRole",
+            Methods.createRole,
             make(Accessd_V1_CreateRoleRequest.self) {
                 $0.accountID = acme
                 $0.name = "Temp"
                 $0.access = .full
             }, as: ann)
         let _: Accessd_V1_WriteResponse = try await h.call(
-            "RoleService", "DeleteRole", make(Accessd_V1_DeleteRoleRequest.self) { $0.roleID = temp.role.id }, as: ann)
+            Methods.deleteRole, make(Accessd_V1_DeleteRoleRequest.self) { $0.roleID = temp.role.id }, as: ann)
         let role: Accessd_V1_Role = try await h.call(
-            "RoleService", "GetRole", make(Accessd_V1_GetRoleRequest.self) { $0.roleID = auditor.role.id }, as: ann)
+            Methods.getRole, make(Accessd_V1_GetRoleRequest.self) { $0.roleID = auditor.role.id }, as: ann)
         #expect(role.name == "Auditor")
         let roles: Accessd_V1_ListRolesResponse = try await h.call(
-            "RoleService", "ListRoles", make(Accessd_V1_ListRolesRequest.self) { $0.accountID = acme }, as: ann)
+            Methods.listRoles, make(Accessd_V1_ListRolesRequest.self) { $0.accountID = acme }, as: ann)
         #expect(roles.roles.map(\.name) == ["Account Owner", "Member", "Viewer", "Auditor"])
 
         // UserService.
@@ -227,10 +226,10 @@ public enum MethodTour {
             &h, account: acme, email: carlEmail, first: "Carl", role: "Member", as: ann, offices: [berlin.office.id])
         #expect(carl.user.officeIds == [berlin.office.id])
         let fetched: Accessd_V1_User = try await h.call(
-            "UserService", "GetUser", make(Accessd_V1_GetUserRequest.self) { $0.userID = carl.user.id }, as: ann)
+            Methods.getUser, make(Accessd_V1_GetUserRequest.self) { $0.userID = carl.user.id }, as: ann)
         #expect(fetched == carl.user)
         let searched: Accessd_V1_ListUsersResponse = try await h.call(
-            "UserService", "ListUsers",
+            Methods.listUsers,
             make(Accessd_V1_ListUsersRequest.self) {
                 $0.accountID = acme
                 $0.search = "CARL"
@@ -244,26 +243,26 @@ public enum MethodTour {
         #expect(searched.users.map(\.id) == [carl.user.id])
         #expect(searched.users.first?.offices.map(\.name) == ["Berlin Mitte"])
         let outbox: Accessd_V1_ListOutboxResponse = try await h.call(
-            "EventService", "ListOutbox", make(Accessd_V1_ListOutboxRequest.self) { $0.limit = 1 })
+            Methods.listOutbox, make(Accessd_V1_ListOutboxRequest.self) { $0.limit = 1 })
         #expect(outbox.messages.count == 1)
         let _: Accessd_V1_UserResponse = try await h.call(
-            "UserService", "ActivateUser", make(Accessd_V1_ActivateUserRequest.self) { $0.token = outbox.messages[0].token })
+            Methods.activateUser, make(Accessd_V1_ActivateUserRequest.self) { $0.token = outbox.messages[0].token })
         let dora = try await addUser(&h, account: acme, email: "dora@acme.example", first: "Dora", role: "auditor", as: ann)
         let resent: Accessd_V1_UserResponse = try await h.call(
-            "UserService", "ResendActivation", make(Accessd_V1_UserRequest.self) { $0.userID = dora.user.id }, as: ann)
+            Methods.resendActivation, make(Accessd_V1_UserRequest.self) { $0.userID = dora.user.id }, as: ann)
         #expect(resent.user.id == dora.user.id, "a resent activation answers with its user")
         #expect(resent.events.count == 2)
         #expect(resent.events.first?.activationIssued.userID == dora.user.id)
         #expect(resent.events.last?.outboxMessageQueued.to == "dora@acme.example")
         let deactivated: Accessd_V1_UserResponse = try await h.call(
-            "UserService", "DeactivateUser", make(Accessd_V1_UserRequest.self) { $0.userID = dora.user.id }, as: ann)
+            Methods.deactivateUser, make(Accessd_V1_UserRequest.self) { $0.userID = dora.user.id }, as: ann)
         #expect(deactivated.user.status == .deactivated)
         #expect(deactivated.user.deactivatedAtMs > 0)
         let reactivated: Accessd_V1_UserResponse = try await h.call(
-            "UserService", "ReactivateUser", make(Accessd_V1_UserRequest.self) { $0.userID = dora.user.id }, as: ann)
+            Methods.reactivateUser, make(Accessd_V1_UserRequest.self) { $0.userID = dora.user.id }, as: ann)
         #expect(reactivated.user.status == .pending, "never activated: PENDING again with a new activation")
         let editedUser: Accessd_V1_UserResponse = try await h.call(
-            "UserService", "EditUser",
+            Methods.editUser,
             make(Accessd_V1_EditUserRequest.self) {
                 $0.userID = carl.user.id
                 $0.setExtraPermissions = true
@@ -275,7 +274,7 @@ public enum MethodTour {
 
         // ProjectService.
         let apollo: Accessd_V1_ProjectResponse = try await h.call(
-            "ProjectService", "CreateProject",
+            Methods.createProject,
             make(Accessd_V1_CreateProjectRequest.self) {
                 $0.accountID = acme
                 $0.name = "Apollo"
@@ -285,7 +284,7 @@ public enum MethodTour {
         #expect(apollo.project.visibility == .private)
         #expect(apollo.project.memberIds == [carl.user.id], "the creator is a member")
         let updated: Accessd_V1_ProjectResponse = try await h.call(
-            "ProjectService", "UpdateProject",
+            Methods.updateProject,
             make(Accessd_V1_UpdateProjectRequest.self) {
                 $0.projectID = apollo.project.id
                 $0.visibility = .public
@@ -295,40 +294,40 @@ public enum MethodTour {
         #expect(updated.project.memberIds.isEmpty)
         #expect(updated.project.officeIds == [berlin.office.id])
         let gemini: Accessd_V1_ProjectResponse = try await h.call(
-            "ProjectService", "CreateProject",
+            Methods.createProject,
             make(Accessd_V1_CreateProjectRequest.self) {
                 $0.accountID = acme
                 $0.name = "Gemini"
             }, as: ann)
         #expect(gemini.project.visibility == .public, "UNSPECIFIED is PUBLIC")
         let _: Accessd_V1_WriteResponse = try await h.call(
-            "ProjectService", "DeleteProject", make(Accessd_V1_DeleteProjectRequest.self) { $0.projectID = gemini.project.id },
+            Methods.deleteProject, make(Accessd_V1_DeleteProjectRequest.self) { $0.projectID = gemini.project.id },
             as: ann)
         let project: Accessd_V1_Project = try await h.call(
-            "ProjectService", "GetProject", make(Accessd_V1_GetProjectRequest.self) { $0.projectID = apollo.project.id },
+            Methods.getProject, make(Accessd_V1_GetProjectRequest.self) { $0.projectID = apollo.project.id },
             as: carlEmail)
         #expect(project.name == "Apollo")
         let projects: Accessd_V1_ListProjectsResponse = try await h.call(
-            "ProjectService", "ListProjects", make(Accessd_V1_ListProjectsRequest.self) { $0.accountID = acme }, as: carlEmail)
+            Methods.listProjects, make(Accessd_V1_ListProjectsRequest.self) { $0.accountID = acme }, as: carlEmail)
         #expect(projects.projects.map(\.name) == ["Apollo"])
 
         // ProductService.
         let web: Accessd_V1_ProductResponse = try await h.call(
-            "ProductService", "CreateProduct",
+            Methods.createProduct,
             make(Accessd_V1_CreateProductRequest.self) {
                 $0.accountID = acme
                 $0.kind = .container
                 $0.name = "Web"
             }, as: ann)
         let gateway: Accessd_V1_ProductResponse = try await h.call(
-            "ProductService", "CreateProduct",
+            Methods.createProduct,
             make(Accessd_V1_CreateProductRequest.self) {
                 $0.accountID = acme
                 $0.kind = .gateway
                 $0.name = "GW"
             }, as: ann)
         let renamedProduct: Accessd_V1_ProductResponse = try await h.call(
-            "ProductService", "RenameProduct",
+            Methods.renameProduct,
             make(Accessd_V1_RenameProductRequest.self) {
                 $0.productID = gateway.product.id
                 $0.name = "Gateway"
@@ -336,12 +335,12 @@ public enum MethodTour {
         #expect(renamedProduct.product.name == "Gateway")
         #expect(renamedProduct.product.kind == .gateway)
         let product: Accessd_V1_Product = try await h.call(
-            "ProductService", "GetProduct", make(Accessd_V1_GetProductRequest.self) { $0.productID = web.product.id }, as: ann)
+            Methods.getProduct, make(Accessd_V1_GetProductRequest.self) { $0.productID = web.product.id }, as: ann)
         #expect(product.name == "Web")
 
         // SharingService.
         let share: Accessd_V1_ShareResponse = try await h.call(
-            "SharingService", "ShareAccess",
+            Methods.shareAccess,
             make(Accessd_V1_ShareAccessRequest.self) {
                 $0.ownerAccountID = acme
                 $0.granteeEmail = bob
@@ -349,22 +348,22 @@ public enum MethodTour {
             }, as: ann)
         #expect(share.share.scope.products.productIds == [web.product.id, gateway.product.id])
         let _: Accessd_V1_WriteResponse = try await h.call(
-            "ProductService", "DeleteProduct", make(Accessd_V1_DeleteProductRequest.self) { $0.productID = gateway.product.id },
+            Methods.deleteProduct, make(Accessd_V1_DeleteProductRequest.self) { $0.productID = gateway.product.id },
             as: ann)
         let bobsProducts: Accessd_V1_ListProductsResponse = try await h.call(
-            "ProductService", "ListProducts", make(Accessd_V1_ListProductsRequest.self) { $0.accountID = acme }, as: bob)
+            Methods.listProducts, make(Accessd_V1_ListProductsRequest.self) { $0.accountID = acme }, as: bob)
         #expect(bobsProducts.products.map(\.name) == ["Web"])
         let outgoing: Accessd_V1_ListSharedWithResponse = try await h.call(
-            "SharingService", "ListSharedWith", make(Accessd_V1_ListSharedWithRequest.self) { $0.ownerAccountID = acme }, as: ann)
+            Methods.listSharedWith, make(Accessd_V1_ListSharedWithRequest.self) { $0.ownerAccountID = acme }, as: ann)
         #expect(outgoing.shares.map(\.share.scope.products.productIds) == [[web.product.id]])
         let incoming: Accessd_V1_ListSharedWithMeResponse = try await h.call(
-            "SharingService", "ListSharedWithMe", Accessd_V1_ListSharedWithMeRequest(), as: bob)
+            Methods.listSharedWithMe, Accessd_V1_ListSharedWithMeRequest(), as: bob)
         #expect(incoming.shares.map(\.ownerAccountName) == ["Acme Inc"])
         let removed: Accessd_V1_WriteResponse = try await h.call(
-            "SharingService", "RemoveShare", make(Accessd_V1_ShareIdRequest.self) { $0.shareID = share.share.id }, as: ann)
+            Methods.removeShare, make(Accessd_V1_ShareIdRequest.self) { $0.shareID = share.share.id }, as: ann)
         #expect(removed.events.map(\.shareRemoved) == [share.share.id])
         let billingOnly: Accessd_V1_ShareResponse = try await h.call(
-            "SharingService", "ShareAccess",
+            Methods.shareAccess,
             make(Accessd_V1_ShareAccessRequest.self) {
                 $0.ownerAccountID = acme
                 $0.granteeEmail = bob
@@ -374,23 +373,23 @@ public enum MethodTour {
         #expect(billingOnly.share.billing)
         #expect(billingOnly.share.scope.products.productIds.isEmpty)
         let _: Accessd_V1_WriteResponse = try await h.call(
-            "SharingService", "RetireShare", make(Accessd_V1_ShareIdRequest.self) { $0.shareID = billingOnly.share.id }, as: bob)
+            Methods.retireShare, make(Accessd_V1_ShareIdRequest.self) { $0.shareID = billingOnly.share.id }, as: bob)
 
         // ClientService.
         let link = make(Accessd_V1_ClientLinkRequest.self) {
             $0.agencyAccountID = agency.account.id
             $0.clientAccountID = acme
         }
-        let added: Accessd_V1_ClientLinkResponse = try await h.call("ClientService", "AddClient", link, as: gary)
+        let added: Accessd_V1_ClientLinkResponse = try await h.call(Methods.addClient, link, as: gary)
         #expect(added.link.status == .none)
         #expect(added.link.addedBy == agency.owner.id)
-        let requested: Accessd_V1_ClientLinkResponse = try await h.call("ClientService", "RequestAccess", link, as: gary)
+        let requested: Accessd_V1_ClientLinkResponse = try await h.call(Methods.requestAccess, link, as: gary)
         #expect(requested.link.status == .pending)
-        let denied: Accessd_V1_ClientLinkResponse = try await h.call("ClientService", "DenyAccess", link, as: ann)
+        let denied: Accessd_V1_ClientLinkResponse = try await h.call(Methods.denyAccess, link, as: ann)
         #expect(denied.link.status == .denied)
-        let _: Accessd_V1_ClientLinkResponse = try await h.call("ClientService", "RequestAccess", link, as: gary)
+        let _: Accessd_V1_ClientLinkResponse = try await h.call(Methods.requestAccess, link, as: gary)
         let approved: Accessd_V1_ClientLinkResponse = try await h.call(
-            "ClientService", "ApproveAccess",
+            Methods.approveAccess,
             make(Accessd_V1_ApproveAccessRequest.self) {
                 $0.agencyAccountID = agency.account.id
                 $0.clientAccountID = acme
@@ -399,16 +398,16 @@ public enum MethodTour {
         #expect(approved.link.status == .approved)
         #expect(approved.link.roleID == auditor.role.id)
         let clients: Accessd_V1_ListClientLinksResponse = try await h.call(
-            "ClientService", "ListClients", make(Accessd_V1_ListClientsRequest.self) { $0.agencyAccountID = agency.account.id },
+            Methods.listClients, make(Accessd_V1_ListClientsRequest.self) { $0.agencyAccountID = agency.account.id },
             as: gary)
         #expect(clients.links.map(\.clientAccountID) == [acme])
         let agencies: Accessd_V1_ListClientLinksResponse = try await h.call(
-            "ClientService", "ListAgencies", make(Accessd_V1_ListAgenciesRequest.self) { $0.clientAccountID = acme }, as: ann)
+            Methods.listAgencies, make(Accessd_V1_ListAgenciesRequest.self) { $0.clientAccountID = acme }, as: ann)
         #expect(agencies.links.map(\.agencyAccountID) == [agency.account.id])
 
         // AccessService, while the client link is approved.
         let through: Accessd_V1_CheckResponse = try await h.call(
-            "AccessService", "Check",
+            Methods.check,
             make(Accessd_V1_CheckRequest.self) {
                 $0.user = gary
                 $0.accountID = acme
@@ -418,7 +417,7 @@ public enum MethodTour {
         #expect(through.path.clientLink.agencyAccountID == agency.account.id)
         #expect(through.path.clientLink.roleID == auditor.role.id)
         let onProject: Accessd_V1_CheckResponse = try await h.call(
-            "AccessService", "Check",
+            Methods.check,
             make(Accessd_V1_CheckRequest.self) {
                 $0.user = carlEmail
                 $0.accountID = acme
@@ -427,28 +426,28 @@ public enum MethodTour {
             })
         #expect(onProject.allowed)
         let accessible: Accessd_V1_ListAccessibleAccountsResponse = try await h.call(
-            "AccessService", "ListAccessibleAccounts",
+            Methods.listAccessibleAccounts,
             make(Accessd_V1_ListAccessibleAccountsRequest.self) { $0.user = agency.owner.id })
         #expect(accessible.accounts.map(\.accountID) == [agency.account.id, acme])
 
-        let revoked: Accessd_V1_ClientLinkResponse = try await h.call("ClientService", "RevokeAccess", link, as: ann)
+        let revoked: Accessd_V1_ClientLinkResponse = try await h.call(Methods.revokeAccess, link, as: ann)
         #expect(revoked.link.status == .none)
         #expect(revoked.link.roleID.isEmpty)
-        let removedClient: Accessd_V1_WriteResponse = try await h.call("ClientService", "RemoveClient", link, as: gary)
+        let removedClient: Accessd_V1_WriteResponse = try await h.call(Methods.removeClient, link, as: gary)
         #expect(removedClient.events.map(\.clientRemoved.clientAccountID) == [acme])
 
         // EventService.
-        let all: Accessd_V1_ListEventsResponse = try await h.call("EventService", "ListEvents", Accessd_V1_ListEventsRequest())
+        let all: Accessd_V1_ListEventsResponse = try await h.call(Methods.listEvents, Accessd_V1_ListEventsRequest())
         #expect(all.events.map(\.seq) == Array(1...UInt64(all.events.count)), "events are numbered without gaps")
         let pending: Accessd_V1_ListOutboxResponse = try await h.call(
-            "EventService", "ListOutbox", make(Accessd_V1_ListOutboxRequest.self) { $0.afterID = outbox.messages[0].id })
+            Methods.listOutbox, make(Accessd_V1_ListOutboxRequest.self) { $0.afterID = outbox.messages[0].id })
         #expect(!pending.messages.isEmpty)
         let acknowledged: Accessd_V1_WriteResponse = try await h.call(
-            "EventService", "AcknowledgeOutbox",
+            Methods.acknowledgeOutbox,
             make(Accessd_V1_AcknowledgeOutboxRequest.self) { $0.ids = pending.messages.map(\.id) })
         #expect(acknowledged.events.first?.outboxAcknowledged.ids == pending.messages.map(\.id))
 
-        let final: Accessd_V1_ListEventsResponse = try await h.call("EventService", "ListEvents", Accessd_V1_ListEventsRequest())
+        let final: Accessd_V1_ListEventsResponse = try await h.call(Methods.listEvents, Accessd_V1_ListEventsRequest())
         #expect(final.events.count == all.events.count + 1, "the acknowledgement is one more event")
         return Outcome(called: h.called, events: final.events)
     }

@@ -333,20 +333,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func handleRequest(_ request: RequestHead, context: ChannelHandlerContext) {
         let id = request.id
-        let metered = MeteredMethods.table[request.method]
-        meter.begin(id: id, slot: metered?.slot ?? MeteredMethods.unknown)
+        // The method table is the one router: the catalogue entry says what
+        // the method is and who may call it, the handler how it runs.
+        let route = MeteredMethods.table[request.method]
+        meter.begin(id: id, slot: route?.slot ?? MeteredMethods.unknown)
         defer { meter.endRequest() }
-        if machine.lifecycle == .goingAway, request.method == HealthCheck.path {
+        if machine.lifecycle == .goingAway, case .daemon(.health)? = route?.handler {
             return answerHealth(id: id, payload: Data(request.payload.readableBytesView), draining: true, context: context)
         }
         if case .rejected(let code, let message) = machine.admit(id: id) {
             respond(id: id, code: code, message: message, context: context)
             return
         }
-        guard let handler = metered?.handler else {
+        guard let route else {
             respond(id: id, code: .unimplemented, message: "unknown method \(PeerText.quote(request.method))", context: context)
             return
         }
+        let handler = route.handler
         if logger.logLevel <= .debug {
             // The method is one of the table's (logged as it is); actor and metadata are the peer's text.
             callLog[id] = (request.method, request.actor, request.metadata, .now())
@@ -366,9 +369,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
         }
         switch handler {
-        case .read(let read):
+        case .read(let read, let shortcut):
             answerRead(
-                id: id, method: request.method, read: read, payload: request.payload, principal: principal,
+                id: id, method: request.method, read: read, shortcut: shortcut, payload: request.payload, principal: principal,
                 minRevision: request.minRevision, deadline: deadline, context: context)
         case .write(let makeCommand, let reply):
             if let refusal = refusal(ofWrite: request, now: context.eventLoop.now) {
@@ -389,9 +392,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     caller: caller,
                     keyLimits: .init(
                         perUID: configuration.maximumIdempotencyKeysPerUID, total: configuration.maximumIdempotencyKeys)))
-        case .daemon:
+        case .daemon(let call):
             answerDaemonCall(
-                id: id, method: request.method, payload: Data(request.payload.readableBytesView), published: published,
+                call, method: route.method, id: id, payload: Data(request.payload.readableBytesView), published: published,
                 context: context)
         }
     }
@@ -425,7 +428,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func answerRead(
         id: UInt64, method: String, read: @escaping @Sendable (Data, ReadContext) throws(AccessError) -> Data,
-        payload: ByteBuffer, principal: Principal,
+        shortcut: ReadShortcut, payload: ByteBuffer, principal: Principal,
         minRevision: UInt64, deadline: NIODeadline?, context: ChannelHandlerContext
     ) {
         let published = self.published
@@ -449,17 +452,17 @@ final class ConnectionHandler: ChannelDuplexHandler {
             if let deadline = actions.scheduleWaitTimer { scheduleWaitTimer(at: deadline, context: context) }
             return
         }
-        answerNow(id: id, method: method, read: read, payload: payload, principal: principal, published: published, context: context)
+        answerNow(id: id, read: read, shortcut: shortcut, payload: payload, principal: principal, published: published, context: context)
     }
 
     private func answerNow(
-        id: UInt64, method: String, read: @Sendable (Data, ReadContext) throws(AccessError) -> Data,
+        id: UInt64, read: @Sendable (Data, ReadContext) throws(AccessError) -> Data, shortcut: ReadShortcut,
         payload: ByteBuffer, principal: Principal, published: PublishedState, context: ChannelHandlerContext
     ) {
-        if method == EventLog.listEventsMethod, let events = shared.events {
+        if shortcut == .eventHistoryOnDisk, let events = shared.events {
             return answerListEvents(id: id, payload: payload, published: published, events: events, context: context)
         }
-        if method == CheckFastPath.method, let request = CheckFastPath.request(payload) {
+        if shortcut == .checkFastPath, let request = CheckFastPath.request(payload) {
             do {
                 let reply = try MethodTable.check(request, in: published.state)
                 respond(id: id, revision: published.revision, context: context, payloadLength: CheckFastPath.length(of: reply)) {
@@ -499,9 +502,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let published = owner.published
         let (ready, register) = machine.revisionReached(published.revision)
         for (id, read) in ready {
-            guard case .read(let answer) = MethodTable.handlers[read.method] else { continue }
+            guard case .read(let answer, let shortcut) = MethodTable.handlers[read.method] else { continue }
             answerNow(
-                id: id, method: read.method, read: answer, payload: read.payload, principal: read.principal,
+                id: id, read: answer, shortcut: shortcut, payload: read.payload, principal: read.principal,
                 published: published, context: context)
         }
         if let register { registerWake(at: register, context: context) }
@@ -536,11 +539,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
     // MARK: - Daemon calls
 
     private func answerDaemonCall(
-        id: UInt64, method: String, payload: Data, published: PublishedState, context: ChannelHandlerContext
+        _ call: DaemonCall, method: AnyMethod, id: UInt64, payload: Data, published: PublishedState,
+        context: ChannelHandlerContext
     ) {
-        switch method {
-        case MethodTable.path(service: "EventService", method: "FollowEvents"):
-            // Events carry no secrets: every peer class may follow them.
+        // FollowEvents (events carry no secrets) and the health probe (as in
+        // gRPC's health checking) are open to every peer class; the rest are
+        // administrators' (the catalogue's audience).
+        guard method.audience != .administrators || peerClass == .administrator else {
+            respond(id: id, code: .permissionDenied, message: "\(method.path) is an administrator's call", context: context)
+            return
+        }
+        switch call {
+        case .followEvents:
             guard let request = try? Accessd_V1_FollowEventsRequest(serializedBytes: payload) else {
                 respond(
                     id: id, code: .invalidArgument, message: "the payload does not decode as accessd.v1.FollowEventsRequest",
@@ -548,19 +558,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
             follow(id: id, after: request.afterSeq, context: context)
-            return
-        case HealthCheck.path:
-            // Any peer class may probe health, as in gRPC's health checking.
-            return answerHealth(id: id, payload: payload, draining: false, context: context)
-        default:
-            break
-        }
-        guard peerClass == .administrator else {
-            respond(id: id, code: .permissionDenied, message: "\(method) is an administrator's call", context: context)
-            return
-        }
-        switch method {
-        case MethodTable.path(service: "AdminService", method: "GetStats"):
+        case .health:
+            answerHealth(id: id, payload: payload, draining: false, context: context)
+        case .stats:
             let status = shared.control.status()
             var stats = Accessd_V1_GetStatsResponse()
             stats.revision = published.revision
@@ -580,9 +580,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.journalSyncs = status.journalSyncs
             stats.oldestEventSeq = published.oldestEventSeq(shared.events)
             answerStats(id: id, stats, revision: published.revision, context: context)
-        case MethodTable.path(service: "AdminService", method: "GetMetrics"):
+        case .metrics:
             answerMetrics(id: id, context: context)
-        case MethodTable.path(service: "AdminService", method: "Snapshot"):
+        case .snapshot:
             machine.started(id, .daemon)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             shared.control.snapshot().hop(to: context.eventLoop).whenComplete { result in
@@ -599,10 +599,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 context.flush()
                 if handler.machine.finished(id) == .close { context.close(promise: nil) }
             }
-        case MethodTable.path(service: "AdminService", method: "Backup"):
+        case .backup:
             backup(id: id, context: context)
-        default:
-            respond(id: id, code: .unimplemented, message: "\(method) is not served by this build yet", context: context)
         }
     }
 

@@ -18,17 +18,13 @@ struct HealthProbe: Sendable {
 /// NOT_SERVING with the reason when it cannot, SERVICE_UNKNOWN for a
 /// service name it does not serve. A pure function of what the probe read.
 enum HealthCheck {
-    static let path = MethodTable.path(service: "HealthService", method: "Check")
-
     /// Every service served, by full name ("accessd.v1.AccessService"), and
     /// whether it takes writes (has a method that goes through the journal).
     static let services: [String: Bool] = {
         var services: [String: Bool] = [:]
-        for (path, handler) in MethodTable.handlers {
-            let name = String(path.dropFirst().prefix { $0 != "/" })
-            var writes = false
-            if case .write = handler { writes = true }
-            services[name] = (services[name] ?? false) || writes
+        for method in Methods.all {
+            let name = "accessd.v1.\(method.service)"
+            services[name] = (services[name] ?? false) || method.kind == .write
         }
         return services
     }()

@@ -1,23 +1,35 @@
 import AccessStore
 import AccessMapping
 import AccessServer
+import AccessWire
 import NIOCore
 
 /// The methods calls are counted by: every path of the method table in a
 /// fixed order, and one slot for paths the table does not serve. Looking a
-/// request's method up here replaces the method table lookup the connection
-/// makes anyway, so counting by method costs no extra hash.
+/// request's method up here is the method table lookup the connection makes
+/// anyway (the table is the daemon's one router), so counting by method
+/// costs no extra hash.
 enum MeteredMethods {
     /// Every served path, sorted; a method's index is its slot.
-    static let paths: [String] = MethodTable.handlers.keys.sorted()
+    static let paths: [String] = MethodTable.entries.keys.sorted()
     /// The slot of a method the table does not serve (UNIMPLEMENTED).
     static let unknown = paths.count
     static let count = paths.count + 1
 
-    /// Handler and slot by path.
-    static let table: [String: (handler: MethodHandler, slot: Int)] = {
-        var table: [String: (handler: MethodHandler, slot: Int)] = [:]
-        for (slot, path) in paths.enumerated() { table[path] = (MethodTable.handlers[path]!, slot) }
+    /// A method of the table, its handler and its slot.
+    struct Route: Sendable {
+        let method: AnyMethod
+        let handler: MethodHandler
+        let slot: Int
+    }
+
+    /// The route of every served path.
+    static let table: [String: Route] = {
+        var table: [String: Route] = [:]
+        for (slot, path) in paths.enumerated() {
+            let entry = MethodTable.entries[path]!
+            table[path] = Route(method: entry.method, handler: entry.handler, slot: slot)
+        }
         return table
     }()
 

@@ -4,23 +4,17 @@ public import AccessWire
 
 extension MethodTable {
     /// AccessService (R19): any caller may check; the answer does not depend on the actor.
-    static var accessService: [(String, MethodHandler)] {
+    static var accessService: [Entry] {
         [
-            (
-                "Check",
-                Handlers.read(Accessd_V1_CheckRequest.self) { request, context throws(AccessError) in
-                    try check(request, in: context.state)
-                }
-            ),
-            (
-                "ListAccessibleAccounts",
-                Handlers.read(Accessd_V1_ListAccessibleAccountsRequest.self) { request, context throws(AccessError) in
-                    let user = try WireInput.user(request.user, field: "user", in: context.state)
-                    var response = Accessd_V1_ListAccessibleAccountsResponse()
-                    response.accounts = try context.state.accessibleAccounts(of: user).map(Accessd_V1_AccessibleAccount.init)
-                    return response
-                }
-            ),
+            Handlers.read(Methods.check, shortcut: .checkFastPath) { request, context throws(AccessError) in
+                try check(request, in: context.state)
+            },
+            Handlers.read(Methods.listAccessibleAccounts) { request, context throws(AccessError) in
+                let user = try WireInput.user(request.user, field: "user", in: context.state)
+                var response = Accessd_V1_ListAccessibleAccountsResponse()
+                response.accounts = try context.state.accessibleAccounts(of: user).map(Accessd_V1_AccessibleAccount.init)
+                return response
+            },
         ]
     }
 

@@ -8,8 +8,6 @@ public import NIOCore
 /// `MethodTable.check`, the same function the method table runs; only the
 /// codec differs, and FastFramesTests holds its bytes equal to swift-protobuf's.
 public enum CheckFastPath {
-    public static let method = MethodTable.path(service: "AccessService", method: "Check")
-
     /// The request, when its payload has the common shape; nil: take the general path.
     public static func request(_ payload: ByteBuffer) -> Accessd_V1_CheckRequest? {
         var reader = ProtoReader(payload)

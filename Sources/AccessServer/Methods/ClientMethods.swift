@@ -4,51 +4,39 @@ import AccessWire
 
 extension MethodTable {
     /// ClientService (R18): agencies and partners, their clients and access requests.
-    static var clientService: [(String, MethodHandler)] {
+    static var clientService: [Entry] {
         [
-            ("AddClient", linkWrite { .addClient(agency: $0, client: $1) }),
-            ("RequestAccess", linkWrite { .requestClientAccess(agency: $0, client: $1) }),
-            (
-                "ApproveAccess",
-                Handlers.write(
-                    Accessd_V1_ApproveAccessRequest.self,
-                    command: { request, state throws(AccessError) in
-                        let agency: AccountID = try WireInput.id(request.agencyAccountID, field: "agency_account_id")
-                        let client: AccountID = try WireInput.id(request.clientAccountID, field: "client_account_id")
-                        let role: RoleID? =
-                            WireInput.trimmed(request.role).isEmpty
-                            ? nil : try WireInput.role(request.role, field: "role", in: client, state: state)
-                        return .approveClientAccess(client: client, agency: agency, role: role)
-                    },
-                    reply: linkReply)
-            ),
-            ("DenyAccess", linkWrite { .denyClientAccess(client: $1, agency: $0) }),
-            ("RevokeAccess", linkWrite { .revokeClientAccess(client: $1, agency: $0) }),
-            (
-                "RemoveClient",
-                Handlers.write(Accessd_V1_ClientLinkRequest.self) { request, _ throws(AccessError) in
-                    let (agency, client) = try linkAccounts(request)
-                    return .removeClient(agency: agency, client: client)
-                }
-            ),
-            (
-                "ListClients",
-                Handlers.read(Accessd_V1_ListClientsRequest.self) { request, context throws(AccessError) in
+            linkWrite(Methods.addClient) { .addClient(agency: $0, client: $1) },
+            linkWrite(Methods.requestAccess) { .requestClientAccess(agency: $0, client: $1) },
+            Handlers.write(
+                Methods.approveAccess,
+                command: { request, state throws(AccessError) in
                     let agency: AccountID = try WireInput.id(request.agencyAccountID, field: "agency_account_id")
-                    var response = Accessd_V1_ListClientLinksResponse()
-                    response.links = try context.state.listClients(agency, as: context.principal).map(Accessd_V1_ClientLink.init)
-                    return response
-                }
-            ),
-            (
-                "ListAgencies",
-                Handlers.read(Accessd_V1_ListAgenciesRequest.self) { request, context throws(AccessError) in
                     let client: AccountID = try WireInput.id(request.clientAccountID, field: "client_account_id")
-                    var response = Accessd_V1_ListClientLinksResponse()
-                    response.links = try context.state.listAgencies(client, as: context.principal).map(Accessd_V1_ClientLink.init)
-                    return response
-                }
-            ),
+                    let role: RoleID? =
+                        WireInput.trimmed(request.role).isEmpty
+                        ? nil : try WireInput.role(request.role, field: "role", in: client, state: state)
+                    return .approveClientAccess(client: client, agency: agency, role: role)
+                },
+                reply: linkReply),
+            linkWrite(Methods.denyAccess) { .denyClientAccess(client: $1, agency: $0) },
+            linkWrite(Methods.revokeAccess) { .revokeClientAccess(client: $1, agency: $0) },
+            Handlers.write(Methods.removeClient) { request, _ throws(AccessError) in
+                let (agency, client) = try linkAccounts(request)
+                return .removeClient(agency: agency, client: client)
+            },
+            Handlers.read(Methods.listClients) { request, context throws(AccessError) in
+                let agency: AccountID = try WireInput.id(request.agencyAccountID, field: "agency_account_id")
+                var response = Accessd_V1_ListClientLinksResponse()
+                response.links = try context.state.listClients(agency, as: context.principal).map(Accessd_V1_ClientLink.init)
+                return response
+            },
+            Handlers.read(Methods.listAgencies) { request, context throws(AccessError) in
+                let client: AccountID = try WireInput.id(request.clientAccountID, field: "client_account_id")
+                var response = Accessd_V1_ListClientLinksResponse()
+                response.links = try context.state.listAgencies(client, as: context.principal).map(Accessd_V1_ClientLink.init)
+                return response
+            },
         ]
     }
 
@@ -61,10 +49,11 @@ extension MethodTable {
 
     /// A ClientLinkRequest write answered with the link after it.
     private static func linkWrite(
+        _ method: Method<Accessd_V1_ClientLinkRequest, Accessd_V1_ClientLinkResponse>,
         _ make: @escaping @Sendable (_ agency: AccountID, _ client: AccountID) -> Command
-    ) -> MethodHandler {
+    ) -> Entry {
         Handlers.write(
-            Accessd_V1_ClientLinkRequest.self,
+            method,
             command: { request, _ throws(AccessError) in
                 let (agency, client) = try linkAccounts(request)
                 return make(agency, client)

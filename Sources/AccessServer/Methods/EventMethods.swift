@@ -5,37 +5,28 @@ import AccessWire
 extension MethodTable {
     /// EventService (R20): reading events (any peer: they carry no secrets)
     /// and draining the outbox (administrators: it holds activation tokens).
-    static var eventService: [(String, MethodHandler)] {
+    static var eventService: [Entry] {
         [
-            (
-                "ListEvents",
-                Handlers.read(Accessd_V1_ListEventsRequest.self) { request, context throws(AccessError) in
-                    let limit = request.limit == 0 ? 1000 : Int(request.limit)
-                    var response = Accessd_V1_ListEventsResponse()
-                    response.events = Handlers.wire(try context.history.events(after: request.afterSeq, limit: limit))
-                    // The daemon answers from its event log on disk too (EventLog.list); this is memory alone.
-                    response.oldestSeq = context.history.count > 0 ? context.history.firstSeq : 0
-                    return response
-                }
-            ),
-            ("FollowEvents", .daemon),
-            (
-                "ListOutbox",
-                Handlers.read(Accessd_V1_ListOutboxRequest.self) { request, context throws(AccessError) in
-                    let after: OutboxMessageID? = try WireInput.optionalID(request.afterID, field: "after_id")
-                    let limit = request.limit == 0 ? 100 : Int(request.limit)
-                    var response = Accessd_V1_ListOutboxResponse()
-                    response.messages = try context.state.outboxMessages(after: after, limit: limit, as: context.principal)
-                        .map { Accessd_V1_OutboxMessage($0) }
-                    return response
-                }
-            ),
-            (
-                "AcknowledgeOutbox",
-                Handlers.write(Accessd_V1_AcknowledgeOutboxRequest.self) { request, _ throws(AccessError) in
-                    .acknowledgeOutbox(try WireInput.idList(request.ids, field: "ids"))
-                }
-            ),
+            Handlers.read(Methods.listEvents, shortcut: .eventHistoryOnDisk) { request, context throws(AccessError) in
+                let limit = request.limit == 0 ? 1000 : Int(request.limit)
+                var response = Accessd_V1_ListEventsResponse()
+                response.events = Handlers.wire(try context.history.events(after: request.afterSeq, limit: limit))
+                // The daemon answers from its event log on disk too (EventLog.list); this is memory alone.
+                response.oldestSeq = context.history.count > 0 ? context.history.firstSeq : 0
+                return response
+            },
+            Handlers.daemon(Methods.followEvents, .followEvents),
+            Handlers.read(Methods.listOutbox) { request, context throws(AccessError) in
+                let after: OutboxMessageID? = try WireInput.optionalID(request.afterID, field: "after_id")
+                let limit = request.limit == 0 ? 100 : Int(request.limit)
+                var response = Accessd_V1_ListOutboxResponse()
+                response.messages = try context.state.outboxMessages(after: after, limit: limit, as: context.principal)
+                    .map { Accessd_V1_OutboxMessage($0) }
+                return response
+            },
+            Handlers.write(Methods.acknowledgeOutbox) { request, _ throws(AccessError) in
+                .acknowledgeOutbox(try WireInput.idList(request.ids, field: "ids"))
+            },
         ]
     }
 }

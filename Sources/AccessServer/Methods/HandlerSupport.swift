@@ -27,36 +27,48 @@ enum Handlers {
     }
 
     /// A read: answered from the published state for `context.principal`.
-    static func read<Request: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
-        _: Request.Type,
-        _ answer: @escaping @Sendable (_ request: Request, _ context: ReadContext) throws(AccessError) -> Reply
-    ) -> MethodHandler {
-        .read { (payload: Data, context: ReadContext) throws(AccessError) -> Data in
-            encode(try answer(try decode(Request.self, payload), context))
-        }
+    static func read<Request, Response>(
+        _ method: Method<Request, Response>, shortcut: ReadShortcut = .none,
+        _ answer: @escaping @Sendable (_ request: Request, _ context: ReadContext) throws(AccessError) -> Response
+    ) -> MethodTable.Entry {
+        precondition(method.kind == .read, "\(method.path) is not a read")
+        return MethodTable.Entry(
+            method: method.erased,
+            handler: .read(
+                { (payload: Data, context: ReadContext) throws(AccessError) -> Data in
+                    encode(try answer(try decode(Request.self, payload), context))
+                }, shortcut: shortcut))
     }
 
     /// A write: the request decodes into a command (ids parsed, names of roles
     /// resolved against the state); the reply is built from the events and
     /// the state after them.
-    static func write<Request: SwiftProtobuf.Message, Reply: SwiftProtobuf.Message>(
-        _: Request.Type,
+    static func write<Request, Response>(
+        _ method: Method<Request, Response>,
         command: @escaping @Sendable (_ request: Request, _ state: AccessState) throws(AccessError) -> Command,
-        reply: @escaping @Sendable (_ events: [Event], _ state: AccessState) -> Reply
-    ) -> MethodHandler {
-        .write(
-            command: { (payload: Data, state: AccessState) throws(AccessError) -> Command in
-                try command(try decode(Request.self, payload), state)
-            },
-            reply: { (events: [Event], state: AccessState) -> Data in encode(reply(events, state)) })
+        reply: @escaping @Sendable (_ events: [Event], _ state: AccessState) -> Response
+    ) -> MethodTable.Entry {
+        precondition(method.kind == .write, "\(method.path) is not a write")
+        return MethodTable.Entry(
+            method: method.erased,
+            handler: .write(
+                command: { (payload: Data, state: AccessState) throws(AccessError) -> Command in
+                    try command(try decode(Request.self, payload), state)
+                },
+                reply: { (events: [Event], state: AccessState) -> Data in encode(reply(events, state)) }))
     }
 
     /// A write whose reply is `WriteResponse`: the events.
-    static func write<Request: SwiftProtobuf.Message>(
-        _: Request.Type,
+    static func write<Request>(
+        _ method: Method<Request, Accessd_V1_WriteResponse>,
         command: @escaping @Sendable (_ request: Request, _ state: AccessState) throws(AccessError) -> Command
-    ) -> MethodHandler {
-        write(Request.self, command: command) { events, _ in writeResponse(events) }
+    ) -> MethodTable.Entry {
+        write(method, command: command) { events, _ in writeResponse(events) }
+    }
+
+    /// A call the daemon serves itself.
+    static func daemon<Request, Response>(_ method: Method<Request, Response>, _ call: DaemonCall) -> MethodTable.Entry {
+        MethodTable.Entry(method: method.erased, handler: .daemon(call))
     }
 
     static func writeResponse(_ events: [Event]) -> Accessd_V1_WriteResponse {

@@ -1,32 +1,28 @@
 import AccessMapping
 import AccessCore
+public import AccessWire
 
 extension MethodTable {
-    /// Every rpc of every service in `proto/accessd/v1`, by full path
+    /// Every method of the catalogue with its handler, by path
     /// ("/accessd.v1.UserService/AddUser"). Built once.
-    public static let handlers: [String: MethodHandler] = {
-        var table: [String: MethodHandler] = [:]
-        let services: [(service: String, methods: [(String, MethodHandler)])] = [
-            ("AccessService", accessService),
-            ("AccountService", accountService),
-            ("AdminService", adminService),
-            ("ClientService", clientService),
-            ("EventService", eventService),
-            ("HealthService", healthService),
-            ("OfficeService", officeService),
-            ("ProductService", productService),
-            ("ProjectService", projectService),
-            ("RoleService", roleService),
-            ("SharingService", sharingService),
-            ("UserService", userService),
+    public static let entries: [String: Entry] = {
+        var table: [String: Entry] = [:]
+        let services: [[Entry]] = [
+            accessService, accountService, adminService, clientService, eventService, healthService,
+            officeService, productService, projectService, roleService, sharingService, userService,
         ]
-        for (service, methods) in services {
-            for (method, handler) in methods {
-                let path = path(service: service, method: method)
-                precondition(table[path] == nil, "two handlers for \(path)")
-                table[path] = handler
-            }
+        for entry in services.joined() {
+            precondition(table[entry.method.path] == nil, "two handlers for \(entry.method.path)")
+            table[entry.method.path] = entry
         }
         return table
     }()
+
+    /// The handler of every method, by path.
+    public static let handlers: [String: MethodHandler] = entries.mapValues(\.handler)
+
+    /// The handler of a method of the catalogue.
+    public static func handler<Request, Response>(_ method: Method<Request, Response>) -> MethodHandler? {
+        handlers[method.path]
+    }
 }

@@ -4,51 +4,36 @@ import AccessWire
 
 extension MethodTable {
     /// ProductService (R15, R16).
-    static var productService: [(String, MethodHandler)] {
+    static var productService: [Entry] {
         [
-            (
-                "CreateProduct",
-                Handlers.write(
-                    Accessd_V1_CreateProductRequest.self,
-                    command: { request, _ throws(AccessError) in
-                        .createProduct(
-                            account: try WireInput.id(request.accountID, field: "account_id"),
-                            kind: try ProductKind.parse(request.kind, field: "kind"), name: request.name)
-                    },
-                    reply: productReply)
-            ),
-            (
-                "GetProduct",
-                Handlers.read(Accessd_V1_GetProductRequest.self) { request, context throws(AccessError) in
-                    let id: ProductID = try WireInput.id(request.productID, field: "product_id")
-                    return Accessd_V1_Product(try context.state.getProduct(id, as: context.principal))
-                }
-            ),
-            (
-                "ListProducts",
-                Handlers.read(Accessd_V1_ListProductsRequest.self) { request, context throws(AccessError) in
-                    let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
-                    var response = Accessd_V1_ListProductsResponse()
-                    response.products = try context.state.listProducts(account, as: context.principal)
-                        .map(Accessd_V1_Product.init)
-                    return response
-                }
-            ),
-            (
-                "RenameProduct",
-                Handlers.write(
-                    Accessd_V1_RenameProductRequest.self,
-                    command: { request, _ throws(AccessError) in
-                        .renameProduct(try WireInput.id(request.productID, field: "product_id"), name: request.name)
-                    },
-                    reply: productReply)
-            ),
-            (
-                "DeleteProduct",
-                Handlers.write(Accessd_V1_DeleteProductRequest.self) { request, _ throws(AccessError) in
-                    .deleteProduct(try WireInput.id(request.productID, field: "product_id"))
-                }
-            ),
+            Handlers.write(
+                Methods.createProduct,
+                command: { request, _ throws(AccessError) in
+                    .createProduct(
+                        account: try WireInput.id(request.accountID, field: "account_id"),
+                        kind: try ProductKind.parse(request.kind, field: "kind"), name: request.name)
+                },
+                reply: productReply),
+            Handlers.read(Methods.getProduct) { request, context throws(AccessError) in
+                let id: ProductID = try WireInput.id(request.productID, field: "product_id")
+                return Accessd_V1_Product(try context.state.getProduct(id, as: context.principal))
+            },
+            Handlers.read(Methods.listProducts) { request, context throws(AccessError) in
+                let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
+                var response = Accessd_V1_ListProductsResponse()
+                response.products = try context.state.listProducts(account, as: context.principal)
+                    .map(Accessd_V1_Product.init)
+                return response
+            },
+            Handlers.write(
+                Methods.renameProduct,
+                command: { request, _ throws(AccessError) in
+                    .renameProduct(try WireInput.id(request.productID, field: "product_id"), name: request.name)
+                },
+                reply: productReply),
+            Handlers.write(Methods.deleteProduct) { request, _ throws(AccessError) in
+                .deleteProduct(try WireInput.id(request.productID, field: "product_id"))
+            },
         ]
     }
 

@@ -731,8 +731,6 @@ public final class EventLog: @unchecked Sendable {
         case later(EventLoopFuture<Data>)
     }
 
-    package static let listEventsMethod = "/accessd.v1.EventService/ListEvents"
-
     package func list(_ payload: Data, memory: EventHistory, head: UInt64, maxBytes: Int, on loop: any EventLoop) -> ListAnswer {
         guard let request = try? Accessd_V1_ListEventsRequest(serializedBytes: payload) else {
             return .now(.failure(AccessError(.invalidArgument, "the payload does not decode as accessd.v1.ListEventsRequest")))

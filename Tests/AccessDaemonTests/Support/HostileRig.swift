@@ -65,7 +65,7 @@ final class HostileRig {
         create.ownerEmail = "olga@acme.example"
         create.ownerFirstName = "Olga"
         create.ownerLastName = "Owner"
-        let response = try connection.call("/accessd.v1.AdminService/CreateAccount", create, id: 1)
+        let response = try connection.call(Methods.createAccount, create, id: 1)
         guard response.code == 0 else { throw RawConnection.Failure(description: response.message) }
         let created = try Accessd_V1_CreateAccountResponse(serializedBytes: response.payload)
         account = created.account.id
@@ -184,7 +184,7 @@ final class HostileRig {
         check.user = owner
         check.accountID = account
         check.permission = .editAccountSettings
-        return try Self.request("/accessd.v1.AccessService/Check", check, id: id)
+        return try Self.request(Methods.check.path, check, id: id)
     }
 
     /// Checks one after another from a connection of root's for `seconds`:

@@ -114,11 +114,18 @@ final class RawConnection {
         return response
     }
 
-    /// Sends a request and reads replies until the one with its id.
-    func call(
-        _ method: String, _ payload: some SwiftProtobuf.Message, id: UInt64, actor: String = "", timeoutMs: UInt32 = 0
+    /// Sends a request of a method of the catalogue and reads replies until the one with its id.
+    func call<Request, Response>(
+        _ method: Method<Request, Response>, _ request: Request, id: UInt64, actor: String = "", timeoutMs: UInt32 = 0
     ) throws -> Accessd_V1_Response {
-        try call(method, bytes: try payload.serializedBytes(), id: id, actor: actor, timeoutMs: timeoutMs)
+        try call(method.path, bytes: try request.serializedBytes(), id: id, actor: actor, timeoutMs: timeoutMs)
+    }
+
+    /// Sends a request for any path (an unknown method, say) and reads replies until the one with its id.
+    func call(
+        _ path: String, _ payload: some SwiftProtobuf.Message, id: UInt64, actor: String = "", timeoutMs: UInt32 = 0
+    ) throws -> Accessd_V1_Response {
+        try call(path, bytes: try payload.serializedBytes(), id: id, actor: actor, timeoutMs: timeoutMs)
     }
 
     /// Sends a request with an encoded payload and reads replies until the one with its id.

@@ -24,13 +24,6 @@ struct TableHarness {
         actor.isEmpty ? .administrator : try state.principal(forActor: actor)
     }
 
-    /// Runs a method on raw payload bytes.
-    mutating func callRaw(_ service: String, _ method: String, _ payload: Data, as principal: Principal) throws(AccessError)
-        -> Data
-    {
-        try callRaw(path: MethodTable.path(service: service, method: method), payload, as: principal)
-    }
-
     /// Runs a method, by its path, on raw payload bytes.
     mutating func callRaw(path: String, _ payload: Data, as principal: Principal) throws(AccessError) -> Data {
         guard let handler = MethodTable.handlers[path] else {
@@ -38,7 +31,7 @@ struct TableHarness {
         }
         let reply: Data
         switch handler {
-        case .read(let read):
+        case .read(let read, _):
             reply = try read(payload, ReadContext(state: state, history: history, principal: principal))
         case .write(let command, let makeReply):
             let decided = try command(payload, state)
@@ -54,19 +47,18 @@ struct TableHarness {
     }
 
     /// Runs a method with a request message and decodes its reply.
-    mutating func call<Reply: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, _ request: some SwiftProtobuf.Message, as actor: String = "",
-        reply: Reply.Type = Reply.self
-    ) throws -> Reply {
+    mutating func call<Request, Response>(_ method: Method<Request, Response>, _ request: Request, as actor: String = "")
+        throws -> Response
+    {
         let payload: Data = try request.serializedBytes()
-        let data = try callRaw(service, method, payload, as: try principal(actor))
-        return try Reply(serializedBytes: data)
+        let data = try callRaw(path: method.path, payload, as: try principal(actor))
+        return try Response(serializedBytes: data)
     }
 
     /// Runs a method that must fail; returns its error, and checks that the
     /// failure changed nothing.
     mutating func failure(
-        _ service: String, _ method: String, payload: Data, as actor: String = "",
+        _ path: String, payload: Data, as actor: String = "",
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> AccessError? {
         let before = state
@@ -76,8 +68,8 @@ struct TableHarness {
             return nil
         }
         do {
-            _ = try callRaw(service, method, payload, as: principal)
-            Issue.record("\(service)/\(method) was expected to fail but answered OK", sourceLocation: sourceLocation)
+            _ = try callRaw(path: path, payload, as: principal)
+            Issue.record("\(path) was expected to fail but answered OK", sourceLocation: sourceLocation)
             return nil
         } catch {
             #expect(state == before, "a refused call changes nothing (R21)", sourceLocation: sourceLocation)
@@ -85,8 +77,8 @@ struct TableHarness {
         }
     }
 
-    mutating func failure(
-        _ service: String, _ method: String, _ request: some SwiftProtobuf.Message, as actor: String = "",
+    mutating func failure<Request, Response>(
+        _ method: Method<Request, Response>, _ request: Request, as actor: String = "",
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> AccessError? {
         let payload: Data
@@ -94,7 +86,7 @@ struct TableHarness {
             Issue.record("the request does not encode: \(error)", sourceLocation: sourceLocation)
             return nil
         }
-        return failure(service, method, payload: payload, as: actor, sourceLocation: sourceLocation)
+        return failure(method.path, payload: payload, as: actor, sourceLocation: sourceLocation)
     }
 }
 
