@@ -54,7 +54,7 @@ import Testing
         let connection = try RawConnection(path: setup.socketPath)
         let before = try connection.call(Methods.getStats, Accessd_V1_GetStatsRequest(), id: 1)
         #expect(before.code == 0)
-        #expect(!setup.daemon.stderr.contains("method=/accessd.v1.AdminService/GetStats"), "no call lines at warning")
+        #expect(!setup.daemon.stderr.contains("accessd.method=/accessd.v1.AdminService/GetStats"), "no call lines at warning")
 
         try reload(
             setup,
@@ -73,7 +73,11 @@ import Testing
         #expect(after.code == 0)
         let stats = try Accessd_V1_GetStatsResponse(serializedBytes: after.payload)
         #expect(stats.stateDirectory == setup.directory + "/state", "the state directory stays until a restart")
-        #expect(setup.daemon.waitForOutput("method=/accessd.v1.AdminService/GetStats"), "debug call lines after the reload")
+        #expect(setup.daemon.waitForOutput("accessd.method=/accessd.v1.AdminService/GetStats"), "debug call lines after the reload")
+        // Log metadata: namespaced keys, the connection's number and the call's values as metadata, not in the message.
+        let callLine = setup.daemon.stderr.split(separator: "\n").first { $0.contains("accessd.method=/accessd.v1.AdminService/GetStats") }
+        #expect(callLine.map { $0.contains(" call ") || $0.contains(">call ") || $0.contains(": call ") } == true, "\(callLine ?? "")")
+        #expect(callLine?.contains("accessd.connection=") == true && callLine?.contains("accessd.status=OK") == true, "\(callLine ?? "")")
         #expect(try frameOf(2000, isRefusedOn: connection), "the new max_frame_bytes applies to an open connection")
 
         setup.daemon.signal(SIGTERM)

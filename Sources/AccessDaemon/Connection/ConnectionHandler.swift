@@ -8,6 +8,7 @@ import AccessWire
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 import SwiftProtobuf
 
 /// One client connection, carrying out what its `ConnectionStateMachine`
@@ -77,9 +78,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         self.usage = usage
         self.machine = ConnectionStateMachine(limits: Self.limits(configuration))
         self.peerClass = Self.peerClass(of: peer, configuration)
-        if let peer { logger[metadataKey: "peer"] = "\(peer)" }
+        logger[accessd: .connection] = "\(Self.connections.add(1, ordering: .relaxed).newValue)"
+        if let peer { logger[accessd: .peer] = "\(peer)" }
         followLiveConfiguration()
     }
+
+    /// Connections accepted by this process, for each connection's `accessd.connection` in the log.
+    private static let connections = Atomic<UInt64>(0)
 
     static func limits(_ configuration: DaemonConfiguration) -> ConnectionStateMachine.Limits {
         ConnectionStateMachine.Limits(
@@ -254,7 +259,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // A closing channel fails its pending writes and so turns writable:
         // the requests still buffered are not worth handling then.
-        logger.trace("writability changed", metadata: ["writable": "\(context.channel.isWritable)"])
+        logger.trace(context.channel.isWritable ? "writable again" : "not writable: the peer is slow to read")
         if context.channel.isActive,
             case .resume(let read) = machine.writabilityChanged(writable: context.channel.isWritable)
         {
@@ -269,7 +274,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error: \(error)")
+        logger.debug("connection error", metadata: .accessd([.error: "\(error)"]))
         context.close(promise: nil)
     }
 
@@ -278,9 +283,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         _ = machine.fail(code, message)
         let (log, suppressed) = shared.badFrames.allow()
         if log {
-            logger.notice(
-                "closing connection: \(code): \(message)",
-                metadata: suppressed > 0 ? ["suppressed": "\(suppressed)"] : [:])
+            var metadata: Logger.Metadata = .accessd([.status: "\(code)", .error: "\(message)"])
+            if suppressed > 0 { metadata[accessd: .suppressed] = "\(suppressed)" }
+            logger.notice("closing connection after a bad frame", metadata: metadata)
         }
         respond(id: 0, code: code, message: message, context: context)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
@@ -947,12 +952,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if !more { meter.answered(id: id, code: code.rawValue) }
         if !more, let call = callLog.removeValue(forKey: id) {
             let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
-            var metadata: Logger.Metadata = [
-                "method": "\(call.method)", "uid": "\(peer.map { String($0.uid) } ?? "?")",
-                "actor": "\(call.actor.isEmpty ? (peerClass == .administrator ? "administrator" : "anonymous") : PeerText.quote(call.actor))",
-                "status": "\(code)", "us": "\(micros)",
-            ]
-            for (key, value) in call.metadata.prefix(16) { metadata["meta.\(PeerText.quote(key))"] = "\(PeerText.quote(value))" }
+            var metadata: Logger.Metadata = .accessd([
+                .method: "\(call.method)", .uid: "\(peer.map { String($0.uid) } ?? "?")",
+                .actor: "\(call.actor.isEmpty ? (peerClass == .administrator ? "administrator" : "anonymous") : PeerText.quote(call.actor))",
+                .status: "\(code)", .micros: "\(micros)",
+            ])
+            for (key, value) in call.metadata.prefix(16) {
+                metadata["\(LogKey.metadataPrefix.rawValue).\(PeerText.quote(key))"] = "\(PeerText.quote(value))"
+            }
             logger.debug("call", metadata: metadata)
         }
         let frame = ResponseFrame(
