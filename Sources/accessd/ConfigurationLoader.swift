@@ -17,7 +17,7 @@ struct ConfigurationLoader: Sendable {
     var stateDirFlag: String?
     var adminUIDs: [UInt32]
     var adminGIDs: [UInt32]
-    var logLevelFlag: String?
+    var logLevelFlag: Logger.Level?
     var fsyncFlag: FsyncPolicy? = nil
     var acceptDataLoss = false
     var environment: [String: String]
@@ -63,12 +63,11 @@ struct ConfigurationLoader: Sendable {
     }
 
     /// `--log-level`, else `$ACCESSD_LOG_LEVEL`, else the file's `log_level`, else the table's default.
-    private static func level(flag: String?, environment: [String: String], file: ConfigFile?) throws(Failure) -> Logger.Level {
+    private static func level(flag: Logger.Level?, environment: [String: String], file: ConfigFile?) throws(Failure) -> Logger.Level {
+        if let flag { return flag }
         let key = ConfigKey.logLevel
         let (name, source): (String, String) =
-            if let flag {
-                (flag, "--log-level")
-            } else if let name = environment["ACCESSD_LOG_LEVEL"] {
+            if let name = environment["ACCESSD_LOG_LEVEL"] {
                 (name, "ACCESSD_LOG_LEVEL")
             } else if let file, let entry = file.entries[key] {
                 (entry.value, "\(file.path):\(entry.line)")
