@@ -3,6 +3,10 @@ public import AccessCore
 
 /// How the daemon runs: where it listens, its limits, who administers it.
 /// Plain data; parsing flags, environment and files happens at the edge.
+///
+/// The config file's keys land here through `ConfigKey.field`
+/// (ConfigKey+Field.swift); the initial values below are the defaults
+/// `ConfigKey`'s table shows (ConfigKeyTableTests holds them equal).
 public struct DaemonConfiguration: Sendable {
     /// The Unix socket path.
     public var socketPath: String

@@ -5,8 +5,9 @@ import AccessPaths
 /// The `config` target: the bytes as a config file's text (invalid UTF-8
 /// replaced, as a lenient reader would). `ConfigFile(text:path:)` and
 /// `apply(to:)` must not crash; an error must name a line of the file
-/// (1...its line count); each key must say the line it came from, its value
-/// must hold no line break ("\n", or the "\r" of a "\r\n"; a lone "\r" inside
+/// (1...its line count); each key must say the line it came from, checking
+/// its value against the table (`value(of:)`) must pass or name its line, the
+/// value must hold no line break ("\n", or the "\r" of a "\r\n"; a lone "\r" inside
 /// a line is a character of the value), and the values written back as
 /// `key = value` lines must parse to the same values.
 enum ConfigFuzz {
@@ -28,21 +29,26 @@ enum ConfigFuzz {
             try named(error)
             return
         }
-        for (key, value) in file.values {
-            try check(ConfigFile.keys.contains(key), "an unknown key \(key) was kept")
-            try check((1...lineCount).contains(file.lines[key] ?? 0), "\(key) names no line of the file")
+        for (key, entry) in file.entries {
+            try check((1...lineCount).contains(entry.line), "\(key.name) names line \(entry.line) of \(lineCount)")
             try check(
-                !value.unicodeScalars.contains("\n") && value.unicodeScalars.last != "\r",
-                "the value of \(key) runs over a line break: \(value.debugDescription)")
+                !entry.value.unicodeScalars.contains("\n") && entry.value.unicodeScalars.last != "\r",
+                "the value of \(key.name) runs over a line break: \(entry.value.debugDescription)")
+            do {
+                _ = try file.value(of: key)
+            } catch {
+                try named(error)
+            }
         }
-        let written = file.values.keys.sorted().map { "\($0) = \(file.values[$0]!)" }.joined(separator: "\n")
+        let values = file.entries.mapValues(\.value)
+        let written = values.keys.sorted { $0.name < $1.name }.map { "\($0.name) = \(values[$0]!)" }.joined(separator: "\n")
         do {
             let again = try ConfigFile(text: written, path: path)
-            try check(again.values == file.values, "\(file.values) written back parses as \(again.values)")
+            try check(again.entries.mapValues(\.value) == values, "\(values) written back parses as \(again.entries)")
         } catch let violation as Violation {
             throw violation
         } catch {
-            throw Violation("\(file.values) written back does not parse: \(error)")
+            throw Violation("\(values) written back does not parse: \(error)")
         }
         var configuration = DaemonConfiguration(socketPath: "/run/accessd.sock", stateDirectory: "/var/lib/accessd")
         do {

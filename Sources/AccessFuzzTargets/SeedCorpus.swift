@@ -1,5 +1,6 @@
 import AccessStore
 import AccessMapping
+import AccessPaths
 import AccessCore
 import AccessDaemon
 import AccessServer
@@ -389,8 +390,13 @@ public enum SeedCorpus {
             event_loops = 2
 
             """
+        // Every key of the table at its default (a path where the default is where accessd runs).
+        let everyKey = ConfigKey.allCases.filter { $0.spec.formerNameOf == nil }.map { key in
+            "\(key.name) = \(key.spec.defaultValue ?? "/run/accessd/\(key.name)")"
+        }.joined(separator: "\n") + "\n"
         let texts: [(String, String)] = [
             ("full", full),
+            ("every-key", everyKey),
             ("systemd", "# /etc/accessd/accessd.conf\nsocket = /run/accessd.sock\n\n# admin_gids = 27\n\nlog_level = info\n"),
             ("unknown-key", "socket = /a\nsokcet = /b\n"),
             ("no-equals", "\n\nmax_connections 10\n"),

@@ -7,41 +7,31 @@
 ///     socket = /run/accessd/accessd.sock
 ///     state_dir = /var/lib/accessd
 ///     admin_uids = 0, 1001
-///     admin_gids = 27
-///     max_frame_bytes = 4194304
-///     max_calls_per_connection = 128
 ///     max_connections = 1024
-///     frame_stall_timeout_ms = 10000
-///     snapshot_interval_s = 60
-///     drain_timeout_s = 10
-///     activation_lifetime_s = 604800
-///     event_retention_count = 1000000
-///     event_retention_s = 604800
 ///     log_level = info
 ///
 /// Flags and the environment win over the file; the file wins over systemd's
 /// directories and the XDG defaults.
 ///
-/// `keys` is the one list of keys: the daemon applies them, and the clients
-/// (accessctl; the C client's copy in clients/c/src/discovery.c, held equal
-/// by ConfigurationTests) refuse a file with any other, as the daemon does,
-/// while they use only `socket`.
+/// The keys are `ConfigKey`'s: a file with any other is refused, by the
+/// daemon and by the clients alike (accessctl; the C client, whose copy
+/// ConfigurationTests holds equal), though the clients read only the keys
+/// discovery reads (`socket`). Reading the file checks only its lines and
+/// its keys; `value(of:)` checks a value against the table.
 public struct ConfigFile: Sendable {
-    public var values: [String: String]
-    /// The line each key was set on, for messages.
-    public var lines: [String: Int] = [:]
+    /// A key's value and the line that set it (the last, when set twice).
+    public struct Entry: Sendable, Hashable {
+        public var value: String
+        /// From 1.
+        public var line: Int
+    }
+
+    /// The keys the file sets.
+    public private(set) var entries: [ConfigKey: Entry] = [:]
     public let path: String
 
-    public static let keys: Set<String> = [
-        "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
-        "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s", "activation_lifetime_s",
-        "event_retention", "event_memory_count", "event_retention_count", "event_retention_s", "log_level", "fsync", "snapshot_every_records", "event_loops",
-        "service_uids", "service_gids", "read_only_uids", "read_only_gids", "default_peer_class",
-        "max_connections_per_uid", "admin_reserved_connections", "max_inbound_bytes_per_uid",
-        "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",
-        "write_burst_per_uid", "max_idempotency_key_bytes", "max_idempotency_keys_per_uid", "max_idempotency_keys",
-        "metrics_textfile", "metrics_textfile_interval_s",
-    ]
+    /// The names of the keys a file may have.
+    public static var keys: Set<String> { Set(ConfigKey.allCases.map(\.name)) }
 
     public struct Invalid: Error, CustomStringConvertible {
         public var path: String
@@ -58,7 +48,6 @@ public struct ConfigFile: Sendable {
 
     public init(text: String, path: String) throws {
         self.path = path
-        var values: [String: String] = [:]
         // Split by Unicode scalars, not Characters: "\r\n" is one Character (a
         // file written on Windows would be one long line), and a combining mark
         // after '#' or '=' would hide it.
@@ -69,15 +58,31 @@ public struct ConfigFile: Sendable {
             guard parts.count == 2 else {
                 throw Invalid(path: path, line: index + 1, reason: "expected key = value")
             }
-            let key = Self.trimmed(parts[0])
-            guard Self.keys.contains(key) else {
+            let name = Self.trimmed(parts[0])
+            guard let key = ConfigKey(name: name) else {
                 throw Invalid(
-                    path: path, line: index + 1, reason: "unknown key '\(key)'; known: \(Self.keys.sorted().joined(separator: ", "))")
+                    path: path, line: index + 1, reason: "unknown key '\(name)'; known: \(Self.keys.sorted().joined(separator: ", "))")
             }
-            values[key] = Self.trimmed(parts[1])
-            lines[key] = index + 1
+            entries[key] = Entry(value: Self.trimmed(parts[1]), line: index + 1)
         }
-        self.values = values
+    }
+
+    /// The text `key` is set to, or nil.
+    public subscript(key: ConfigKey) -> String? { entries[key]?.value }
+
+    /// The value `key` is set to, checked against the table; nil when the file does not set it.
+    /// - Throws: `Invalid` naming the key's line when the table refuses the value.
+    public func value(of key: ConfigKey) throws(Invalid) -> ConfigValue? {
+        guard let entry = entries[key] else { return nil }
+        guard let value = key.spec.values.parse(entry.value) else {
+            throw invalid(entry, key.spec.values.refusal(of: entry.value, for: key))
+        }
+        return value
+    }
+
+    /// An error at the line of `entry`.
+    public func invalid(_ entry: Entry, _ reason: String) -> Invalid {
+        Invalid(path: path, line: entry.line, reason: reason)
     }
 
     /// Without leading and trailing whitespace (a "\r" of "\r\n" included), scalar by scalar.

@@ -11,7 +11,7 @@ public enum DaemonPaths {
     public static func socketPath(flag: String?, environment: [String: String], file: ConfigFile? = nil) -> String {
         if let flag, !flag.isEmpty { return flag }
         if let path = environment["ACCESSD_SOCKET"], !path.isEmpty { return path }
-        if let path = file?.values["socket"], !path.isEmpty { return path }
+        if let path = file?[.socket], !path.isEmpty { return path }
         if let directory = firstOf(environment["RUNTIME_DIRECTORY"]) { return directory + "/accessd.sock" }
         if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return runtime + "/accessd/accessd.sock" }
         let uid = environment["UID"] ?? String(getuid())
@@ -21,7 +21,7 @@ public enum DaemonPaths {
     public static func stateDirectory(flag: String?, environment: [String: String], file: ConfigFile? = nil) -> String {
         if let flag, !flag.isEmpty { return flag }
         if let path = environment["ACCESSD_STATE_DIR"], !path.isEmpty { return path }
-        if let path = file?.values["state_dir"], !path.isEmpty { return path }
+        if let path = file?[.stateDir], !path.isEmpty { return path }
         if let directory = firstOf(environment["STATE_DIRECTORY"]) { return directory }
         if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/accessd" }
         return (environment["HOME"] ?? "/tmp") + "/.local/state/accessd"

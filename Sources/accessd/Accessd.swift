@@ -47,7 +47,7 @@ struct Accessd: AsyncParsableCommand {
         version: AccessdVersion.current,
         subcommands: [Restore.self])
 
-    @Option(help: "The config file (key = value lines; see the README's configuration reference).")
+    @Option(help: "The config file (key = value lines; --help-config lists its keys).")
     var config: String?
 
     @Option(help: "The Unix socket to listen on (unless systemd passes one).")
@@ -62,11 +62,11 @@ struct Accessd: AsyncParsableCommand {
     @Option(name: .customLong("admin-gid"), help: "A group allowed administrator calls (repeatable).")
     var adminGIDs: [UInt32] = []
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
-    var logLevel: String?
+    @Option(help: "The log level (default info; also the config file's log_level).")
+    var logLevel: Logger.Level?
 
     @Option(help: "When the journal syncs: always (default; each acknowledged write is on disk), interval (every second) or none.")
-    var fsync: String?
+    var fsync: FsyncPolicy?
 
     @Flag(help: "Start even when the journal is damaged or records are missing, keeping what comes before the damage (it says what it drops).")
     var acceptDataLoss = false
@@ -80,13 +80,18 @@ struct Accessd: AsyncParsableCommand {
             """)
     var checkConfig = false
 
+    @Flag(
+        name: .customLong("help-config"),
+        help: "List the keys of the config file (values, default, whether a reload applies them, what they do) and exit.")
+    var helpConfig = false
+
+    /// The same as the README's Markdown table (scripts/config-keys.sh).
+    @Flag(name: .customLong("help-config-markdown"), help: .hidden)
+    var helpConfigMarkdown = false
+
     func validate() throws {
-        if let fsync, FsyncPolicy(rawValue: fsync) == nil {
-            throw ValidationError("unknown fsync policy '\(fsync)'; use always, interval or none")
-        }
-        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
-            throw ValidationError("unknown log level '\(logLevel)'; use trace, debug, info, notice, warning, error or critical")
-        }
+        if helpConfig { throw CleanExit.message(ConfigKey.helpText) }
+        if helpConfigMarkdown { throw CleanExit.message(ConfigKey.markdownTable) }
     }
 
     func run() async throws {
@@ -104,7 +109,7 @@ struct Accessd: AsyncParsableCommand {
         let logger = Logger(label: "accessd")
         let loader = ConfigurationLoader(
             configFlag: config, socketFlag: socket, stateDirFlag: stateDir, adminUIDs: adminUIDs, adminGIDs: adminGIDs,
-            logLevelFlag: logLevel, fsyncFlag: fsync.flatMap(FsyncPolicy.init(rawValue:)), acceptDataLoss: acceptDataLoss,
+            logLevelFlag: logLevel, fsyncFlag: fsync, acceptDataLoss: acceptDataLoss,
             environment: environment)
         if checkConfig { throw ConfigurationCheck.run(loader) }
 

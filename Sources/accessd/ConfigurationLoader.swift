@@ -17,7 +17,7 @@ struct ConfigurationLoader: Sendable {
     var stateDirFlag: String?
     var adminUIDs: [UInt32]
     var adminGIDs: [UInt32]
-    var logLevelFlag: String?
+    var logLevelFlag: Logger.Level?
     var fsyncFlag: FsyncPolicy? = nil
     var acceptDataLoss = false
     var environment: [String: String]
@@ -46,15 +46,7 @@ struct ConfigurationLoader: Sendable {
                 throw Failure(description: "\(error)")
             }
         }
-        let levelName = logLevelFlag ?? environment["ACCESSD_LOG_LEVEL"] ?? file?.values["log_level"] ?? "info"
-        guard let level = Logger.Level(rawValue: levelName) else {
-            let source =
-                logLevelFlag != nil
-                ? "--log-level" : environment["ACCESSD_LOG_LEVEL"] != nil
-                    ? "ACCESSD_LOG_LEVEL" : "\(path ?? "config"):\(file?.lines["log_level"] ?? 0)"
-            throw Failure(
-                description: "\(source): unknown log level '\(levelName)'; use trace, debug, info, notice, warning, error or critical")
-        }
+        let level = try Self.level(flag: logLevelFlag, environment: environment, file: file)
         var configuration = DaemonConfiguration(
             socketPath: DaemonPaths.socketPath(flag: socketFlag, environment: environment, file: file),
             stateDirectory: DaemonPaths.stateDirectory(flag: stateDirFlag, environment: environment, file: file))
@@ -68,6 +60,25 @@ struct ConfigurationLoader: Sendable {
         if let fsyncFlag { configuration.fsyncPolicy = fsyncFlag }
         configuration.acceptDataLoss = acceptDataLoss
         return Loaded(configuration: configuration, level: level, path: path)
+    }
+
+    /// `--log-level`, else `$ACCESSD_LOG_LEVEL`, else the file's `log_level`, else the table's default.
+    private static func level(flag: Logger.Level?, environment: [String: String], file: ConfigFile?) throws(Failure) -> Logger.Level {
+        if let flag { return flag }
+        let key = ConfigKey.logLevel
+        let (name, source): (String, String) =
+            if let name = environment["ACCESSD_LOG_LEVEL"] {
+                (name, "ACCESSD_LOG_LEVEL")
+            } else if let file, let entry = file.entries[key] {
+                (entry.value, "\(file.path):\(entry.line)")
+            } else {
+                (key.spec.defaultValue ?? "", "the table of config keys")
+            }
+        guard let level = Logger.Level(rawValue: name) else {
+            let words = ConfigKey.Values.either(Logger.Level.allCases.map(\.rawValue))
+            throw Failure(description: "\(source): unknown log level '\(name)'; use \(words)")
+        }
+        return level
     }
 
     /// The file's text, or why it cannot be had in the words of the system

@@ -11,8 +11,9 @@
 
 #include "internal.h"
 
-/* The keys a config file may have; any other makes the file invalid. The same
- * list as ConfigFile.keys in Sources/AccessPaths (ConfigurationTests holds them equal). */
+/* The keys a config file may have; any other makes the file invalid. The
+ * names of ConfigKey's table in Sources/AccessPaths/ConfigKey.swift
+ * (ConfigurationTests holds them equal). */
 static const char *const config_keys[] = {
     "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
     "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s",
@@ -23,6 +24,13 @@ static const char *const config_keys[] = {
     "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",
     "write_burst_per_uid", "max_idempotency_key_bytes", "max_idempotency_keys_per_uid",
     "max_idempotency_keys", "metrics_textfile", "metrics_textfile_interval_s",
+};
+
+/* The keys socket discovery reads, the others it only recognises: the keys
+ * ConfigKey's table marks readByDiscovery (ConfigurationTests holds them equal). */
+enum { DISCOVERY_SOCKET };
+static const char *const discovery_keys[] = {
+    [DISCOVERY_SOCKET] = "socket",
 };
 
 /* Config files are small; a larger one is not read. */
@@ -126,7 +134,8 @@ static int config_socket(const char *path, const char *text, size_t length, char
                                     "%s:%zu: unknown key '%.*s' (accessd refuses this file too)", path, number,
                                     (int)(key_end - key > 64 ? 64 : key_end - key), key);
             }
-            if ((size_t)(key_end - key) == strlen("socket") && memcmp(key, "socket", strlen("socket")) == 0) {
+            const char *socket_key = discovery_keys[DISCOVERY_SOCKET];
+            if ((size_t)(key_end - key) == strlen(socket_key) && memcmp(key, socket_key, strlen(socket_key)) == 0) {
                 socket_start = value;
                 socket_end = value_end;
             }
