@@ -50,7 +50,11 @@ extension AccessState {
     /// parallel on the machine's cores (`Parallel`): a restart at a million
     /// users is mostly this.
     /// - Complexity: O(n log n).
-    public init(restoring records: StateRecords) throws(RestoreError) {
+    ///
+    /// The tables and indexes are built in independent pieces, which
+    /// `pieces` runs: one after another by default (the core starts no
+    /// thread); the store passes one that runs them on the machine's cores.
+    public init(restoring records: StateRecords, pieces: PieceRunner = .oneAfterAnother) throws(RestoreError) {
         self.init()
         func fail(_ message: String) -> RestoreError { RestoreError(message: message) }
         guard records.nextSeq >= 1 else { throw fail("the next sequence number is 0") }
@@ -124,7 +128,7 @@ extension AccessState {
         var emailIndex = Indexes()
         var userGroups = Indexes()
         var otherIndexes = Indexes()
-        Parallel.run(
+        pieces.run(
             { users = Table(uniqueKeysWithValues: records.users.lazy.map { ($0.id, $0) }) },
             { emailIndex.rebuildEmailIndex(from: records) },
             { userGroups.rebuildUserGroups(from: records) },
@@ -156,5 +160,26 @@ extension AccessState {
         // Two users with one email in a region, or two shares for one pair, collapse in the rebuilt indexes.
         guard indexes.userByEmail.count == records.users.count else { throw fail("two users share an email in one region") }
         guard indexes.shareByPair.count == records.shares.count else { throw fail("two shares for one owner and grantee") }
+    }
+}
+
+/// Runs independent pieces of pure work and returns when all are done (a
+/// restore builds its tables and indexes this way). Each piece writes only
+/// what it alone owns, so a runner may hand them to other threads; the core
+/// itself runs them one after another and starts no thread.
+public struct PieceRunner: Sendable {
+    /// Runs every piece once, in any order or at once, and returns when all are done.
+    public let run: @Sendable (_ pieces: [() -> Void]) -> Void
+
+    public init(_ run: @escaping @Sendable (_ pieces: [() -> Void]) -> Void) {
+        self.run = run
+    }
+
+    /// Runs `pieces` (see `run`).
+    public func run(_ pieces: () -> Void...) { run(pieces) }
+
+    /// One piece after another on the caller's thread.
+    public static let oneAfterAnother = PieceRunner { pieces in
+        for piece in pieces { piece() }
     }
 }

@@ -31,6 +31,25 @@ import Testing
         #expect(restored.indexesAreConsistent)
     }
 
+    @Test func thePiecesOfARestoreMayRunInAnyOrder() throws {
+        let world = try richWorld()
+        let counted = Counter()
+        let backwards = PieceRunner { pieces in
+            counted.add(pieces.count)
+            for piece in pieces.reversed() { piece() }
+        }
+        let restored = try AccessState(restoring: world.state.records, pieces: backwards)
+        #expect(counted.value > 1, "the restore hands its work to the runner in pieces")
+        #expect(restored == world.state)
+        #expect(restored.indexesAreConsistent)
+    }
+
+    /// A count a `@Sendable` runner may add to (the restore calls it on the test's thread).
+    final class Counter: @unchecked Sendable {
+        var value = 0
+        func add(_ n: Int) { value += n }
+    }
+
     @Test func aUserOfAMissingAccountIsRefused() throws {
         let world = try richWorld()
         var records = world.state.records
