@@ -259,6 +259,8 @@ let package = Package(
         .target(
             name: "AccessTestSupport",
             dependencies: [
+                "AccessCore",
+                "AccessStore",
                 "AccessWire",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -266,19 +268,45 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            // Unit tests of the daemon's parts in this process: the connection's
+            // state machine and handler, the owner, the journal on a simulated disk,
+            // recovery, an in-process daemon on a temporary socket.
             name: "AccessDaemonTests",
             dependencies: [
-                "AccessStore",
-                "AccessMapping",
-                "AccessStatus",
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                "AccessTestSupport",
-                "AccessServer",
+                "AccessCore",
                 "AccessDaemon",
                 "AccessPaths",
-                "AccessClient",
+                "AccessStatus",
+                "AccessStore",
+                "AccessTestSupport",
                 "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            // Integration tests: the real executables (accessd, accessctl, the
+            // benchmarks) started on temporary sockets and state directories, the C
+            // client and the Python peer against them, systemd's tools.
+            name: "AccessIntegrationTests",
+            dependencies: [
+                "AccessClient",
                 "AccessCore",
+                "AccessDaemon",
+                "AccessMapping",
+                "AccessPaths",
+                "AccessServer",
+                "AccessStatus",
+                "AccessStore",
+                "AccessTestSupport",
+                "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
