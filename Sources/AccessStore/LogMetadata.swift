@@ -37,6 +37,8 @@ package enum LogKey: String, Sendable, CaseIterable {
     case segment = "accessd.segment"
     /// The exit status the daemon is about to end with.
     case exit = "accessd.exit"
+    /// A file the line is about (the metrics textfile, a config file).
+    case path = "accessd.path"
 }
 
 extension Logger {
