@@ -245,7 +245,7 @@ check "the man pages and completions are installed" sh_ct \
 out="$(in_ct accessctl stats 2>&1 || true)"
 check "the first connection starts accessd.service (accessctl stats answers)" contains "$out" "revision"
 check "accessd.service is active after it, with the socket systemd passed" \
-    sh_ct 'test "$(systemctl is-active accessd.service)" = active && journalctl -u accessd -o cat | grep -c "activated=true" >/dev/null'
+    sh_ct 'test "$(systemctl is-active accessd.service)" = active && journalctl -u accessd -o cat | grep -c "accessd.activated=true" >/dev/null'
 created="$(in_ct accessctl accounts create --name Acme --licenses 2 --owner-email olga@acme.example \
     --owner-first-name Olga --owner-last-name Owner 2>&1 || true)"
 account="$(grep -oE 'acc_[a-z0-9]+' <<<"$created" | head -1 || true)"
@@ -288,8 +288,8 @@ sh_ct "cp $config /root/accessd.conf.orig"
 mark="$(cursor)"
 sh_ct "echo 'max_connections = 500' >> $config"
 check "systemctl reload with a good config succeeds" in_ct systemctl reload accessd
-check "the reload applied it (changed=max_connections) in the same process" \
-    sh_ct "journalctl -u accessd -o cat --after-cursor='$mark' | grep -c 'reloaded the configuration.*changed=max_connections' >/dev/null && test \"\$(systemctl show -P MainPID accessd)\" = $pid"
+check "the reload applied it (accessd.changed=max_connections) in the same process" \
+    sh_ct "journalctl -u accessd -o cat --after-cursor='$mark' | grep -c 'reloaded the configuration.*accessd.changed=max_connections' >/dev/null && test \"\$(systemctl show -P MainPID accessd)\" = $pid"
 mark="$(cursor)"
 sh_ct "echo 'max_connections = lots' >> $config"
 reload_broken() {
@@ -341,8 +341,8 @@ check "systemctl stop accessd" in_ct systemctl stop accessd
 stopped="$(journal "$mark")"
 check "stop drains: SIGTERM taken (GoAway, calls finish), exit status 0, not killed" sh_ct \
     "test \"\$(systemctl show -P ExecMainStatus accessd)\" = 0 && test \"\$(systemctl show -P Result accessd)\" = success"
-check "stop logs the SIGTERM" contains "$stopped" "shutting down signal=15"
-check "stop writes the final snapshot at the last revision (${revision:-?})" contains "$stopped" "wrote a snapshot.*revision=${revision:-[0-9]+} "
+check "stop logs the SIGTERM" contains "$stopped" "shutting down accessd.signal=15"
+check "stop writes the final snapshot at the last revision (${revision:-?})" contains "$stopped" "wrote a snapshot.*accessd.revision=${revision:-[0-9]+} "
 
 # ---- failing starts under socket activation --------------------------------------------
 # A config error (exit 78) while connections wait on the socket: systemd must

@@ -39,6 +39,39 @@ package enum LogKey: String, Sendable, CaseIterable {
     case exit = "accessd.exit"
     /// A file the line is about (the metrics textfile, a config file).
     case path = "accessd.path"
+    /// How many journal records (replayed at recovery, or after which a snapshot is due).
+    case records = "accessd.records"
+    /// How many users the state holds.
+    case users = "accessd.users"
+    /// How many connections (open, allowed, answered).
+    case connections = "accessd.connections"
+    /// A size in bytes.
+    case bytes = "accessd.bytes"
+    /// How long something took, in milliseconds.
+    case milliseconds = "accessd.ms"
+    /// A setting as configured, and the limit that caps it.
+    case configured = "accessd.configured"
+    case limit = "accessd.limit"
+    /// Why (a refusal's message).
+    case reason = "accessd.reason"
+    /// What to do about it.
+    case hint = "accessd.hint"
+    /// Whether the socket came from systemd (socket activation).
+    case activated = "accessd.activated"
+    /// A thread's nice value.
+    case nice = "accessd.nice"
+    /// Config keys: the ones a reload changed, the ones it cannot change.
+    case changed = "accessd.changed"
+    case keys = "accessd.keys"
+    /// The state directory.
+    case stateDirectory = "accessd.state_dir"
+    /// The daemon's lifecycle state (recovering, serving, draining, stopped).
+    case state = "accessd.state"
+    /// swift-service-lifecycle's lines: a service, the services, the signals of a ServiceGroup.
+    case service = "accessd.service"
+    case services = "accessd.services"
+    case shutdownSignals = "accessd.shutdown_signals"
+    case cancellationSignals = "accessd.cancellation_signals"
 }
 
 extension Logger {

@@ -98,7 +98,7 @@ import Testing
             #expect(answer.message.contains("journalctl -u accessd"), "\(answer.message)")
             #expect(!answer.message.contains("sokcet"), "the details stay in the log: \(answer.message)")
         }
-        #expect(daemon.stderr.contains("answered the connections waiting on the socket connections=2"), "\(daemon.stderr)")
+        #expect(daemon.stderr.contains("answered the connections waiting on the socket accessd.connections=2"), "\(daemon.stderr)")
     }
 
     @Test func listenPIDOfAnotherProcessMeansNoSocketWasPassedToUs() throws {

@@ -143,9 +143,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Shutdown (`GoAwayEvent`): streams and waiting reads end with
-    /// UNAVAILABLE, a GoAway frame goes out, and the connection closes once
-    /// the calls in flight are answered.
+    /// Shutdown (`GoAwayEvent`, the quiescing helper's `ChannelShouldQuiesceEvent`):
+    /// the GoAway frame goes out first (with the last id accepted, so the peer
+    /// knows what to send again elsewhere), then streams and waiting reads end
+    /// with UNAVAILABLE, and the connection closes once the calls in flight are
+    /// answered.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is GoAwayEvent else {
             context.fireUserInboundEventTriggered(event)
@@ -153,6 +155,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         let actions = machine.goAway()
         guard actions.sendGoAway else { return }
+        var goAway = Accessd_V1_GoAway()
+        goAway.reason = "accessd is shutting down"
+        goAway.lastAcceptedID = machine.lastAcceptedID
+        var frame = Accessd_V1_ServerFrame()
+        frame.goAway = goAway
+        write(frame, context: context)
         for id in actions.streams {
             unfollow(id)
             respond(id: id, code: .unavailable, message: "accessd is shutting down; follow again from the last event seen", context: context)
@@ -160,12 +168,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
         for id in actions.waitingReads {
             respond(id: id, code: .unavailable, message: "accessd is shutting down before the state reached the revision; read again once it is back", context: context)
         }
-        var goAway = Accessd_V1_GoAway()
-        goAway.reason = "accessd is shutting down"
-        goAway.lastAcceptedID = machine.lastAcceptedID
-        var frame = Accessd_V1_ServerFrame()
-        frame.goAway = goAway
-        write(frame, context: context)
         context.flush()
         if actions.close { context.close(promise: nil) }
     }
@@ -977,5 +979,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 }
 
-/// Tells every connection that the daemon is shutting down.
-struct GoAwayEvent: Sendable {}
+/// Tells a connection that the daemon is shutting down: NIO's quiesce event,
+/// which `ServerQuiescingHelper` sends every connection the listener accepted.
+typealias GoAwayEvent = ChannelShouldQuiesceEvent

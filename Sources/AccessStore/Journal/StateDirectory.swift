@@ -35,7 +35,14 @@ public struct StateDirectory: Sendable {
             case unreadable
             /// A snapshot or journal segment under a name accessd does not load, and nothing else to start from: exit 78.
             case misplaced
+            /// Recovery was asked to stop (SIGTERM while starting): nothing on disk changed; exit 0.
+            case stopped
         }
+
+        /// Recovery stopped because `shouldStop` said so.
+        package static let stopped = RecoveryError(
+            description: "recovery stopped before it finished (a shutdown was asked for); the state directory is unchanged",
+            kind: .stopped)
     }
 
     /// A state file accessd's user may not open: not damage, and never a
@@ -185,9 +192,18 @@ public struct StateDirectory: Sendable {
     /// journal is cut at the damage and later segments are dropped, loudly.
     /// `readOnly` (check-state) changes nothing on disk; otherwise too the
     /// disk changes only once recovery has succeeded.
-    public func recover(acceptLoss: Bool = false, eventRetention: Int = 100_000, readOnly: Bool = false, logger: Logger)
-        throws(RecoveryError) -> Recovered
-    {
+    ///
+    /// `shouldStop` is asked before each snapshot and segment, every
+    /// `stopCheckRecords` journal records and before the disk is changed:
+    /// once it says yes, recovery throws `RecoveryError.stopped` and leaves
+    /// the directory as it found it (SIGTERM during a long recovery).
+    public func recover(
+        acceptLoss: Bool = false, eventRetention: Int = 100_000, readOnly: Bool = false, logger: Logger,
+        shouldStop: () -> Bool = { false }
+    ) throws(RecoveryError) -> Recovered {
+        func stopIfAsked() throws(RecoveryError) {
+            if shouldStop() { throw RecoveryError.stopped }
+        }
         let files: Files
         do {
             if !readOnly { try storage.createDirectory(path, mode: 0o700) }
@@ -225,6 +241,7 @@ public struct StateDirectory: Sendable {
         var loaded: (path: String, lsn: UInt64, revision: UInt64, writtenAt: Int64)?
         var passedOver: [PassedOver] = []
         for (index, snapshot) in files.snapshots.enumerated() {
+            try stopIfAsked()
             let name = file(snapshot.name)
             let older = files.snapshots.dropFirst(index + 1).first.map { file($0.name) }
             let fallback = older.map { "falling back to \($0)" } ?? "no older snapshot to fall back to"
@@ -289,6 +306,7 @@ public struct StateDirectory: Sendable {
         func replay() throws(RecoveryError) {
             var segments = files.segments[...]
             while let segment = segments.popFirst() {
+                try stopIfAsked()
                 let name = file(segment.name)
                 let bytes: [UInt8]
                 do {
@@ -326,7 +344,8 @@ public struct StateDirectory: Sendable {
                     changes.removals += [name] + segments.map { file($0.name) }
                     return
                 }
-                for record in scan.records {
+                for (number, record) in scan.records.enumerated() {
+                    if number % Self.stopCheckRecords == 0 { try stopIfAsked() }
                     let decoded: Accessd_V1_JournalRecord
                     do {
                         decoded = try Accessd_V1_JournalRecord(serializedBytes: Array(record.payload))
@@ -409,6 +428,7 @@ public struct StateDirectory: Sendable {
                     ? "a start would move \(from) aside as \(to)"
                     : "moved \(from) aside as \(to): kept for inspection, never loaded")
         }
+        try stopIfAsked()
         if !readOnly {
             do throws(StorageError) {
                 for (from, to) in changes.setAside { try storage.rename(from, to: to) }
@@ -423,6 +443,9 @@ public struct StateDirectory: Sendable {
             snapshotRevision: loaded?.revision ?? 0, snapshotWrittenAtMilliseconds: loaded?.writtenAt ?? 0, replayed: replayed,
             warnings: warnings)
     }
+
+    /// How many journal records recovery replays between two looks at `shouldStop`.
+    static let stopCheckRecords = 256
 
     /// `inspect` for `accessctl check-state` on the real filesystem: the
     /// directory opened and checked as accessd opens it (its owner and mode,
