@@ -193,8 +193,8 @@ public struct StateDirectory: Sendable {
     /// `readOnly` (check-state) changes nothing on disk; otherwise too the
     /// disk changes only once recovery has succeeded.
     ///
-    /// `shouldStop` is asked before each snapshot and segment, every
-    /// `stopCheckRecords` journal records and before the disk is changed:
+    /// `shouldStop` is asked before each snapshot, segment and journal record
+    /// (one lock, against a record's decoding) and before the disk is changed:
     /// once it says yes, recovery throws `RecoveryError.stopped` and leaves
     /// the directory as it found it (SIGTERM during a long recovery).
     public func recover(
@@ -344,8 +344,8 @@ public struct StateDirectory: Sendable {
                     changes.removals += [name] + segments.map { file($0.name) }
                     return
                 }
-                for (number, record) in scan.records.enumerated() {
-                    if number % Self.stopCheckRecords == 0 { try stopIfAsked() }
+                for record in scan.records {
+                    try stopIfAsked()
                     let decoded: Accessd_V1_JournalRecord
                     do {
                         decoded = try Accessd_V1_JournalRecord(serializedBytes: Array(record.payload))
@@ -443,9 +443,6 @@ public struct StateDirectory: Sendable {
             snapshotRevision: loaded?.revision ?? 0, snapshotWrittenAtMilliseconds: loaded?.writtenAt ?? 0, replayed: replayed,
             warnings: warnings)
     }
-
-    /// How many journal records recovery replays between two looks at `shouldStop`.
-    static let stopCheckRecords = 256
 
     /// `inspect` for `accessctl check-state` on the real filesystem: the
     /// directory opened and checked as accessd opens it (its owner and mode,
