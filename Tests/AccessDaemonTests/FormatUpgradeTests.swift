@@ -83,6 +83,6 @@ import Testing
         #expect(published.state.users.count == 4)
         let outbox = published.state.outbox.values.map(\.token)
         #expect(Set(outbox).isSuperset(of: Set(tokens.values)) && outbox.count == 3)
-        await second.abandon()
+        try? await second.tearDown(.release)
     }
 }
