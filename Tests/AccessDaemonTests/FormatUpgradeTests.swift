@@ -14,12 +14,16 @@ import Testing
 /// as the new formats say: no activation token in any event or reply, only
 /// the mailer's outbox holds them; refused keyed writes keep nothing.
 @Suite(.serialized) struct FormatUpgradeTests {
-    static var fixture: String {
-        SystemdTestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/state-journal1-snapshot2").path
+    static var fixture: String { fixture("state-journal1-snapshot2") }
+    /// The state directory of the formats before the hash chain (journal format 2, snapshot format 3).
+    static var fixture2: String { fixture("state-journal2-snapshot3") }
+
+    static func fixture(_ name: String) -> String {
+        SystemdTestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/" + name).path
     }
 
     /// The fixture's outbox: message id -> token.
-    static func fixtureTokens() throws -> [String: String] {
+    static func fixtureTokens(_ fixture: String = fixture) throws -> [String: String] {
         let text = try String(contentsOfFile: fixture + "/outbox-tokens.txt", encoding: .utf8)
         var tokens: [String: String] = [:]
         for line in text.split(separator: "\n") {
@@ -30,12 +34,12 @@ import Testing
     }
 
     /// A copy of the fixture as a state directory of its own (mode 0700, as accessd wants it).
-    static func copyFixture() throws -> (root: String, state: String) {
+    static func copyFixture(_ fixture: String = fixture) throws -> (root: String, state: String) {
         let root = SystemdTestSupport.temporaryDirectory("upgrade")
         let state = root + "/state"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for name in try FileManager.default.contentsOfDirectory(atPath: fixture)
-        where name.hasPrefix("journal-") || name.hasPrefix("snapshot-") {
+        where name.hasPrefix("journal-") || name.hasPrefix("snapshot-") || name.hasPrefix("events-") {
             try FileManager.default.copyItem(atPath: fixture + "/" + name, toPath: state + "/" + name)
         }
         return (root, state)
@@ -115,5 +119,34 @@ import Testing
         let outbox = published.state.outbox.values.map(\.token)
         #expect(Set(outbox).isSuperset(of: Set(tokens.values)) && outbox.count == 3)
         await second.abandon()
+    }
+
+    /// The formats before the hash chain: a state of journal format 2 and
+    /// snapshot format 3 (`Tests/Fixtures/state-journal2-snapshot3`) loads
+    /// whole, its replies and tokens where they were.
+    @Test func aStateWrittenInJournalFormat2AndSnapshotFormat3LoadsWhole() throws {
+        let tokens = try Self.fixtureTokens(Self.fixture2)
+        #expect(tokens.count == 2)
+        let (root, state) = try Self.copyFixture(Self.fixture2)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let recovered = try StateDirectory(path: state).recover(logger: logger)
+        #expect(recovered.snapshot?.hasSuffix("snapshot-00000000000000000002.snap") == true)
+        #expect(recovered.replayed == 2)
+        #expect(recovered.durable.lsn == 4)
+        #expect(recovered.durable.state.revision == 12)
+        #expect(recovered.durable.state.users.count == 3)
+        #expect(recovered.durable.state.roles.values.contains { $0.name == "Auditors" })
+        let outbox = Dictionary(uniqueKeysWithValues: recovered.durable.state.outbox.values.map { ($0.id.rawValue, $0.token) })
+        #expect(outbox == tokens)
+        let now = Timestamp(millisecondsSinceEpoch: try recovered.durable.history.events(after: 11).first?.time.millisecondsSinceEpoch ?? 0)
+        let olga = try #require(recovered.durable.state.principal(forActor: "olga@acme.example").userID).rawValue
+        for key in ["add-ada", "add-vic"] {
+            let entry = try #require(recovered.durable.idempotency.lookup(actor: olga, key: key, now: now), "\(key) is kept")
+            #expect(entry.code == .ok)
+            #expect(Self.everyToken(in: entry.payload, tokens).isEmpty)
+        }
+        #expect(recovered.durable.idempotency.count == 2, "refusals keep nothing (R21)")
     }
 }
