@@ -85,7 +85,7 @@ let package = Package(
         // Where things are: socket and state paths, the config file (shared by accessd and accessctl).
         .target(name: "AccessPaths", swiftSettings: strictSwift),
         // The state on disk: the journal, snapshot files, the state directory and its lock,
-        // idempotent replies, the event log, recovery, backups and restore, inspection.
+        // idempotent replies, the event archive, recovery, backups and restore, inspection.
         .target(
             name: "AccessStore",
             dependencies: [

@@ -46,7 +46,7 @@ public final class AccessDaemonServer: Sendable {
     public let journal: JournalWriter
     public let stateDirectory: StateDirectory
     /// The event history on disk (README "Event history").
-    public let events: EventLog
+    public let events: EventArchive
     /// What recovery found at start.
     public let recovered: StateDirectory.Recovered
 
@@ -117,9 +117,9 @@ public final class AccessDaemonServer: Sendable {
             ]))
         self.stateDirectory = directory
         self.recovered = recovered
-        self.events = try EventLog.open(
+        self.events = try EventArchive.open(
             storage: storage, directory: configuration.stateDirectory,
-            retention: EventLog.Retention(
+            retention: EventArchive.Retention(
                 count: configuration.eventRetentionCount, milliseconds: configuration.eventRetentionSeconds * 1000),
             head: recovered.durable.state.revision, logger: logger)
         self.lastSnapshot = NIOLockedValueBox(
@@ -337,11 +337,11 @@ public final class AccessDaemonServer: Sendable {
             // A new segment only now: creating one syncs the directory, which on
             // ext4 would wait for the snapshot's data to reach the disk.
             journal.rotate()
-            // The event log takes its events from the journal's segments until it has synced them.
+            // The event archive takes its events from the journal's segments until it has synced them.
             if events.sync(through: durable.state.revision) {
                 journal.removeSegments(coveredBy: written.keepFrom)
             } else {
-                logger.warning("the event log has not synced the events of the journal segments the snapshot covers; keeping them")
+                logger.warning("the event archive has not synced the events of the journal segments the snapshot covers; keeping them")
             }
             lastSnapshot.withLockedValue { $0 = (durable.lsn, durable.state.revision, writtenAt.millisecondsSinceEpoch) }
             logger.info(
@@ -422,7 +422,7 @@ public final class AccessDaemonServer: Sendable {
         timeout.cancel()
     }
 
-    /// The event log copies every event the owner publishes.
+    /// The event archive copies every event the owner publishes.
     private func followEvents() async throws {
         let owner = self.owner
         let events = self.events

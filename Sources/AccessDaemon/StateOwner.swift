@@ -25,9 +25,9 @@ public final class PublishedState: Sendable {
 }
 
 extension PublishedState {
-    /// The oldest event seq held (GetStats): from the event log when there is
+    /// The oldest event seq held (GetStats): from the event archive when there is
     /// one, else from memory; 0 when none is.
-    func oldestEventSeq(_ log: EventLog?) -> UInt64 {
+    func oldestEventSeq(_ log: EventArchive?) -> UInt64 {
         if let log { return log.oldestSeq(head: revision) }
         return history.count > 0 ? history.firstSeq : 0
     }

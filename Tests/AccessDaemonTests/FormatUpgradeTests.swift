@@ -85,4 +85,33 @@ import Testing
         #expect(Set(outbox).isSuperset(of: Set(tokens.values)) && outbox.count == 3)
         try? await second.tearDown(.release)
     }
+
+    /// The formats before the hash chain: a state of journal format 2 and
+    /// snapshot format 3 (`Tests/Fixtures/state-journal2-snapshot3`) loads
+    /// whole, its replies and tokens where they were.
+    @Test func aStateWrittenInJournalFormat2AndSnapshotFormat3LoadsWhole() throws {
+        let tokens = try StateFixture.tokens(StateFixture.journal2Snapshot3)
+        #expect(tokens.count == 2)
+        let (root, state) = try StateFixture.copy(StateFixture.journal2Snapshot3)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let recovered = try StateDirectory(path: state).recover(logger: logger)
+        #expect(recovered.snapshot?.hasSuffix("snapshot-00000000000000000002.snap") == true)
+        #expect(recovered.replayed == 2)
+        #expect(recovered.durable.lsn == 4)
+        #expect(recovered.durable.state.revision == 12)
+        #expect(recovered.durable.state.users.count == 3)
+        #expect(recovered.durable.state.roles.values.contains { $0.name == "Auditors" })
+        let outbox = Dictionary(uniqueKeysWithValues: recovered.durable.state.outbox.values.map { ($0.id.rawValue, $0.token) })
+        #expect(outbox == tokens)
+        let now = Timestamp(millisecondsSinceEpoch: try recovered.durable.history.events(after: 11).first?.time.millisecondsSinceEpoch ?? 0)
+        let olga = try #require(recovered.durable.state.principal(forActor: "olga@acme.example").userID).rawValue
+        for key in ["add-ada", "add-vic"] {
+            let entry = try #require(recovered.durable.idempotency.lookup(actor: olga, key: key, now: now), "\(key) is kept")
+            #expect(entry.code == .ok)
+            #expect(StateFixture.everyToken(in: entry.payload, tokens).isEmpty)
+        }
+        #expect(recovered.durable.idempotency.count == 2, "refusals keep nothing (R21)")
+    }
 }

@@ -18,7 +18,7 @@ import SwiftProtobuf
 ///   replies) carry activation tokens in their events.
 /// - 3: replies are of applied writes only, token-free, with their peer.
 ///
-/// Event log segments (`EventLogFormat.version`):
+/// Event archive segments (`EventArchiveFormat.version`):
 /// - 1: the first. A state directory of an accessd before it has none: the
 ///   log starts with the events its journal still holds (`JournalEvents`,
 ///   which drops the tokens format-1 journals kept inside events).
