@@ -261,7 +261,8 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
-        // The method tour shared by the in-process table tests and the tests against the real binary.
+        // The method tour shared by the in-process table tests and the tests against the real binary,
+        // and the contract every EventLog implementation passes.
         .target(
             name: "AccessTestSupport",
             dependencies: [
