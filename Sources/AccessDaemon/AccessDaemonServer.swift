@@ -42,11 +42,13 @@ public final class AccessDaemonServer: Sendable {
     /// Whether `tearDown` began (it runs once).
     private let tornDown = NIOLockedValueBox(false)
 
-    /// The journal every accepted write goes to before its reply.
-    public let journal: JournalWriter
+    /// The log every accepted write goes to before its reply (`LocalJournal`:
+    /// the journal of the state directory); the owner and the daemon use it
+    /// only as an `EventLog`.
+    package let journal: any EventLog
     public let stateDirectory: StateDirectory
     /// The event history on disk (README "Event history").
-    public let events: EventLog
+    public let events: EventArchive
     /// What recovery found at start.
     public let recovered: StateDirectory.Recovered
 
@@ -120,9 +122,9 @@ public final class AccessDaemonServer: Sendable {
             ]))
         self.stateDirectory = directory
         self.recovered = recovered
-        self.events = try EventLog.open(
+        self.events = try EventArchive.open(
             storage: storage, directory: configuration.stateDirectory,
-            retention: EventLog.Retention(
+            retention: EventArchive.Retention(
                 count: configuration.eventRetentionCount, milliseconds: configuration.eventRetentionSeconds * 1000),
             head: recovered.durable.state.revision, logger: logger)
         self.lastSnapshot = NIOLockedValueBox(
@@ -133,11 +135,11 @@ public final class AccessDaemonServer: Sendable {
         metrics.recoveryRecords.set(recovered.replayed)
         self.metrics = metrics
         snapshotThread.start()
-        self.journal = JournalWriter(
-            storage: storage, directory: configuration.stateDirectory, policy: configuration.fsyncPolicy,
-            logger: logger, onFatalSync: onFatalSync, metrics: metrics.journal)
+        self.journal = LocalJournal(
+            directory: directory, recovered: recovered, policy: configuration.fsyncPolicy, logger: logger,
+            onFatalSync: onFatalSync, metrics: metrics.journal)
         self.owner = StateOwner(
-            loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, journal: journal)
+            loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, log: journal)
     }
 
     /// Binds the socket and starts serving; or serves `listener`, a socket
@@ -167,11 +169,11 @@ public final class AccessDaemonServer: Sendable {
             backup: { [self] in self.backupImage() },
             status: {
                 let snapshot = lastSnapshot.withLockedValue { $0 }
-                let stats = journal.stats
+                let stats = journal.status
                 return DaemonStatus(
                     connections: peers.connections, snapshotRevision: snapshot.revision,
-                    snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: journal.policy.rawValue,
-                    journalRecords: stats.records, journalSyncs: stats.syncs)
+                    snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: stats.durability,
+                    journalRecords: stats.appended, journalSyncs: stats.syncs)
             })
         var connectionShared = ConnectionHandler.Shared(
             owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
@@ -335,9 +337,10 @@ public final class AccessDaemonServer: Sendable {
             guard force || durable.lsn != lastSnapshot.withLockedValue({ $0.lsn }) else { return nil }
             let writtenAt = StateOwner.wallClock()
             let started = NIODeadline.now()
-            let written: (name: String, bytes: Int, keepFrom: UInt64)
+            let written: StoredSnapshot
             do {
-                written = try stateDirectory.writeSnapshot(durable, writtenAt: writtenAt)
+                let bytes = try SnapshotFile.encode(durable, writtenAt: writtenAt)
+                written = try journal.storeSnapshotWaiting(LogSnapshot(lsn: durable.lsn, bytes: bytes))
             } catch {
                 metrics.snapshotFailures.increment()
                 throw error
@@ -345,15 +348,12 @@ public final class AccessDaemonServer: Sendable {
             metrics.snapshotsWritten.increment()
             metrics.snapshotDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
             metrics.snapshotBytes.set(written.bytes)
-            // A new segment only now: creating one syncs the directory, which on
-            // ext4 would wait for the snapshot's data to reach the disk.
-            journal.rotate()
-            // The event log takes its events from the journal's segments until it has synced them.
+            // The event archive takes its events from the journal's segments until it has synced them.
             if events.sync(through: durable.state.revision) {
-                journal.removeSegments(coveredBy: written.keepFrom)
+                journal.release(through: written.keepFrom)
             } else {
                 logger.warning(
-                    "the event log has not synced the events of the journal segments the snapshot covers; keeping them",
+                    "the event archive has not synced the events of the journal segments the snapshot covers; keeping them",
                     metadata: .accessd([.revision: "\(durable.state.revision)"]))
             }
             lastSnapshot.withLockedValue { $0 = (durable.lsn, durable.state.revision, writtenAt.millisecondsSinceEpoch) }
@@ -437,7 +437,7 @@ public final class AccessDaemonServer: Sendable {
         timeout.cancel()
     }
 
-    /// The event log copies every event the owner publishes.
+    /// The event archive copies every event the owner publishes.
     private func followEvents() async throws {
         let owner = self.owner
         let events = self.events
@@ -498,11 +498,6 @@ public final class AccessDaemonServer: Sendable {
     /// `tearDown(.drain)`: stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
     public func stop() async throws {
         try await tearDown(.drain)
-    }
-
-    /// `tearDown(.release)`: releases what `init` and `start` took, writing nothing.
-    public func abandon() async {
-        try? await tearDown(.release)
     }
 
     /// Open connections, and the last snapshot's revision and time (ms since the epoch).

@@ -1,4 +1,4 @@
-public import AccessStore
+package import AccessStore
 import AccessMapping
 public import AccessCore
 import Foundation
@@ -25,9 +25,9 @@ public final class PublishedState: Sendable {
 }
 
 extension PublishedState {
-    /// The oldest event seq held (GetStats): from the event log when there is
+    /// The oldest event seq held (GetStats): from the event archive when there is
     /// one, else from memory; 0 when none is.
-    func oldestEventSeq(_ log: EventLog?) -> UInt64 {
+    func oldestEventSeq(_ log: EventArchive?) -> UInt64 {
         if let log { return log.oldestSeq(head: revision) }
         return history.count > 0 ? history.firstSeq : 0
     }
@@ -95,29 +95,33 @@ enum WriteOutcome: Sendable {
 
 /// The only writer of the state. Its executor is an event loop of its own,
 /// which serves no connection: connections hand it whole batches (one hop per
-/// batch), and it journals them there, waiting for the disk itself.
+/// batch), and it runs them there and appends them to the log (`EventLog`:
+/// the local journal, or a shared log), which of them it does not know.
 ///
 /// A batch is applied to the working state at once and its events go to the
-/// journal as one record; the replies wait for that record to be durable.
-/// Only then is the new state published for reads on every loop (and sent to
+/// log as one record; the replies wait for that record to be durable. The
+/// owner does not wait for the disk: the log completes the append from its
+/// own thread and the owner goes on on its loop, queuing the batches that
+/// arrive meanwhile (one append in flight). Only once the record is durable
+/// is the new state published for reads on every loop (and sent to
 /// followers), so reads never wait for a sync and never see a write that a
-/// crash could still take back. A record the journal fails to write rolls the
+/// crash could still take back. A record the log fails to write rolls the
 /// working state back to the last durable one.
 public actor StateOwner {
     public nonisolated let loop: any EventLoop
     public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
-    /// What writes apply to: ahead of `durable` by the records in flight.
+    /// What writes apply to: ahead of `durable` by the record in flight.
     private var working: DurableState
-    /// What the journal holds (per its fsync policy): what reads and snapshots see.
+    /// What the log holds (per its durability): what reads and snapshots see.
     private(set) var durable: DurableState
     private var random = SystemRandomNumberGenerator()
     private let policy: DomainPolicy
     private let clock: @Sendable () -> Timestamp
     private nonisolated let publishedBox: NIOLockedValueBox<PublishedState>
-    private let journal: JournalWriter?
-    /// Journal failures seen and rolled back (see `JournalWriter.append`).
-    private var generation: UInt64 = 0
+    private let log: (any EventLog)?
+    /// Whether a record is being appended: the batches submitted meanwhile wait in `queued`.
+    private var appending = false
     /// Called on this loop after each durable record with its lsn (snapshot after M records).
     private var onDurable: (@Sendable (UInt64) -> Void)?
 
@@ -129,27 +133,26 @@ public actor StateOwner {
     public nonisolated let revisions: RevisionSignal
 
     /// Batches waiting for the next record, in order (see `submit`).
-    private var queued: [(calls: [WriteCall], completion: BatchCompletion)] = []
+    private var queued: [(calls: [WriteCall], solo: Bool, completion: BatchCompletion)] = []
     /// Whether a drain is scheduled on the loop.
     private var drainScheduled = false
 
-    /// The outcomes of a batch once they may be sent, or the journal's error
+    /// The outcomes of a batch once they may be sent, or the log's error
     /// (then none of the batch was applied). Called on the owner's loop.
     typealias BatchCompletion = @Sendable (Result<[WriteOutcome], any Error>) -> Void
 
-    public init(
-        loop: any EventLoop, durable: DurableState, policy: DomainPolicy, journal: JournalWriter? = nil,
+    package init(
+        loop: any EventLoop, durable: DurableState, policy: DomainPolicy, log: (any EventLog)? = nil,
         clock: @escaping @Sendable () -> Timestamp = StateOwner.wallClock
     ) {
         self.loop = loop
         self.working = durable
         self.durable = durable
         self.policy = policy
-        self.journal = journal
+        self.log = log
         self.clock = clock
         self.publishedBox = NIOLockedValueBox(PublishedState(state: durable.state, history: durable.history))
         self.revisions = RevisionSignal(reached: durable.state.revision)
-        self.generation = journal?.generation ?? 0
     }
 
     public init(
@@ -172,36 +175,114 @@ public actor StateOwner {
     ///
     /// Group commit happens here: the batch joins a queue, and one drain,
     /// scheduled behind whatever the loop already holds, runs everything
-    /// queued as one batch, one journal record, one published state. While a
-    /// record is being synced the loop waits for the disk, so every batch that
-    /// connections send meanwhile is queued by the time it resumes, and shares
-    /// the next record and sync; the work per write (applying it, encoding the
+    /// queued as one batch, one log record, one published state. While that
+    /// record is being appended (and synced) every batch that connections
+    /// send meanwhile is queued, and they go out together as the next record
+    /// once it is durable; the work per write (applying it, encoding the
     /// record, publishing) is shared by every write that waited together.
     func submit(_ calls: [WriteCall], completion: @escaping BatchCompletion) {
-        queued.append((calls, completion))
-        guard !drainScheduled else { return }
+        queued.append((calls, false, completion))
+        scheduleDrain()
+    }
+
+    private func scheduleDrain() {
+        guard !drainScheduled, !appending, !queued.isEmpty else { return }
         drainScheduled = true
         loop.execute { self.assumeIsolated { $0.drain() } }
     }
 
     private func drain() {
         drainScheduled = false
-        guard !queued.isEmpty else { return }
-        let batches = queued
-        queued = []
-        let result = run(batches.count == 1 ? batches[0].calls : batches.flatMap(\.calls))
-        var start = 0
-        for batch in batches {
-            let end = start + batch.calls.count
-            batch.completion(result.map { Array($0[start..<end]) }.mapError { $0 })
-            start = end
+        guard !appending, !queued.isEmpty else { return }
+        // Everything queued, up to a batch that goes alone (`run`).
+        let take = queued[0].solo ? 1 : (queued.firstIndex { $0.solo } ?? queued.count)
+        let batches = Array(queued[..<take])
+        queued.removeFirst(take)
+        let calls = batches.count == 1 ? batches[0].calls : batches.flatMap(\.calls)
+        appending = true
+        execute(calls) { result in
+            // On this loop (see `execute`).
+            self.assumeIsolated { owner in
+                owner.appending = false
+                var start = 0
+                for batch in batches {
+                    let end = start + batch.calls.count
+                    batch.completion(result.map { Array($0[start..<end]) }.mapError { $0 })
+                    start = end
+                }
+                owner.scheduleDrain()
+            }
         }
     }
 
-    /// Runs a batch of writes in order and journals what they applied as one
-    /// record. The outcomes may be sent when it returns them; when the journal
-    /// failed, none was applied (the state is rolled back).
-    func run(_ batch: [WriteCall]) -> Result<[WriteOutcome], StorageError> {
+    /// Runs a batch of writes in order, after the batches submitted before
+    /// it, and appends what they applied to the log as a record of its own
+    /// (`submit` groups batches); `completion` gets the outcomes, on this
+    /// loop, once they may be sent. When the log failed, none was applied
+    /// (the state is rolled back).
+    func run(_ batch: [WriteCall], completion: @escaping @Sendable (Result<[WriteOutcome], StorageError>) -> Void) {
+        queued.append(
+            (batch, true, { result in completion(result.mapError { $0 as? StorageError ?? StorageError(.io, "\($0)") }) }))
+        scheduleDrain()
+    }
+
+    /// The body of `run`. The log completes the append on its own thread;
+    /// its answer comes back to this loop (`appended`).
+    private func execute(
+        _ batch: [WriteCall], completion: @escaping @Sendable (Result<[WriteOutcome], StorageError>) -> Void
+    ) {
+        let prepared: Prepared
+        switch prepare(batch) {
+        case .success(let value): prepared = value
+        case .failure(let error): return completion(.failure(error))
+        }
+        guard prepared.changed else { return completion(.success(prepared.outcomes)) }
+        guard let log, let record = prepared.record else {
+            becameDurable(working, published: !prepared.events.isEmpty)
+            return completion(.success(prepared.outcomes))
+        }
+        let loop = self.loop
+        log.append(record) { result in
+            loop.execute {
+                self.assumeIsolated { $0.appended(result, prepared: prepared, batch: batch, completion: completion) }
+            }
+        }
+    }
+
+    private func appended(
+        _ result: Result<AppendOutcome, StorageError>, prepared: Prepared, batch: [WriteCall],
+        completion: @escaping @Sendable (Result<[WriteOutcome], StorageError>) -> Void
+    ) {
+        switch result {
+        case .failure(let error):
+            // Forget everything not durable: the writes built on it fail with it.
+            working = durable
+            completion(.failure(error))
+        case .success(.committed(_, let hash)):
+            working.logHash = hash
+            becameDurable(working, published: !prepared.events.isEmpty)
+            completion(.success(prepared.outcomes))
+        case .success(.conflict(let records)):
+            // Another writer appended first: take its records, then run the same calls again on the new state.
+            working = durable
+            if let error = catchUp(records) { return completion(.failure(error)) }
+            execute(batch, completion: completion)
+        }
+    }
+
+    /// What a batch did to the working state, and the record that makes it durable (nil: nothing to append).
+    private struct Prepared: Sendable {
+        var outcomes: [WriteOutcome]
+        var events: [Event]
+        /// Whether the batch applied anything (the working state is one record ahead then).
+        var changed: Bool
+        /// The record to append, when there is a log.
+        var record: LogRecord?
+    }
+
+    /// Runs the calls against the working state (which then holds what they
+    /// applied) and builds the record of what they applied.
+    private func prepare(_ batch: [WriteCall]) -> Result<Prepared, StorageError> {
         var outcomes: [WriteOutcome] = []
         outcomes.reserveCapacity(batch.count)
         var applied: [Event] = []
@@ -259,15 +340,14 @@ public actor StateOwner {
             }
             outcomes.append(outcome)
         }
-        guard !applied.isEmpty || !replies.isEmpty else { return .success(outcomes) }
-        working.lsn += 1
-        let value = working
-        guard let journal else {
-            becameDurable(value, events: applied)
-            return .success(outcomes)
+        guard !applied.isEmpty || !replies.isEmpty else {
+            return .success(Prepared(outcomes: outcomes, events: [], changed: false, record: nil))
         }
+        let previousHash = working.logHash
+        working.lsn += 1
+        guard log != nil else { return .success(Prepared(outcomes: outcomes, events: applied, changed: true, record: nil)) }
         var record = Accessd_V1_JournalRecord()
-        record.lsn = value.lsn
+        record.lsn = working.lsn
         record.events = applied.map(Accessd_V1_Event.init)
         record.idempotentReplies = replies.map(\.wire)
         record.outboxTokens = applied.compactMap { event in
@@ -278,30 +358,47 @@ public actor StateOwner {
                 return token
             }
         }
-        let payload: [UInt8]
         do {
-            payload = try record.serializedBytes()
+            let logRecord = try LogRecord(record, batchID: .random(using: &random), previousHash: previousHash)
+            return .success(Prepared(outcomes: outcomes, events: applied, changed: true, record: logRecord))
         } catch {
-            // Cannot happen for well-formed messages; refuse rather than journal less than was applied.
+            // Cannot happen for well-formed messages; refuse rather than log less than was applied.
             working = durable
-            return .failure(StorageError(.io, "the write could not be encoded for the journal: \(error)"))
-        }
-        switch journal.append(lsn: value.lsn, payload: payload, generation: generation) {
-        case .success:
-            becameDurable(value, events: applied)
-            return .success(outcomes)
-        case .failure(let error):
-            // Forget everything not durable, and acknowledge the failure.
-            working = durable
-            generation = journal.generation
-            return .failure(error)
+            return .failure(StorageError(.io, "the write could not be encoded for the log: \(error)"))
         }
     }
 
-    private func becameDurable(_ value: DurableState, events: [Event]) {
+    /// Applies the records another writer appended after `durable` (their
+    /// events published as ours are), or says why they do not follow it.
+    private func catchUp(_ records: [LogRecord]) -> StorageError? {
+        guard !records.isEmpty else {
+            return StorageError(.io, "the log answered a conflict without the records that caused it; the write was not applied")
+        }
+        var caughtUp = durable
+        for record in records {
+            guard record.lsn == caughtUp.lsn + 1, record.previousHash == caughtUp.logHash else {
+                return StorageError(
+                    .io,
+                    "the log's record \(record.lsn) does not follow record \(caughtUp.lsn) of this host (hash \(caughtUp.logHash)); the write was not applied")
+            }
+            do {
+                let decoded = try LogRecord.decode(record.bytes, formatVersion: record.formatVersion).decoded
+                try StateDirectory.apply(decoded, version: record.formatVersion, to: &caughtUp)
+            } catch {
+                return StorageError(.io, "the log's record \(record.lsn) does not apply to this host's state: \(error)")
+            }
+            caughtUp.logHash = record.hash
+        }
+        working = caughtUp
+        becameDurable(caughtUp, published: caughtUp.state.revision > durable.state.revision)
+        return nil
+    }
+
+    /// `value` is durable; `published` when it holds new events (a record may hold idempotent replies alone).
+    private func becameDurable(_ value: DurableState, published: Bool) {
         guard value.lsn > durable.lsn else { return }
         durable = value
-        if !events.isEmpty {
+        if published {
             let published = PublishedState(state: value.state, history: value.history)
             publishedBox.withLockedValue { $0 = published }
             revisions.reached(value.state.revision)

@@ -98,6 +98,7 @@ func buildState(_ arguments: Arguments) throws {
     var rng = Random(state: 9)
     var now = population.now
     let pairs = population.owners
+    var previousHash = LogHash.zero
     clock = .now
     for n in 0..<journalRecords {
         let pair = pairs[n % pairs.count]
@@ -108,7 +109,10 @@ func buildState(_ arguments: Arguments) throws {
         var record = Accessd_V1_JournalRecord()
         record.lsn = UInt64(n + 1)
         record.events = events.map(Accessd_V1_Event.init)
-        if case .failure(let error) = journal.append(lsn: record.lsn, payload: try record.serializedBytes(), generation: 0) {
+        // Chained as the daemon chains its records (journal format 3).
+        let logRecord = try LogRecord(record, batchID: .random(using: &rng), previousHash: previousHash)
+        previousHash = logRecord.hash
+        if case .failure(let error) = journal.append(lsn: record.lsn, payload: logRecord.bytes, generation: 0) {
             fatalError("journal append failed: \(error)")
         }
     }

@@ -7,8 +7,9 @@ import SwiftProtobuf
 /// The `journal` target: `[flags] [segment bytes]`. With flag bit 0 clear,
 /// the bytes are one segment as they are; with it set, they are records
 /// `[length, 2 bytes] [payload]` that the target frames with their right
-/// checksums after a right header (first lsn 1 + flag bits 3-4), so that the
-/// mutations reach the replay; a length past the end appends the rest as a
+/// checksums after a right header (first lsn 1 + flag bits 3-4), the hash
+/// chain of those that name a batch made right, so that the mutations reach
+/// the replay; a length past the end appends the rest as a
 /// torn tail, and bit 5 puts the second half of the records in a second
 /// segment. `JournalFormat.scan` of every segment must stay inside its bytes
 /// (`validLength` within them, each record inside it, the end at it); then
@@ -26,7 +27,8 @@ enum JournalFuzz {
         if flags & 1 == 0 {
             segments = [(1, input.rest())]
         } else {
-            let (records, tail) = records(&input)
+            let (framed, tail) = records(&input)
+            let records = chained(framed[...])
             let firstLSN = 1 + UInt64(flags >> 3 & 3)
             if flags & 0x20 != 0, records.count >= 2 {
                 let half = records.count / 2
@@ -73,6 +75,21 @@ enum JournalFuzz {
         var bytes = JournalFormat.header(firstLSN: firstLSN)
         for record in records { bytes += JournalFormat.frame(record) }
         return bytes + tail
+    }
+
+    /// The records with their hash chain made right (`previous_hash` of
+    /// each the hash of the one before), as the writer would have chained
+    /// them, so that mutations of their contents reach the replay; a record
+    /// that does not decode, or names no batch, is left as it is.
+    static func chained(_ records: ArraySlice<[UInt8]>) -> [[UInt8]] {
+        var previous = LogHash.zero
+        return records.map { bytes in
+            guard let record = try? Accessd_V1_JournalRecord(serializedBytes: bytes), let batch = BatchID(record.batchID),
+                let fixed = try? LogRecord(record, batchID: batch, previousHash: previous)
+            else { return bytes }
+            previous = fixed.hash
+            return fixed.bytes
+        }
     }
 
     /// What `scan` says lies inside the bytes; returns the number of records.

@@ -287,6 +287,7 @@ public enum SeedCorpus {
     /// The fixture's writes as journal records, as `StateOwner.run` builds them, one per write.
     static func journalRecords() throws -> [[UInt8]] {
         var records: [[UInt8]] = []
+        var previous = LogHash.zero
         for (index, events) in Fixture.shared.writes.enumerated() {
             var record = Accessd_V1_JournalRecord()
             record.lsn = UInt64(index + 1)
@@ -300,7 +301,11 @@ public enum SeedCorpus {
                 reply.revision = events.last?.seq ?? 0
                 record.idempotentReplies = [reply]
             }
-            records.append(try record.serializedBytes())
+            // Chained as the daemon chains them (journal format 3), with batch ids of the seed's own.
+            let batch = BatchID(Array(repeating: UInt8(truncatingIfNeeded: index + 1), count: BatchID.length))!
+            let chained = try LogRecord(record, batchID: batch, previousHash: previous)
+            previous = chained.hash
+            records.append(chained.bytes)
         }
         return records
     }

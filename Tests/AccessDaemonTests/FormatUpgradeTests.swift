@@ -83,6 +83,74 @@ import Testing
         #expect(published.state.users.count == 4)
         let outbox = published.state.outbox.values.map(\.token)
         #expect(Set(outbox).isSuperset(of: Set(tokens.values)) && outbox.count == 3)
-        await second.abandon()
+        try? await second.tearDown(.release)
+    }
+
+    /// The formats before the hash chain: a state of journal format 2 and
+    /// snapshot format 3 (`Tests/Fixtures/state-journal2-snapshot3`) loads
+    /// whole, its replies and tokens where they were.
+    @Test func aStateWrittenInJournalFormat2AndSnapshotFormat3LoadsWhole() throws {
+        let tokens = try StateFixture.tokens(StateFixture.journal2Snapshot3)
+        #expect(tokens.count == 2)
+        let (root, state) = try StateFixture.copy(StateFixture.journal2Snapshot3)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let recovered = try StateDirectory(path: state).recover(logger: logger)
+        #expect(recovered.snapshot?.hasSuffix("snapshot-00000000000000000002.snap") == true)
+        #expect(recovered.replayed == 2)
+        #expect(recovered.durable.lsn == 4)
+        #expect(recovered.durable.state.revision == 12)
+        #expect(recovered.durable.state.users.count == 3)
+        #expect(recovered.durable.state.roles.values.contains { $0.name == "Auditors" })
+        let outbox = Dictionary(uniqueKeysWithValues: recovered.durable.state.outbox.values.map { ($0.id.rawValue, $0.token) })
+        #expect(outbox == tokens)
+        let now = Timestamp(millisecondsSinceEpoch: try recovered.durable.history.events(after: 11).first?.time.millisecondsSinceEpoch ?? 0)
+        let olga = try #require(recovered.durable.state.principal(forActor: "olga@acme.example").userID).rawValue
+        for key in ["add-ada", "add-vic"] {
+            let entry = try #require(recovered.durable.idempotency.lookup(actor: olga, key: key, now: now), "\(key) is kept")
+            #expect(entry.code == .ok)
+            #expect(StateFixture.everyToken(in: entry.payload, tokens).isEmpty)
+        }
+        #expect(recovered.durable.idempotency.count == 2, "refusals keep nothing (R21)")
+    }
+
+    /// The daemon started on the formats before the hash chain writes journal
+    /// format 3, and its first record names the hash of the last record of
+    /// format 2 (SHA-256 of the zero hash and its bytes): the chain is whole
+    /// from there on, across a restart.
+    @Test func theChainStartsAtTheLastRecordOfTheOlderFormat() async throws {
+        let (root, state) = try StateFixture.copy(StateFixture.journal2Snapshot3)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let old = try [UInt8](Data(contentsOf: URL(fileURLWithPath: state + "/journal-00000000000000000003.log")))
+        let oldScan = try JournalFormat.scan(old)
+        #expect(oldScan.version == 2)
+        let last = try LogRecord.decode(Array(try #require(oldScan.records.last).payload), formatVersion: 2).record
+        #expect(last.lsn == 4 && last.previousHash == .zero && last.batchID == .none)
+
+        let configuration = DaemonConfiguration(socketPath: root + "/run/accessd.sock", stateDirectory: state)
+        let daemon = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
+        try await daemon.start()
+        let connection = try RawConnection(path: configuration.socketPath)
+        var add = Accessd_V1_AddUserRequest()
+        add.accountID = "acc_1"
+        add.email = "chain@acme.example"
+        add.firstName = "Chain"
+        add.lastName = "Link"
+        add.role = "Viewer"
+        #expect(try connection.call(Methods.addUser, add, id: 1, actor: "olga@acme.example").code == 0)
+        try await daemon.stop()
+
+        let segment = state + "/" + JournalFormat.segmentName(firstLSN: 5)
+        let scan = try JournalFormat.scan(try [UInt8](Data(contentsOf: URL(fileURLWithPath: segment))))
+        #expect(scan.version == JournalFormat.version)
+        let first = try LogRecord.decode(Array(try #require(scan.records.first).payload), formatVersion: scan.version).record
+        #expect(first.lsn == 5)
+        #expect(first.previousHash == last.hash, "record 5 follows record 4 of the older format")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let recovered = try StateDirectory(path: state).recover(logger: logger)
+        #expect(recovered.durable.lsn == 5 && recovered.durable.logHash == first.hash)
+        #expect(recovered.durable.state.users.count == 4)
     }
 }

@@ -82,6 +82,9 @@ import Testing
         var record = Accessd_V1_JournalRecord()
         record.lsn = 1
         record.idempotentReplies = Self.replies()
+        // A record of journal format 3: its batch and the hash before record 1.
+        record.batchID = Data(repeating: 1, count: BatchID.length)
+        record.previousHash = Data(LogHash.zero.bytes)
         let segment = JournalFormat.header(firstLSN: 1) + JournalFormat.frame(try record.serializedBytes())
         #expect(throws: Never.self) { try FuzzTarget.journal.run([0] + segment) }
     }

@@ -237,7 +237,7 @@ import Testing
         let raw = try RawConnection(path: daemon.socket)
         let later = try #require(try Self.createAccount(raw, "after-the-backup", id: 1))
         let state = root + "/state"
-        // The running daemon's event log starts its segments on its own thread, whenever it likes:
+        // The running daemon's event archive starts its segments on its own thread, whenever it likes:
         // what restore must leave alone is everything else.
         func restoreVisible() throws -> [String] {
             try FileManager.default.contentsOfDirectory(atPath: state).filter { !$0.hasPrefix("events-") }.sorted()

@@ -11,7 +11,7 @@ import Testing
 
 /// Events survive snapshots and restarts (README "Event history"): ListEvents
 /// and FollowEvents answer from any seq within the retention window, from the
-/// event log on disk where memory no longer holds it; OUT_OF_RANGE only past
+/// event archive on disk where memory no longer holds it; OUT_OF_RANGE only past
 /// retention, naming the oldest seq held. The real `accessd`, restarted on
 /// the same state directory.
 @Suite(.serialized) struct EventHistoryOnDiskTests {
@@ -62,7 +62,7 @@ import Testing
 
         var stderr: String { process?.stderr ?? "" }
 
-        /// The event log's segments: first seq -> file name.
+        /// The event archive's segments: first seq -> file name.
         func eventSegments() -> [UInt64: String] {
             var found: [UInt64: String] = [:]
             for name in (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []
@@ -170,7 +170,7 @@ import Testing
         #expect(restarted == before, "the same seqs and payloads after a clean restart")
         #expect(try Self.oldest(connection) == (1, 1))
 
-        // Events written after the last snapshot and never synced to the event log: a crash, then the journal fills the gap.
+        // Events written after the last snapshot and never synced to the event archive: a crash, then the journal fills the gap.
         let newer = try Self.write(10, on: connection, from: 85)
         let beforeCrash = try Self.listAll(connection)
         #expect(beforeCrash.map(\.seq) == Array(1...newer))
@@ -463,7 +463,7 @@ import Testing
 
     // MARK: - Formats
 
-    @Test func aStateDirectoryOfThePreviousFormatsGetsAnEventLogFromItsJournalWithoutATokenInIt() throws {
+    @Test func aStateDirectoryOfThePreviousFormatsGetsAnEventArchiveFromItsJournalWithoutATokenInIt() throws {
         let tokens = try StateFixture.tokens()
         let (root, state) = try StateFixture.copy()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -85,7 +85,8 @@ import Testing
             directory: directory)
         #expect(SystemdTestSupport.waitForFile(socketPath), "systemd-socket-activate did not listen")
         // Two clients wait in the backlog, one having sent its call already.
-        let first = try RawConnection(path: socketPath)
+        // (The file appears at bind(), a moment before listen(): until then a connect is refused.)
+        let first = try RawConnection.whenListening(path: socketPath)
         try first.send(try Accessd_V1_Request(id: 1, method: Methods.getStats.path, Accessd_V1_GetStatsRequest()))
         let second = try RawConnection(path: socketPath)
         #expect(daemon.wait() == ExitStatus.config.code, "\(daemon.stderr)")

@@ -57,7 +57,7 @@ import Testing
     static func refusal(_ base: String, state: String) async -> String? {
         do {
             let server = try AccessDaemonServer(configuration: configuration(base, state: state), logger: quietLogger)
-            await server.abandon()
+            try? await server.tearDown(.release)
             return nil
         } catch {
             #expect(ExitStatus.forStateError(error) == .config, "a setup the operator must fix, not a restart: \(error)")
@@ -218,7 +218,7 @@ import Testing
         #expect(symlink(outside + "/segment", segment) == 0)
         do {
             let server = try AccessDaemonServer(configuration: configuration, logger: Self.quietLogger)
-            await server.abandon()
+            try? await server.tearDown(.release)
             Issue.record("a journal segment that is a link was read")
         } catch {
             #expect("\(error)".contains(segment) && "\(error)".contains("symbolic link"), "\(error)")
@@ -232,7 +232,7 @@ import Testing
         #expect(symlink(outside + "/snapshot", snapshot) == 0)
         do {
             let server = try AccessDaemonServer(configuration: configuration, logger: Self.quietLogger)
-            await server.abandon()
+            try? await server.tearDown(.release)
             Issue.record("a snapshot that is a link was loaded")
         } catch {
             #expect("\(error)".contains(snapshot) && "\(error)".contains("symbolic link"), "\(error)")

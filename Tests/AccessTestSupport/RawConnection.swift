@@ -33,6 +33,18 @@ package final class RawConnection {
         package init(description: String) { self.description = description }
     }
 
+    /// Connects once the socket at `path` listens (a refused connect is retried for `timeout` seconds).
+    package static func whenListening(path: String, timeout: Double = 5) throws -> RawConnection {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            do {
+                return try RawConnection(path: path)
+            } catch where Date() < deadline {
+                usleep(10_000)
+            }
+        }
+    }
+
     package init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }

@@ -1,17 +1,25 @@
 package import Foundation
 
-/// The state directory an earlier accessd wrote (journal format 1, snapshot
-/// format 2; `Tests/Fixtures/state-journal1-snapshot2`, its README says how it
-/// was made), for the tests that load a state written in an earlier format.
+/// State directories earlier accessd versions wrote (`Tests/Fixtures/`, each
+/// README says how it was made), for the tests that load a state written in
+/// an earlier format.
 package enum StateFixture {
-    /// The fixture's directory in the package.
-    package static var path: String {
-        SystemdTestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/state-journal1-snapshot2").path
+    /// Journal format 1, snapshot format 2 (before issue 12).
+    package static let journal1Snapshot2 = "state-journal1-snapshot2"
+    /// Journal format 2, snapshot format 3 (before the hash chain).
+    package static let journal2Snapshot3 = "state-journal2-snapshot3"
+
+    /// A fixture's directory in the package.
+    package static func path(_ name: String = journal1Snapshot2) -> String {
+        SystemdTestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/" + name).path
     }
 
-    /// The fixture's outbox: message id -> token.
-    package static func tokens() throws -> [String: String] {
-        let text = try String(contentsOfFile: path + "/outbox-tokens.txt", encoding: .utf8)
+    /// The first fixture's directory.
+    package static var path: String { path() }
+
+    /// A fixture's outbox: message id -> token.
+    package static func tokens(_ name: String = journal1Snapshot2) throws -> [String: String] {
+        let text = try String(contentsOfFile: path(name) + "/outbox-tokens.txt", encoding: .utf8)
         var tokens: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -21,12 +29,13 @@ package enum StateFixture {
     }
 
     /// A copy of the fixture as a state directory of its own (mode 0700, as accessd wants it).
-    package static func copy() throws -> (root: String, state: String) {
+    package static func copy(_ name: String = journal1Snapshot2) throws -> (root: String, state: String) {
+        let path = path(name)
         let root = SystemdTestSupport.temporaryDirectory("upgrade")
         let state = root + "/state"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for name in try FileManager.default.contentsOfDirectory(atPath: path)
-        where name.hasPrefix("journal-") || name.hasPrefix("snapshot-") {
+        where name.hasPrefix("journal-") || name.hasPrefix("snapshot-") || name.hasPrefix("events-") {
             try FileManager.default.copyItem(atPath: path + "/" + name, toPath: state + "/" + name)
         }
         return (root, state)

@@ -3,7 +3,7 @@ import HashTreeCollections
 /// The most recent events, for readers that fetch "events after N" (R20).
 /// A persistent structure like the state, so a reader's copy costs O(1).
 /// Older events are dropped past `retention`; asking for them is OUT_OF_RANGE
-/// here (the daemon reads them from its event log on disk instead).
+/// here (the daemon reads them from its event archive on disk instead).
 ///
 /// Laid out for a window that only grows at one end and shrinks at the other:
 /// events sit in chunks of `chunkSize` by sequence number. The chunk being

@@ -62,7 +62,7 @@ public struct DaemonConfiguration: Sendable {
     /// streams of them need no disk read. At most `eventRetentionCount`.
     public var eventMemoryCount = 100_000
     /// The event history ListEvents and FollowEvents answer from (memory and
-    /// the event log on disk): the newest `event_retention_count` events, none
+    /// the event archive on disk): the newest `event_retention_count` events, none
     /// older than `event_retention_s`; whichever keeps less.
     public var eventRetentionCount = 1_000_000
     public var eventRetentionSeconds: Int64 = 7 * 86_400

@@ -32,7 +32,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         /// GetMetrics, GetStats' daemon-wide figures, HealthService.Check (none: this connection's own).
         var metrics: MetricsHooks? = nil
         /// The event history on disk; without it events come from memory only.
-        var events: EventLog?
+        var events: EventArchive?
     }
 
     private let shared: Shared
@@ -805,10 +805,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Events on disk
 
-    /// ListEvents from the event log: from memory at once when memory holds
+    /// ListEvents from the event archive: from memory at once when memory holds
     /// its start, else read on the log's own threads, never on this loop.
     private func answerListEvents(
-        id: UInt64, payload: ByteBuffer, published: PublishedState, events: EventLog, context: ChannelHandlerContext
+        id: UInt64, payload: ByteBuffer, published: PublishedState, events: EventArchive, context: ChannelHandlerContext
     ) {
         let answer = events.list(
             Data(payload.readableBytesView), memory: published.history, head: published.revision,
@@ -838,7 +838,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     /// The next slice of a stream that is behind what memory holds, read on
-    /// the event log's threads; once written, the stream pulls again (from
+    /// the event archive's threads; once written, the stream pulls again (from
     /// disk or memory: the same cursor, so no gap and no duplicate).
     private func pullFromDisk(_ id: UInt64, after: UInt64, published: PublishedState, context: ChannelHandlerContext) {
         guard let events = shared.events else { return }

@@ -11,7 +11,7 @@ extension MethodTable {
                 let limit = request.limit == 0 ? 1000 : Int(request.limit)
                 var response = Accessd_V1_ListEventsResponse()
                 response.events = Handlers.wire(try context.history.events(after: request.afterSeq, limit: limit))
-                // The daemon answers from its event log on disk too (EventLog.list); this is memory alone.
+                // The daemon answers from its event archive on disk too (EventArchive.list); this is memory alone.
                 response.oldestSeq = context.history.count > 0 ? context.history.firstSeq : 0
                 return response
             },

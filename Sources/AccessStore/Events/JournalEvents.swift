@@ -2,7 +2,7 @@ import AccessMapping
 package import AccessCore
 import AccessWire
 
-/// One event as the event log stores it and ListEvents/FollowEvents send
+/// One event as the event archive stores it and ListEvents/FollowEvents send
 /// it: its seq, its time, and the protobuf `Event` without secrets.
 package struct EncodedEvent: Sendable, Equatable {
     package var seq: UInt64
@@ -23,9 +23,9 @@ package struct EncodedEvent: Sendable, Equatable {
     }
 }
 
-/// The events the journal segments still hold, for the event log to catch up
+/// The events the journal segments still hold, for the event archive to catch up
 /// with: at start (after a crash, the log's unsynced tail; after an upgrade
-/// from an accessd without an event log, everything the journal holds) and
+/// from an accessd without an event archive, everything the journal holds) and
 /// if the log's writer ever fell behind the history in memory. The journal
 /// keeps every segment whose events the log has not synced (see
 /// `AccessDaemonServer.snapshot`), so nothing is missing between the two.

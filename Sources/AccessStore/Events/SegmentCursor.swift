@@ -1,4 +1,4 @@
-/// Reads the records of one event log segment in order from an offset, in
+/// Reads the records of one event archive segment in order from an offset, in
 /// large reads, never past `end` (the bytes of whole records the writer has
 /// published), or to the end of the file when `end` is nil (a segment read
 /// whole: at start, or for its index).
@@ -42,17 +42,17 @@ package struct SegmentCursor {
     /// The next record; its payload's checksum is checked when `payload` is asked for.
     package mutating func next(payload wanted: Bool) throws(StorageError) -> Next {
         if let end, offset >= end { return .end }
-        let have = try fill(offset, EventLogFormat.frameLength)
+        let have = try fill(offset, EventArchiveFormat.frameLength)
         if have == 0 { return .end }
-        guard have == EventLogFormat.frameLength else {
+        guard have == EventArchiveFormat.frameLength else {
             return .bad(offset: offset, reason: "the file ends inside a record's frame")
         }
-        let frame: EventLogFormat.Frame
-        switch EventLogFormat.frame(in: buffer, at: offset - bufferStart) {
+        let frame: EventArchiveFormat.Frame
+        switch EventArchiveFormat.frame(in: buffer, at: offset - bufferStart) {
         case .success(let parsed): frame = parsed
         case .failure(let bad): return .bad(offset: offset, reason: bad.reason)
         }
-        let start = offset + EventLogFormat.frameLength
+        let start = offset + EventArchiveFormat.frameLength
         if let end, start + frame.length > end {
             return .bad(offset: offset, reason: "the file ends inside a record")
         }

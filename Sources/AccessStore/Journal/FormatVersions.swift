@@ -17,8 +17,12 @@ import SwiftProtobuf
 /// - 2: idempotent replies may be refusals, and their payloads (write
 ///   replies) carry activation tokens in their events.
 /// - 3: replies are of applied writes only, token-free, with their peer.
+///   Written by accessd with journal format 3 on, a snapshot also holds the
+///   hash of its journal record (`journal_hash`), where the chain goes on
+///   when no segment holds that record (after a restore); a snapshot without
+///   it lets the chain start over at the next record.
 ///
-/// Event log segments (`EventLogFormat.version`):
+/// Event archive segments (`EventArchiveFormat.version`):
 /// - 1: the first. A state directory of an accessd before it has none: the
 ///   log starts with the events its journal still holds (`JournalEvents`,
 ///   which drops the tokens format-1 journals kept inside events).

@@ -155,12 +155,16 @@ extension IdempotencyStore.Entry {
 
 /// What the journal and the snapshots make durable: the state, the recent
 /// events, the idempotent replies, and the lsn of the last journal record
-/// they include. A value: copies cost O(1).
+/// they include, with that record's hash in the log's chain. A value: copies cost O(1).
 public struct DurableState: Sendable {
     public var state: AccessState
     public var history: EventHistory
     public var idempotency: IdempotencyStore
     public var lsn: UInt64
+    /// The hash of record `lsn` (`LogHash.zero` before the first, and when a
+    /// snapshot of before the hash chain is all that holds it): the next
+    /// record names it as its previous hash.
+    package var logHash: LogHash = .zero
 
     public init(state: AccessState, history: EventHistory, idempotency: IdempotencyStore = IdempotencyStore(), lsn: UInt64 = 0) {
         self.state = state

@@ -3,13 +3,15 @@
 /// "ACCJRNL\0", format version, reserved, first lsn, CRC-32C of those 24
 /// bytes, four bytes that must be zero) followed by records: a 12-byte frame
 /// (payload length, CRC-32C of the payload, CRC-32C of those 8 bytes) and the
-/// protobuf `JournalRecord`. Numbers are big-endian.
+/// protobuf `JournalRecord`. Numbers are big-endian. From format 3 on, each
+/// record holds its batch id and the hash of the record before it: the
+/// records are a hash chain (`LogRecord`).
 public enum JournalFormat {
     public static let magic: [UInt8] = Array("ACCJRNL".utf8) + [0]
     /// The version written (see `FormatVersions` for what each holds).
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     /// The versions read: every one accessd ever wrote.
-    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let readableVersions: ClosedRange<UInt32> = 1...3
     public static let headerLength = 32
     public static let frameLength = 12
     /// No record is longer; a length above it is damage, not a record.

@@ -1,7 +1,7 @@
 package import CoreMetrics
 
 /// What the journal counts as it writes (swift-metrics handles, rendered by
-/// swift-prometheus). Its thread is the state owner's, once per record.
+/// swift-prometheus). Its thread is the journal writer's, once per record.
 public struct JournalMetrics: Sendable {
     package var records: CoreMetrics.Counter
     package var bytes: CoreMetrics.Counter

@@ -14,13 +14,14 @@ public enum FsyncPolicy: String, Sendable, CaseIterable {
     case none
 }
 
-/// Appends journal records. `append` writes a record, and with `always`
-/// syncs it, on the caller's thread: the state's owner, on a loop of its
-/// own that serves no connection, so nothing but the next batch of writes
-/// waits for the disk; the writes that arrive meanwhile wait at the owner and
-/// go out together as the next record (group commit: the state owner submits batches).
-/// A thread of the writer's own does what no caller waits for: the `interval`
-/// syncs and removing segments that snapshots cover.
+/// Appends journal records on a thread of its own: `enqueue` hands it a
+/// record and returns; the thread writes it, syncs it with `always`, and
+/// calls back. The state's owner (through `LocalJournal`) keeps one record in
+/// flight and goes on serving its loop meanwhile; the writes that arrive
+/// meanwhile wait at the owner and go out together as the next record (group
+/// commit). The same thread does what no caller waits for: the `interval`
+/// syncs and removing segments that snapshots cover. `append` writes on the
+/// caller's thread instead (tools that write a journal).
 ///
 /// A failed append (for example a full disk) cuts the segment back to its last
 /// whole record and fails that record; the submitter rolls back and counts the
@@ -41,6 +42,8 @@ public final class JournalWriter: @unchecked Sendable {
     private var rotateRequested = true
     private var failedGeneration: UInt64 = 0
     private var removalRequests: [UInt64] = []
+    /// Records handed to the thread, in order (see `enqueue`).
+    private var appends: [PendingAppend] = []
     private var dead = false
     /// Why the last append failed, until one succeeds (for the health check).
     private var lastAppendFailure: String?
@@ -92,7 +95,32 @@ public final class JournalWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Appends one record (synced, with `always`) before returning.
+    private struct PendingAppend {
+        var lsn: UInt64
+        var payload: [UInt8]
+        /// The failures acknowledged when it was handed over: it fails if one follows.
+        var generation: UInt64
+        var completion: @Sendable (Result<Void, StorageError>) -> Void
+    }
+
+    /// Appends one record on the writer's thread, in the order handed over,
+    /// and calls `completion` there once it is written (and synced, with
+    /// `always`), or failed. A record handed over after an earlier one that
+    /// then fails fails too: it was built on it.
+    public func enqueue(
+        lsn: UInt64, payload: [UInt8], completion: @escaping @Sendable (Result<Void, StorageError>) -> Void
+    ) {
+        let refused: StorageError? = condition.withLock {
+            if dead { return StorageError(.io, "the journal stopped after a failed sync") }
+            if stopping { return StorageError(.io, "the journal is closed; the write was not applied") }
+            appends.append(PendingAppend(lsn: lsn, payload: payload, generation: failedGeneration, completion: completion))
+            condition.signal()
+            return nil
+        }
+        if let refused { completion(.failure(refused)) }
+    }
+
+    /// Appends one record (synced, with `always`) before returning, on the caller's thread.
     /// `generation` is the number of failures the caller has acknowledged; a
     /// record built before the latest failure fails at once.
     public func append(lsn: UInt64, payload: [UInt8], generation: UInt64) -> Result<Void, StorageError> {
@@ -147,7 +175,7 @@ public final class JournalWriter: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while removalRequests.isEmpty && !stopping {
+            while removalRequests.isEmpty && appends.isEmpty && !stopping {
                 if policy == .interval {
                     // Wake up to sync what waits longer than a second.
                     _ = condition.wait(until: Date().addingTimeInterval(1))
@@ -158,10 +186,16 @@ public final class JournalWriter: @unchecked Sendable {
             }
             let removals = removalRequests
             removalRequests = []
+            let work = appends
+            appends = []
             let stop = stopping
-            let isDead = dead
             condition.unlock()
 
+            // Records handed over before `close()` are written before the final sync.
+            for pending in work {
+                pending.completion(write(pending))
+            }
+            let isDead = condition.withLock { dead }
             for lsn in removals { removeSegments(upTo: lsn) }
             fileLock.withLock {
                 if !isDead, policy == .interval, unsyncedBytes > 0,
@@ -180,6 +214,26 @@ public final class JournalWriter: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// Writes a record handed to the thread (as `append` does, past `close()` too).
+    private func write(_ pending: PendingAppend) -> Result<Void, StorageError> {
+        let rotate: Bool
+        do {
+            condition.lock()
+            defer { condition.unlock() }
+            if dead { return .failure(StorageError(.io, "the journal stopped after a failed sync")) }
+            if pending.generation < failedGeneration {
+                return .failure(
+                    StorageError(.io, "an earlier write failed to reach the journal; this one was built on it and was not applied"))
+            }
+            rotate = rotateRequested
+            rotateRequested = false
+        }
+        let bytes = JournalFormat.frame(pending.payload)
+        let result = fileLock.withLock { write(bytes, lsn: pending.lsn, rotate: rotate) }
+        if case .failure = result, rotate { condition.withLock { rotateRequested = true } }
+        return result
     }
 
     /// Writes one framed record (under `fileLock`), opening a new segment first when asked to.
@@ -204,7 +258,7 @@ public final class JournalWriter: @unchecked Sendable {
             metrics?.records.increment()
             metrics?.bytes.increment(by: bytes.count)
         } catch {
-            logger.error("a journal append failed; the writes were not applied", metadata: ["error": "\(error)"])
+            logger.error("a journal append failed; the writes were not applied", metadata: .accessd([.lsn: "\(lsn)", .error: "\(error)"]))
             condition.withLock {
                 failedGeneration += 1
                 lastAppendFailure = "the last journal append failed (\(error))"
@@ -239,7 +293,7 @@ public final class JournalWriter: @unchecked Sendable {
             condition.withLock { dead = true }
             logger.critical(
                 "fsync of the journal failed; stopping without acknowledging anything more (the kernel may have dropped unsynced data; restart to recover from what is on disk)",
-                metadata: ["error": "\(error)"])
+                metadata: .accessd([.error: "\(error)"]))
             onFatalSync(error)
             return false
         }
@@ -252,16 +306,17 @@ public final class JournalWriter: @unchecked Sendable {
                 JournalFormat.firstLSN(ofSegmentNamed: name).map { ($0, name) }
             }.sorted { $0.lsn < $1.lsn }
         } catch {
-            logger.warning("cannot list the journal segments to remove old ones", metadata: ["error": "\(error)"])
+            logger.warning("cannot list the journal segments to remove old ones", metadata: .accessd([.error: "\(error)"]))
             return
         }
         // A segment is covered when the next one starts at or before lsn + 1.
         for (index, segment) in segments.enumerated().dropLast() where segments[index + 1].lsn <= lsn + 1 {
             do {
                 try storage.remove(directory + "/" + segment.name)
-                logger.info("removed a journal segment a snapshot covers", metadata: ["segment": "\(segment.name)"])
+                logger.info("removed a journal segment a snapshot covers", metadata: .accessd([.segment: "\(segment.name)"]))
             } catch {
-                logger.warning("cannot remove a journal segment", metadata: ["segment": "\(segment.name)", "error": "\(error)"])
+                logger.warning(
+                    "cannot remove a journal segment", metadata: .accessd([.segment: "\(segment.name)", .error: "\(error)"]))
             }
         }
     }

@@ -303,6 +303,9 @@ public struct StateDirectory: Sendable {
         // The journal after it.
         var expected = durable.lsn + 1
         var replayed = 0
+        // The hash of record `expected - 1`, once known: from the snapshot (before
+        // the chain, snapshots have none) or the journal; record 1 follows the zero hash.
+        var known: LogHash? = durable.lsn == 0 || durable.logHash != .zero ? durable.logHash : nil
         func replay() throws(RecoveryError) {
             var segments = files.segments[...]
             while let segment = segments.popFirst() {
@@ -346,14 +349,26 @@ public struct StateDirectory: Sendable {
                 }
                 for record in scan.records {
                     try stopIfAsked()
+                    let payload = Array(record.payload)
                     let decoded: Accessd_V1_JournalRecord
                     do {
-                        decoded = try Accessd_V1_JournalRecord(serializedBytes: Array(record.payload))
+                        decoded = try Accessd_V1_JournalRecord(serializedBytes: payload)
                     } catch {
                         throw RecoveryError(
                             description: "the journal segment \(name) has a record at offset \(record.offset) whose checksum holds but which does not decode. Restore the state directory from a backup")
                     }
-                    if decoded.lsn < expected { continue }  // a snapshot already holds it
+                    let logRecord: LogRecord
+                    do {
+                        logRecord = try LogRecord(decoded: decoded, bytes: payload, formatVersion: scan.version)
+                    } catch {
+                        throw RecoveryError(
+                            description: "the journal segment \(name) has a record at offset \(record.offset) whose checksum holds but which is \(error.reason). Restore the state directory from a backup")
+                    }
+                    if decoded.lsn < expected {
+                        // A snapshot already holds it; the record it ends with is where the chain goes on.
+                        if decoded.lsn == expected - 1 { known = logRecord.hash }
+                        continue
+                    }
                     guard decoded.lsn == expected else {
                         let gap = "the journal segment \(name) jumps from record \(expected - 1) to \(decoded.lsn) at offset \(record.offset): records are missing"
                         guard acceptLoss else {
@@ -364,12 +379,24 @@ public struct StateDirectory: Sendable {
                         stopAt = record.offset
                         break
                     }
+                    if scan.version >= 3, let known, logRecord.previousHash != known {
+                        let broken =
+                            "the journal segment \(name) has record \(decoded.lsn) at offset \(record.offset) naming the previous hash \(logRecord.previousHash), but record \(decoded.lsn - 1) has the hash \(known): it was not written after it (a record of another history)"
+                        guard acceptLoss else {
+                            throw RecoveryError(
+                                description: "\(broken). Restore the state directory from a backup, or start with --accept-data-loss to keep only what comes before it")
+                        }
+                        warn("\(broken); keeping only what comes before it (--accept-data-loss)")
+                        stopAt = record.offset
+                        break
+                    }
                     do {
                         try Self.apply(decoded, version: scan.version, to: &durable)
                     } catch {
                         throw RecoveryError(
                             description: "the journal segment \(name) has a record at offset \(record.offset) (record \(decoded.lsn)) that does not apply to the state: \(error). Restore the state directory from a backup")
                     }
+                    known = logRecord.hash
                     expected += 1
                     replayed += 1
                 }
@@ -405,6 +432,7 @@ public struct StateDirectory: Sendable {
             guard unknown.isEmpty else { throw refuseUnknownVersion("falling back to \(loaded?.path ?? "nothing") stops: \(error)") }
             throw error
         }
+        if let known { durable.logHash = known }
 
         // Passing over a snapshot must not lose what it held.
         if let newest = passedOver.first, newest.lsn > durable.lsn {
@@ -564,12 +592,16 @@ public struct StateDirectory: Sendable {
     /// snapshot it passed over, so the two kept are snapshots that held at
     /// the start or were written since, never a damaged one.
     public func writeSnapshot(_ value: DurableState, writtenAt: Timestamp) throws -> (name: String, bytes: Int, keepFrom: UInt64) {
-        let bytes = try SnapshotFile.encode(value, writtenAt: writtenAt)
-        let name = SnapshotFile.name(lsn: value.lsn)
+        try writeSnapshot(bytes: try SnapshotFile.encode(value, writtenAt: writtenAt), lsn: value.lsn)
+    }
+
+    /// Writes a snapshot's encoded bytes (`SnapshotFile.encode`) as `writeSnapshot` does.
+    package func writeSnapshot(bytes: [UInt8], lsn: UInt64) throws(StorageError) -> (name: String, bytes: Int, keepFrom: UInt64) {
+        let name = SnapshotFile.name(lsn: lsn)
         try storage.writeAtomically(bytes, to: file(name))
         let snapshots = try files().snapshots
         for old in snapshots.dropFirst(2) { try storage.remove(file(old.name)) }
         let kept = snapshots.prefix(2)
-        return (name, bytes.count, kept.last?.lsn ?? value.lsn)
+        return (name, bytes.count, kept.last?.lsn ?? lsn)
     }
 }

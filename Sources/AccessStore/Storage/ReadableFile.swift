@@ -2,7 +2,7 @@
     import Glibc
 #endif
 
-/// A file open for reading parts of it at any offset (the event log's
+/// A file open for reading parts of it at any offset (the event archive's
 /// segments), by any thread. Bytes appended after it was opened are read too.
 public protocol ReadableFile: AnyObject, Sendable {
     /// Up to `count` bytes from `offset`; fewer only at the end of the file.

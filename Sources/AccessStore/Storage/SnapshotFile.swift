@@ -56,6 +56,7 @@ package enum SnapshotFile {
         snapshot.activations = records.activations.map(Accessd_V1_PendingActivation.init)
         snapshot.outbox = records.outbox.map { Accessd_V1_OutboxMessage($0) }
         snapshot.journalLsn = value.lsn
+        if value.lsn > 0 { snapshot.journalHash = Data(value.logHash.bytes) }
         var idempotency = value.idempotency
         idempotency.prune(now: writtenAt)
         snapshot.idempotentReplies = idempotency.all.map(\.wire)
@@ -67,6 +68,15 @@ package enum SnapshotFile {
         append(CRC32C.checksum(payload), to: &header)
         assert(header.count == headerLength)
         return header + payload
+    }
+
+    /// Whether `bytes` are a whole snapshot: its header, length and checksum
+    /// (not its records: `decode` reads those).
+    package static func holds(_ bytes: [UInt8]) -> Bool {
+        guard let header = header(bytes), readableVersions.contains(header.version) else { return false }
+        let length = read(bytes, at: 20, count: 8)
+        guard UInt64(bytes.count - headerLength) == length else { return false }
+        return CRC32C.checksum(bytes[headerLength...]) == UInt32(read(bytes, at: 28, count: 4))
     }
 
     /// The lsn and format version in a file's header, when it has one.
@@ -134,7 +144,14 @@ package enum SnapshotFile {
         }
         var history = EventHistory(retention: eventRetention)
         history.skip(to: state.revision)
-        return (DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn), snapshot.writtenAtMs)
+        var durable = DurableState(state: state, history: history, idempotency: idempotency, lsn: lsn)
+        if !snapshot.journalHash.isEmpty {
+            guard let hash = LogHash(snapshot.journalHash) else {
+                throw damaged("the hash of journal record \(lsn) has \(snapshot.journalHash.count) bytes, not \(LogHash.length)")
+            }
+            durable.logHash = hash
+        }
+        return (durable, snapshot.writtenAtMs)
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

@@ -18,7 +18,7 @@ public protocol Storage: Sendable {
     func writeAtomically(_ bytes: [UInt8], to path: String) throws(StorageError)
     /// Opens an existing file to append at its end.
     func openForAppend(_ path: String) throws(StorageError) -> any AppendableFile
-    /// Opens a file to read parts of it (the event log), or nil when it does not exist.
+    /// Opens a file to read parts of it (the event archive), or nil when it does not exist.
     func openForReading(_ path: String) throws(StorageError) -> (any ReadableFile)?
     /// Cuts a file to `length` bytes and syncs it.
     func truncate(_ path: String, to length: Int) throws(StorageError)

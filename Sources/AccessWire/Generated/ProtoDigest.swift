@@ -15,7 +15,7 @@ public enum ProtoDigest {
         "accessd/v1/projects.proto": "2a3f8ebb9989da8e7f65597813d17b6eae8214050165bb333719200fb9133482",
         "accessd/v1/roles.proto": "887e352edc20feac98297211a008daf1d9cb524f6731ccaa25002c51c55aba75",
         "accessd/v1/sharing.proto": "33192080c47bd51ec6635b6159b6ae4e51cd9e44db3f201cc1a202ab7dcfe5a7",
-        "accessd/v1/state.proto": "9f7b079cd679402f01664d7ab69fee6a8d9a7d1181232e6c43a5fc15402bbb51",
+        "accessd/v1/state.proto": "4bdb1d95f3318ab21922e66233ba10a8ad2941175818ac7e327b804ac9ef794d",
         "accessd/v1/types.proto": "3b3db2ba27abd14bd49343f62d37decb1c642c24923a4ee8af1e2ff6ab0189ee",
         "accessd/v1/users.proto": "27c661e800dda1e3075f07a36e6882dff2204bf83f77cd2d70c4bab23b6ad68c",
     ]

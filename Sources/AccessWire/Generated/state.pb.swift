@@ -68,6 +68,12 @@ public nonisolated struct Accessd_V1_StateSnapshot: Sendable {
   /// Idempotent replies still within their 24 hours.
   public var idempotentReplies: [Accessd_V1_IdempotentReply] = []
 
+  /// The hash of journal record `journal_lsn` in the log's chain (32 bytes,
+  /// SHA-256; see JournalRecord.previous_hash): the record after it names
+  /// it. Empty in snapshots written before journal format 3 (the chain then
+  /// starts over at the next record) and for lsn 0 (the zero hash).
+  public var journalHash: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -153,6 +159,17 @@ public nonisolated struct Accessd_V1_JournalRecord: Sendable {
   /// Journal format 2 on: the tokens of the outbox messages `events` queue.
   public var outboxTokens: [Accessd_V1_OutboxToken] = []
 
+  /// Journal format 3 on: the batch's id, 16 bytes its writer chose at
+  /// random, so that a writer whose reply was lost can look the record up
+  /// and learn whether it committed.
+  public var batchID: Data = Data()
+
+  /// Journal format 3 on: the hash of the record before this one (32 zero
+  /// bytes before record 1). A record's hash is SHA-256(previous_hash ||
+  /// the record's bytes), so the records form a hash chain that any reader
+  /// can check.
+  public var previousHash: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -164,7 +181,7 @@ fileprivate nonisolated let _protobuf_package = "accessd.v1"
 
 nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StateSnapshot"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}format_version\0\u{3}next_seq\0\u{3}written_at_ms\0\u{1}accounts\0\u{1}users\0\u{1}roles\0\u{1}offices\0\u{1}projects\0\u{1}products\0\u{1}shares\0\u{3}client_links\0\u{1}activations\0\u{1}outbox\0\u{3}journal_lsn\0\u{3}idempotent_replies\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}format_version\0\u{3}next_seq\0\u{3}written_at_ms\0\u{1}accounts\0\u{1}users\0\u{1}roles\0\u{1}offices\0\u{1}projects\0\u{1}products\0\u{1}shares\0\u{3}client_links\0\u{1}activations\0\u{1}outbox\0\u{3}journal_lsn\0\u{3}idempotent_replies\0\u{3}journal_hash\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -187,6 +204,7 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
       case 13: try { try decoder.decodeRepeatedMessageField(value: &self.outbox) }()
       case 14: try { try decoder.decodeSingularUInt64Field(value: &self.journalLsn) }()
       case 15: try { try decoder.decodeRepeatedMessageField(value: &self.idempotentReplies) }()
+      case 16: try { try decoder.decodeSingularBytesField(value: &self.journalHash) }()
       default: break
       }
     }
@@ -238,6 +256,9 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
     if !self.idempotentReplies.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.idempotentReplies, fieldNumber: 15)
     }
+    if !self.journalHash.isEmpty {
+      try visitor.visitSingularBytesField(value: self.journalHash, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -257,6 +278,7 @@ nonisolated extension Accessd_V1_StateSnapshot: SwiftProtobuf.Message, SwiftProt
     if lhs.outbox != rhs.outbox {return false}
     if lhs.journalLsn != rhs.journalLsn {return false}
     if lhs.idempotentReplies != rhs.idempotentReplies {return false}
+    if lhs.journalHash != rhs.journalHash {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -368,7 +390,7 @@ nonisolated extension Accessd_V1_OutboxToken: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JournalRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lsn\0\u{1}events\0\u{3}idempotent_replies\0\u{3}outbox_tokens\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lsn\0\u{1}events\0\u{3}idempotent_replies\0\u{3}outbox_tokens\0\u{3}batch_id\0\u{3}previous_hash\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -380,6 +402,8 @@ nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.idempotentReplies) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.outboxTokens) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.batchID) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.previousHash) }()
       default: break
       }
     }
@@ -398,6 +422,12 @@ nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProt
     if !self.outboxTokens.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.outboxTokens, fieldNumber: 4)
     }
+    if !self.batchID.isEmpty {
+      try visitor.visitSingularBytesField(value: self.batchID, fieldNumber: 5)
+    }
+    if !self.previousHash.isEmpty {
+      try visitor.visitSingularBytesField(value: self.previousHash, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -406,6 +436,8 @@ nonisolated extension Accessd_V1_JournalRecord: SwiftProtobuf.Message, SwiftProt
     if lhs.events != rhs.events {return false}
     if lhs.idempotentReplies != rhs.idempotentReplies {return false}
     if lhs.outboxTokens != rhs.outboxTokens {return false}
+    if lhs.batchID != rhs.batchID {return false}
+    if lhs.previousHash != rhs.previousHash {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

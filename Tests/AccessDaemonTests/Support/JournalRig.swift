@@ -8,14 +8,16 @@ import NIOPosix
 
 @testable import AccessDaemon
 
-/// The state's owner and the journal on a simulated disk, without sockets:
-/// writes go in as the connection handler sends them, and come back once
-/// their record is durable.
+/// The state's owner and the local journal (`LocalJournal`) on a simulated
+/// disk, without sockets: writes go in as the connection handler sends them,
+/// and come back once their record is durable.
 final class JournalRig: @unchecked Sendable {
     static let directory = "/state"
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let disk: SimulatedDisk
-    let journal: JournalWriter
+    let log: LocalJournal
+    /// The journal's writer (its statistics, rotation, failure).
+    var journal: JournalWriter { log.writer }
     let owner: StateOwner
     let recovered: StateDirectory.Recovered
     /// Fatal sync failures the journal reported.
@@ -31,15 +33,15 @@ final class JournalRig: @unchecked Sendable {
         self.disk = disk
         recovered = try StateDirectory(storage: disk, path: Self.directory).recover(acceptLoss: acceptLoss, logger: Self.quietLogger)
         let fatal = self.fatal
-        journal = JournalWriter(
-            storage: disk, directory: Self.directory, policy: policy, logger: Self.quietLogger,
-            onFatalSync: { error in fatal.withLockedValue { $0.append(error) } })
-        owner = StateOwner(loop: group.next(), durable: recovered.durable, policy: DomainPolicy(), journal: journal)
+        log = LocalJournal(
+            directory: StateDirectory(storage: disk, path: Self.directory), recovered: recovered, policy: policy,
+            logger: Self.quietLogger, onFatalSync: { error in fatal.withLockedValue { $0.append(error) } })
+        owner = StateOwner(loop: group.next(), durable: recovered.durable, policy: DomainPolicy(), log: log)
     }
 
     /// Closes the journal and the loop (after a power cut, the journal's thread just fails what is left).
     func shutdown() {
-        journal.close()
+        log.close()
         try? group.syncShutdownGracefully()
     }
 
@@ -56,7 +58,11 @@ final class JournalRig: @unchecked Sendable {
     /// Runs one batch at once (not queued); the outcomes once durable, or the journal's error.
     func submit(_ calls: [WriteCall]) -> EventLoopFuture<[WriteOutcome]> {
         let owner = self.owner
-        return owner.loop.submit { try owner.assumeIsolated { $0.run(calls) }.get() }
+        let promise = owner.loop.makePromise(of: [WriteOutcome].self)
+        owner.loop.execute {
+            owner.assumeIsolated { $0.run(calls) { result in promise.completeWith(result.mapError { $0 as any Error }) } }
+        }
+        return promise.futureResult
     }
 
     /// Queues one batch the way connections do (`StateOwner.submit`): behind the record in flight.

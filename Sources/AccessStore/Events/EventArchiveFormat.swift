@@ -1,4 +1,4 @@
-/// The event log on disk: segments named `events-<first seq, 20 digits>.log`
+/// The event archive on disk: segments named `events-<first seq, 20 digits>.log`
 /// in the state directory. A segment starts with a 32-byte header (magic
 /// "ACCEVTS\0", format version, the seq of its first event, that event's
 /// time in ms since the epoch, CRC-32C of those 28 bytes) followed by one
@@ -10,7 +10,7 @@
 ///
 /// The seq in the frame lets a reader find its place, and build the index,
 /// without decoding a payload.
-package enum EventLogFormat {
+package enum EventArchiveFormat {
     package static let magic: [UInt8] = Array("ACCEVTS".utf8) + [0]
     /// The version written (see `FormatVersions`).
     package static let version: UInt32 = 1
@@ -59,16 +59,16 @@ package enum EventLogFormat {
 
     package static func parseHeader(_ bytes: [UInt8]) throws(BadHeader) -> Header {
         guard bytes.count >= headerLength else {
-            throw BadHeader(reason: "the file is shorter than an event log header (\(bytes.count) bytes)")
+            throw BadHeader(reason: "the file is shorter than an event archive header (\(bytes.count) bytes)")
         }
-        guard Array(bytes[0..<8]) == magic else { throw BadHeader(reason: "no event log header (wrong magic)") }
+        guard Array(bytes[0..<8]) == magic else { throw BadHeader(reason: "no event archive header (wrong magic)") }
         guard CRC32C.checksum(bytes[0..<28]) == UInt32(bytes.bigEndian(at: 28, count: 4)) else {
             throw BadHeader(reason: "the header's checksum does not match")
         }
         let version = UInt32(bytes.bigEndian(at: 8, count: 4))
         guard readableVersions.contains(version) else {
             throw BadHeader(
-                reason: "format version \(version); this accessd reads event log versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
+                reason: "format version \(version); this accessd reads event archive versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
         }
         return Header(
             version: version, firstSeq: bytes.bigEndian(at: 12, count: 8),

@@ -6,19 +6,19 @@ import Testing
 
 @testable import AccessDaemon
 
-/// The event log is derived from the journal and synced only when a segment
+/// The event archive is derived from the journal and synced only when a segment
 /// ends, at snapshots and at shutdown; a power cut takes its unsynced tail.
-/// After the cut, recovery and `EventLog.open` give back every durable event
+/// After the cut, recovery and `EventArchive.open` give back every durable event
 /// with the bytes it was served with before, because the journal keeps its
 /// segments until the log has synced their events. The state's owner and
 /// the journal on a simulated disk (`JournalRig`), with snapshots taken as the
 /// daemon takes them.
-@Suite struct EventLogPowerLossTests {
-    static let retention = EventLog.Retention(count: 1_000_000, milliseconds: 1 << 40)
+@Suite struct EventArchivePowerLossTests {
+    static let retention = EventArchive.Retention(count: 1_000_000, milliseconds: 1 << 40)
 
     /// A snapshot as `AccessDaemonServer.snapshot` writes one: the journal's
     /// covered segments go only once the log has synced their events.
-    static func snapshot(_ rig: JournalRig, _ log: EventLog) throws {
+    static func snapshot(_ rig: JournalRig, _ log: EventArchive) throws {
         let value = try rig.durable()
         let written = try StateDirectory(storage: rig.disk, path: JournalRig.directory)
             .writeSnapshot(value, writtenAt: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000))
@@ -26,7 +26,7 @@ import Testing
         if log.sync(through: value.state.revision, timeout: 10) { rig.journal.removeSegments(coveredBy: written.keepFrom) }
     }
 
-    @Test func afterAPowerCutTheEventLogHoldsEveryDurableEventAgainWithTheSameBytes() throws {
+    @Test func afterAPowerCutTheEventArchiveHoldsEveryDurableEventAgainWithTheSameBytes() throws {
         for seed in 1...25 as ClosedRange<UInt64> {
             var random = SeededGenerator(seed: seed &* 31)
             let disk = SimulatedDisk()
@@ -38,7 +38,7 @@ import Testing
                 let rig = try JournalRig(disk: disk)
                 let head = rig.recovered.durable.state.revision
                 #expect(head == UInt64(served.count), "seed \(seed): every acknowledged write is durable")
-                let log = try EventLog.open(
+                let log = try EventArchive.open(
                     storage: disk, directory: JournalRig.directory, retention: Self.retention, head: head,
                     clock: { 1_800_000_000_000 }, logger: JournalRig.quietLogger)
                 let read = try log.read(after: 0, limit: .max, maxBytes: .max, memory: rig.recovered.durable.history, head: head)

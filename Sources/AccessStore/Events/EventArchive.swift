@@ -18,14 +18,14 @@ import NIOPosix
 /// - at start the log takes what it lacks from the journal: after a crash its
 ///   unsynced tail, after an upgrade everything the journal holds.
 ///
-/// Segments (`EventLogFormat`) hold at most a sixteenth of the retention
+/// Segments (`EventArchiveFormat`) hold at most a sixteenth of the retention
 /// count (16...65,536 events), 16 MiB, and a sixteenth of the retention age,
 /// so whole segments go as the window moves. An index in memory (every
 /// segment's first seq, and a mark every 32 KiB: one per ~100 events) finds a
 /// seq with one binary search and reads at most 32 KiB before it.
 ///
 /// Reads run on a pool of their own threads, never on an event loop.
-public final class EventLog: @unchecked Sendable {
+public final class EventArchive: @unchecked Sendable {
     /// What is kept: the newest `count` events, and none older than `milliseconds`
     /// (whichever keeps less).
     public struct Retention: Sendable, Equatable {
@@ -123,14 +123,14 @@ public final class EventLog: @unchecked Sendable {
     public static func open(
         storage: any Storage, directory: String, retention: Retention, head: UInt64,
         clock: @escaping @Sendable () -> Int64 = { WallClock.now().millisecondsSinceEpoch }, logger: Logger
-    ) throws(StorageError) -> EventLog {
-        let log = EventLog(storage: storage, directory: directory, retention: retention, clock: clock, logger: logger)
+    ) throws(StorageError) -> EventArchive {
+        let log = EventArchive(storage: storage, directory: directory, retention: retention, clock: clock, logger: logger)
         let started = NIODeadline.now()
         try log.load(head: head)
         log.readers.start()
         let status = log.status
         logger.info(
-            "opened the event log",
+            "opened the event archive",
             metadata: [
                 "segments": "\(status.segments)", "oldest": "\(log.oldestSeq(head: head))", "newest": "\(status.written)",
                 "index_bytes": "\(status.indexBytes)", "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
@@ -140,16 +140,16 @@ public final class EventLog: @unchecked Sendable {
 
     private func load(head: UInt64) throws(StorageError) {
         let names = try storage.list(directory).compactMap { name in
-            EventLogFormat.firstSeq(ofSegmentNamed: name).map { (seq: $0, name: name) }
+            EventArchiveFormat.firstSeq(ofSegmentNamed: name).map { (seq: $0, name: name) }
         }.sorted { $0.seq < $1.seq }
         var found: [Segment] = []
         for entry in names {
             guard let reader = try storage.openForReading(path(entry.name)) else { continue }
-            let bytes = try reader.read(at: 0, count: EventLogFormat.headerLength)
+            let bytes = try reader.read(at: 0, count: EventArchiveFormat.headerLength)
             reader.close()
             let reason: String
-            do throws(EventLogFormat.BadHeader) {
-                let header = try EventLogFormat.parseHeader(bytes)
+            do throws(EventArchiveFormat.BadHeader) {
+                let header = try EventArchiveFormat.parseHeader(bytes)
                 if header.firstSeq == entry.seq {
                     found.append(Segment(firstSeq: entry.seq, firstTime: header.firstTimeMilliseconds, name: entry.name, length: 0))
                     continue
@@ -161,7 +161,7 @@ public final class EventLog: @unchecked Sendable {
             // The history before a segment that cannot be read does not join what follows it.
             let dropped = found.map(\.name) + [entry.name]
             logger.warning(
-                "the event log segment \(path(entry.name)) cannot be read (\(reason)); removing it and the older segments (\(dropped.joined(separator: ", "))): the event history up to it is lost")
+                "the event archive segment \(path(entry.name)) cannot be read (\(reason)); removing it and the older segments (\(dropped.joined(separator: ", "))): the event history up to it is lost")
             for name in dropped { try storage.remove(path(name)) }
             found = []
         }
@@ -186,7 +186,7 @@ public final class EventLog: @unchecked Sendable {
             file = try storage.openForAppend(path(last.name))
             activeEvents = Int(written - last.firstSeq + 1)
             activeFirstTime = last.firstTime
-            lastMarkOffset = last.marks?.last?.offset ?? EventLogFormat.headerLength
+            lastMarkOffset = last.marks?.last?.offset ?? EventArchiveFormat.headerLength
         }
         if written < head {
             let missing = try JournalEvents.read(storage: storage, directory: directory, after: written, through: head)
@@ -194,7 +194,7 @@ public final class EventLog: @unchecked Sendable {
             if first != written + 1 {
                 if !segments.isEmpty {
                     logger.warning(
-                        "the event log ends at event \(written) but the journal holds events only from \(first): events \(written + 1)...\(first - 1) are gone; removing the older event log (events \(segments[0].firstSeq)...\(written)) so that the history has no gap")
+                        "the event archive ends at event \(written) but the journal holds events only from \(first): events \(written + 1)...\(first - 1) are gone; removing the older event archive (events \(segments[0].firstSeq)...\(written)) so that the history has no gap")
                     closeActive()
                     for segment in segments { try storage.remove(path(segment.name)) }
                     segments = []
@@ -205,7 +205,7 @@ public final class EventLog: @unchecked Sendable {
             }
             if !missing.isEmpty {
                 try append(missing)
-                logger.info("the event log took \(missing.count) events from the journal", metadata: ["through": "\(written)"])
+                logger.info("the event archive took \(missing.count) events from the journal", metadata: ["through": "\(written)"])
             }
         }
         start = segments.first?.firstSeq ?? written + 1
@@ -223,10 +223,10 @@ public final class EventLog: @unchecked Sendable {
         var result = segment
         result.marks = []
         result.lastSeq = nil
-        result.length = EventLogFormat.headerLength
+        result.length = EventArchiveFormat.headerLength
         guard let reader = try storage.openForReading(path(segment.name)) else { return (result, nil) }
         defer { reader.close() }
-        var cursor = SegmentCursor(file: reader, from: EventLogFormat.headerLength, end: nil)
+        var cursor = SegmentCursor(file: reader, from: EventArchiveFormat.headerLength, end: nil)
         var expected = segment.firstSeq
         var lastMark = -Self.markEvery
         var lastPayload: [UInt8]?
@@ -236,15 +236,15 @@ public final class EventLog: @unchecked Sendable {
             case .end:
                 break reading
             case .bad(let offset, let reason):
-                cut = (offset, "the event log segment \(path(segment.name)) stops holding at offset \(offset): \(reason)")
+                cut = (offset, "the event archive segment \(path(segment.name)) stops holding at offset \(offset): \(reason)")
                 break reading
             case .record(let seq, let offset, let payload):
                 guard seq == expected else {
-                    cut = (offset, "the event log segment \(path(segment.name)) jumps from event \(expected - 1) to \(seq) at offset \(offset)")
+                    cut = (offset, "the event archive segment \(path(segment.name)) jumps from event \(expected - 1) to \(seq) at offset \(offset)")
                     break reading
                 }
                 guard seq <= stopAfter else {
-                    cut = (offset, "the event log segment \(path(segment.name)) holds events past \(stopAfter), the newest of the state (restored from before them)")
+                    cut = (offset, "the event archive segment \(path(segment.name)) holds events past \(stopAfter), the newest of the state (restored from before them)")
                     break reading
                 }
                 if offset - lastMark >= Self.markEvery {
@@ -346,7 +346,7 @@ public final class EventLog: @unchecked Sendable {
                     try file?.sync()
                     condition.withLock { syncedThrough = max(syncedThrough, written) }
                 } catch {
-                    logger.error("cannot sync the event log; journal segments are kept until it can", metadata: ["error": "\(error)"])
+                    logger.error("cannot sync the event archive; journal segments are kept until it can", metadata: ["error": "\(error)"])
                     ok = false
                     retryAt = Date().addingTimeInterval(1)
                 }
@@ -380,14 +380,14 @@ public final class EventLog: @unchecked Sendable {
                     (try? JournalEvents.read(storage: storage, directory: directory, after: from, through: history.firstSeq - 1)) ?? []
                 guard events.first?.seq == from + 1 else {
                     logger.error(
-                        "the event log is at event \(from) and neither memory (from \(history.firstSeq)) nor the journal holds the next one; it cannot go on")
+                        "the event archive is at event \(from) and neither memory (from \(history.firstSeq)) nor the journal holds the next one; it cannot go on")
                     return false
                 }
             }
             do {
                 try append(events)
             } catch {
-                logger.error("cannot append to the event log; retrying in a second", metadata: ["error": "\(error)"])
+                logger.error("cannot append to the event archive; retrying in a second", metadata: ["error": "\(error)"])
                 return false
             }
             prune(now: clock())
@@ -432,11 +432,11 @@ public final class EventLog: @unchecked Sendable {
                 try startSegment(with: event)
             }
             let offset = file!.length + buffer.count
-            if offset - lastMarkOffset >= Self.markEvery || offset == EventLogFormat.headerLength {
+            if offset - lastMarkOffset >= Self.markEvery || offset == EventArchiveFormat.headerLength {
                 marks.append(Mark(seq: event.seq, offset: offset))
                 lastMarkOffset = offset
             }
-            EventLogFormat.appendRecord(seq: event.seq, payload: event.bytes, to: &buffer)
+            EventArchiveFormat.appendRecord(seq: event.seq, payload: event.bytes, to: &buffer)
             activeEvents += 1
             last = event
             if buffer.count >= Self.writeBytes { try flush() }
@@ -453,16 +453,16 @@ public final class EventLog: @unchecked Sendable {
             self.file = nil
             condition.withLock { syncedThrough = max(syncedThrough, written) }
         }
-        let name = EventLogFormat.segmentName(firstSeq: event.seq)
+        let name = EventArchiveFormat.segmentName(firstSeq: event.seq)
         try storage.writeAtomically(
-            EventLogFormat.header(firstSeq: event.seq, firstTimeMilliseconds: event.timeMilliseconds), to: path(name))
+            EventArchiveFormat.header(firstSeq: event.seq, firstTimeMilliseconds: event.timeMilliseconds), to: path(name))
         file = try storage.openForAppend(path(name))
         activeEvents = 0
         activeFirstTime = event.timeMilliseconds
-        lastMarkOffset = EventLogFormat.headerLength - Self.markEvery
+        lastMarkOffset = EventArchiveFormat.headerLength - Self.markEvery
         condition.withLock {
             segments.append(
-                Segment(firstSeq: event.seq, firstTime: event.timeMilliseconds, name: name, length: EventLogFormat.headerLength, marks: []))
+                Segment(firstSeq: event.seq, firstTime: event.timeMilliseconds, name: name, length: EventArchiveFormat.headerLength, marks: []))
         }
     }
 
@@ -498,9 +498,9 @@ public final class EventLog: @unchecked Sendable {
         for name in removed {
             do {
                 try storage.remove(path(name))
-                logger.info("removed an event log segment past retention", metadata: ["segment": "\(name)"])
+                logger.info("removed an event archive segment past retention", metadata: ["segment": "\(name)"])
             } catch {
-                logger.warning("cannot remove an event log segment", metadata: ["segment": "\(name)", "error": "\(error)"])
+                logger.warning("cannot remove an event archive segment", metadata: ["segment": "\(name)", "error": "\(error)"])
             }
         }
     }
@@ -576,7 +576,7 @@ public final class EventLog: @unchecked Sendable {
                 }
                 guard reached else {
                     guard seq + 1 >= floor(head: head) else { throw outOfRange(after: seq, head: head) }
-                    throw AccessError(.unavailable, "the event log on disk has not reached event \(next + 1) yet; try again")
+                    throw AccessError(.unavailable, "the event archive on disk has not reached event \(next + 1) yet; try again")
                 }
                 continue
             }
@@ -612,7 +612,7 @@ public final class EventLog: @unchecked Sendable {
                     // Reading stops there with the reason (DATA_LOSS).
                     segment.damage = scanned.cut?.reason
                 } catch {
-                    throw AccessError(.unavailable, "cannot read the event log segment \(path(segment.name)): \(error)")
+                    throw AccessError(.unavailable, "cannot read the event archive segment \(path(segment.name)): \(error)")
                 }
                 let indexed = segment
                 condition.withLock {
@@ -628,17 +628,17 @@ public final class EventLog: @unchecked Sendable {
                 let middle = (low + high) / 2
                 if marks[middle].seq <= next { low = middle + 1 } else { high = middle }
             }
-            let from = low > 0 ? marks[low - 1].offset : EventLogFormat.headerLength
+            let from = low > 0 ? marks[low - 1].offset : EventArchiveFormat.headerLength
             let reader: (any ReadableFile)?
             do {
                 reader = try storage.openForReading(path(segment.name))
             } catch {
-                throw AccessError(.unavailable, "cannot read the event log segment \(path(segment.name)): \(error)")
+                throw AccessError(.unavailable, "cannot read the event archive segment \(path(segment.name)): \(error)")
             }
             guard let reader else {
                 // Pruned meanwhile.
                 if next < floor(head: written) { throw outOfRange(after: next - 1, head: written) }
-                throw AccessError(.dataLoss, "the event log segment \(path(segment.name)) is missing; events from \(next) on cannot be read")
+                throw AccessError(.dataLoss, "the event archive segment \(path(segment.name)) is missing; events from \(next) on cannot be read")
             }
             defer { reader.close() }
             var cursor = SegmentCursor(file: reader, from: from, end: segment.length)
@@ -647,7 +647,7 @@ public final class EventLog: @unchecked Sendable {
                 do {
                     step = try cursor.next(payload: true)
                 } catch {
-                    throw AccessError(.unavailable, "cannot read the event log segment \(path(segment.name)): \(error)")
+                    throw AccessError(.unavailable, "cannot read the event archive segment \(path(segment.name)): \(error)")
                 }
                 switch step {
                 case .end:
@@ -687,7 +687,7 @@ public final class EventLog: @unchecked Sendable {
     private func damaged(_ segment: Segment, offset: Int, reason: String, from seq: UInt64) -> AccessError {
         AccessError(
             .dataLoss,
-            "the event log segment \(path(segment.name)) is damaged at offset \(offset) (\(reason)); events from \(seq) on cannot be read from it. Move it aside and restart accessd to keep the history after it")
+            "the event archive segment \(path(segment.name)) is damaged at offset \(offset) (\(reason)); events from \(seq) on cannot be read from it. Move it aside and restart accessd to keep the history after it")
     }
 
     /// Runs `read` on the readers' pool; the future completes on `loop`.
