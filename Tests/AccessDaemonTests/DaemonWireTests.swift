@@ -170,13 +170,14 @@ import Testing
         _ = try createAccount(try RawConnection(path: configuration.socketPath))
         for _ in 0..<5 { #expect(try follower.readResponse().more) }
         try await server.stop()
-        let end = try follower.readResponse()
-        #expect(end.id == 4 && end.code == 14)  // UNAVAILABLE
+        // GoAway first (the lifecycle's drain), then the stream's end, then the close.
         guard case .goAway(let goAway) = try follower.readFrame()?.kind else {
             Issue.record("expected GoAway")
             return
         }
         #expect(goAway.lastAcceptedID == 4)
+        let end = try follower.readResponse()
+        #expect(end.id == 4 && end.code == 14)  // UNAVAILABLE
         #expect(try follower.readFrame() == nil)
     }
 

@@ -34,9 +34,12 @@ import Testing
     @Test func accessdRefusesASocketDirectoryOthersCanWriteWithExit73() throws {
         let (status, stderr, directory) = try accessdExit { chmod($0, 0o777) }
         #expect(status == ExitStatus.socketUnusable.code, "\(stderr)")
+        // The log line: its message, the socket and the error as metadata.
+        #expect(stderr.contains("cannot listen on the socket accessd.error="), "\(stderr)")
+        #expect(stderr.contains("accessd.socket=\(directory)/accessd.sock"), "\(stderr)")
         #expect(
             stderr.contains(
-                "cannot listen on \(directory)/accessd.sock: the socket's directory \(directory) is writable by its "
+                "the socket's directory \(directory) is writable by its "
                     + "group and others (mode 0777), so they could replace the socket with an impostor; chmod go-w "
                     + "\(directory) (accessd creates it mode 0750), or use --socket in a directory only you can write"),
             "\(stderr)")
@@ -46,9 +49,11 @@ import Testing
     func accessdRefusesASocketDirectoryAnotherUserOwnsWithExit73() throws {
         let (status, stderr, directory) = try accessdExit { _ = chown($0, 65534, 65534) }
         #expect(status == ExitStatus.socketUnusable.code, "\(stderr)")
+        #expect(stderr.contains("cannot listen on the socket accessd.error="), "\(stderr)")
+        #expect(stderr.contains("accessd.socket=\(directory)/accessd.sock"), "\(stderr)")
         #expect(
             stderr.contains(
-                "cannot listen on \(directory)/accessd.sock: the socket's directory \(directory) is owned by uid 65534, "
+                "the socket's directory \(directory) is owned by uid 65534, "
                     + "not by root or by accessd's user (uid \(geteuid())), so that user could replace the socket with "
                     + "an impostor; chown \(geteuid()) \(directory), or use --socket in a directory only you can write"),
             "\(stderr)")

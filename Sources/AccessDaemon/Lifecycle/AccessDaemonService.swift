@@ -3,7 +3,7 @@ package import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
-import UnixSignals
+package import UnixSignals
 
 /// The daemon as a swift-service-lifecycle `Service`, run by the executable's
 /// `ServiceGroup`, whose graceful shutdown signals are SIGTERM and SIGINT.
@@ -28,16 +28,20 @@ package final class AccessDaemonService: Service, Sendable {
     private let logger: Logger
     private let listening: @Sendable (String) -> Void
     private let reload: Reload
+    private let signals: [UnixSignal]
 
     /// - Parameters:
     ///   - listener: the socket systemd passed, if any. Until the server takes
     ///     it over, a failed start answers the connections waiting on it.
     ///   - listening: called once the socket answers, with its path.
     ///   - reload: SIGHUP's work, between RELOADING=1 and READY=1.
+    ///   - signals: the signals the service traps (none for a service run inside another process's tests).
     package init(
         configuration: DaemonConfiguration, listener: ActivatedSocket?, environment: [String: String], logger: Logger,
-        listening: @escaping @Sendable (String) -> Void = { _ in }, reload: @escaping Reload
+        listening: @escaping @Sendable (String) -> Void = { _ in }, reload: @escaping Reload,
+        signals: [UnixSignal] = [.sighup, .sigterm, .sigint]
     ) {
+        self.signals = signals
         self.configuration = configuration
         self.listener = listener
         self.environment = environment
@@ -60,7 +64,7 @@ package final class AccessDaemonService: Service, Sendable {
         let (events, input) = AsyncStream.makeStream(of: Event.self)
         // SIGHUP reloads. SIGTERM and SIGINT are the ServiceGroup's graceful
         // shutdown, which does not say which signal it was: seen here to log it.
-        let signals = await UnixSignalsSequence(trapping: .sighup, .sigterm, .sigint)
+        let signals = await UnixSignalsSequence(trapping: self.signals)
         let stopRecovery = NIOLockedValueBox(false)
         let notifier = SystemdNotifier(environment: environment)
         try await withGracefulShutdownHandler {
@@ -135,8 +139,11 @@ package final class AccessDaemonService: Service, Sendable {
                     case .finish(let failure):
                         group.cancelAll()
                         if let failure {
-                            // Before serving, the socket systemd passed is still ours to answer on.
-                            Self.log(failure, answering: server == nil ? listener : nil, logger: logger)
+                            // Before recovery ends, the socket systemd passed is still ours to answer on; after it,
+                            // a start that failed was the socket's.
+                            var socket: Logger.Metadata = [:]
+                            if case .start = failure, let server { socket[accessd: .socket] = "\(server.configuration.socketPath)" }
+                            Self.log(failure, answering: server == nil ? listener : nil, logger: logger, metadata: socket)
                             throw failure
                         }
                         if watchdog == nil {
@@ -222,9 +229,14 @@ package final class AccessDaemonService: Service, Sendable {
     /// answers the clients waiting on it (without the details, which are in
     /// the log) so that systemd does not start accessd again for the same
     /// connections. The executable uses it for what fails before the service runs.
-    package static func log(_ failure: DaemonFailure, answering listener: ActivatedSocket?, logger: Logger) {
+    package static func log(
+        _ failure: DaemonFailure, answering listener: ActivatedSocket?, logger: Logger, metadata: Logger.Metadata = [:]
+    ) {
         let status = failure.exitStatus
-        logger.critical("\(failure.message)", metadata: .accessd([.error: "\(failure.error)", .exit: "\(status.code)"]))
+        var metadata = metadata
+        metadata[accessd: .error] = "\(failure.error)"
+        metadata[accessd: .exit] = "\(status.code)"
+        logger.critical("\(failure.message)", metadata: metadata)
         guard let listener else { return }
         let answered = SocketActivation.answerWaitingConnections(
             on: listener, code: .unavailable,
