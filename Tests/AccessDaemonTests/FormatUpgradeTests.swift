@@ -120,7 +120,7 @@ import Testing
     /// format 2 (SHA-256 of the zero hash and its bytes): the chain is whole
     /// from there on, across a restart.
     @Test func theChainStartsAtTheLastRecordOfTheOlderFormat() async throws {
-        let (root, state) = try Self.copyFixture(Self.fixture2)
+        let (root, state) = try StateFixture.copy(StateFixture.journal2Snapshot3)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let old = try [UInt8](Data(contentsOf: URL(fileURLWithPath: state + "/journal-00000000000000000003.log")))
         let oldScan = try JournalFormat.scan(old)
