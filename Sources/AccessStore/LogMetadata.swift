@@ -37,6 +37,21 @@ package enum LogKey: String, Sendable, CaseIterable {
     case segment = "accessd.segment"
     /// The exit status the daemon is about to end with.
     case exit = "accessd.exit"
+    /// A file of the state directory (its path).
+    case file = "accessd.file"
+    /// An offset in a file.
+    case offset = "accessd.offset"
+    /// Why something does not hold (damage found, a reason given).
+    case reason = "accessd.reason"
+    /// Event seqs: the first and last of a range, and a count of events or segments.
+    case firstSeq = "accessd.first_seq"
+    case lastSeq = "accessd.last_seq"
+    case events = "accessd.events"
+    case segments = "accessd.segments"
+    /// Bytes (of an index, a file).
+    case bytes = "accessd.bytes"
+    /// A duration in milliseconds.
+    case millis = "accessd.ms"
 }
 
 extension Logger {
