@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
     ],
     targets: [
         // gRPC's status codes, the one numbering of every reply: imported by the core,
@@ -121,6 +123,9 @@ let package = Package(
                 // Metrics: swift-metrics for the daemon's cold paths, rendered by swift-prometheus.
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
             ],
             swiftSettings: strictSwift
         ),
@@ -140,7 +145,7 @@ let package = Package(
         ),
         // The C library calls Swift's Glibc module leaves out (mallopt).
         .target(name: "CAccessdSystem"),
-        // The daemon executable: configuration, logging bootstrap, signals.
+        // The daemon executable: flags and configuration, logging bootstrap, the ServiceGroup that runs the daemon.
         .executableTarget(
             name: "accessd",
             dependencies: [
@@ -150,6 +155,7 @@ let package = Package(
                 "AccessPaths",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -269,19 +275,45 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            // Unit tests of the daemon's parts in this process: the connection's
+            // state machine and handler, the owner, the journal on a simulated disk,
+            // recovery, an in-process daemon on a temporary socket.
             name: "AccessDaemonTests",
             dependencies: [
-                "AccessStore",
-                "AccessMapping",
-                "AccessStatus",
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                "AccessTestSupport",
-                "AccessServer",
+                "AccessCore",
                 "AccessDaemon",
                 "AccessPaths",
-                "AccessClient",
+                "AccessStatus",
+                "AccessStore",
+                "AccessTestSupport",
                 "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            // Integration tests: the real executables (accessd, accessctl, the
+            // benchmarks) started on temporary sockets and state directories, the C
+            // client and the Python peer against them, systemd's tools.
+            name: "AccessIntegrationTests",
+            dependencies: [
+                "AccessClient",
                 "AccessCore",
+                "AccessDaemon",
+                "AccessMapping",
+                "AccessPaths",
+                "AccessServer",
+                "AccessStatus",
+                "AccessStore",
+                "AccessTestSupport",
+                "AccessWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],

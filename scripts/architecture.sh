@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The target graph of Package.swift, as docs/ARCHITECTURE.md shows it.
 #
-#   scripts/architecture.sh          prints the graph (Markdown, one line per target)
+#   scripts/architecture.sh          writes the graph (Markdown, one line per target)
+#                                    into docs/ARCHITECTURE.md between its markers
+#   scripts/architecture.sh --print  prints it
 #   scripts/architecture.sh --check  fails, with a diff, when docs/ARCHITECTURE.md
 #                                    does not show the graph Package.swift declares
 #
@@ -41,11 +43,23 @@ if [ "${1:-}" = "--check" ]; then
     want="$(graph)"
     have="$(sed -n '/<!-- target graph: begin -->/,/<!-- target graph: end -->/p' docs/ARCHITECTURE.md | sed '1d;$d')"
     if [ "$want" != "$have" ]; then
-        echo "docs/ARCHITECTURE.md does not show the target graph of Package.swift; run scripts/architecture.sh and put its output between the markers:" >&2
+        echo "docs/ARCHITECTURE.md does not show the target graph of Package.swift; run scripts/architecture.sh (it writes it between the markers):" >&2
         diff <(echo "$have") <(echo "$want") >&2 || true
         exit 1
     fi
     echo "docs/ARCHITECTURE.md shows the target graph of Package.swift ($(grep -c . <<<"$want") targets)"
-else
+elif [ "${1:-}" = "--print" ]; then
     graph
+else
+    graph >.build/architecture-graph.txt
+    python3 - docs/ARCHITECTURE.md .build/architecture-graph.txt <<'PY'
+import sys
+path, graph = sys.argv[1], open(sys.argv[2]).read()
+text = open(path).read()
+begin, end = "<!-- target graph: begin -->\n", "<!-- target graph: end -->"
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(path, "w").write(head + begin + graph + end + tail)
+PY
+    echo "docs/ARCHITECTURE.md: the target graph of Package.swift written"
 fi

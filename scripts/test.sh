@@ -41,11 +41,14 @@ fi
 # (Package.swift is the architecture: docs/ARCHITECTURE.md).
 swift build --build-tests -Xswiftc -warnings-as-errors --explicit-target-dependency-import-check error
 scripts/architecture.sh --check
-# Every suite but the hostile peers, in parallel; then the hostile peers alone:
-# they flood the real daemon from unprivileged uids and measure its memory,
-# CPU and a Check's latency meanwhile, which other suites running beside them
-# would disturb (and be disturbed by).
-swift test --skip-build --skip HostilePeerTests
+# The unit tests (every test target but AccessIntegrationTests, in this
+# process), then the integration tests against the real binaries but the
+# hostile peers, then the hostile peers alone: they flood the real daemon from
+# unprivileged uids and measure its memory, CPU and a Check's latency
+# meanwhile, which other suites running beside them would disturb (and be
+# disturbed by).
+swift test --skip-build --skip AccessIntegrationTests
+swift test --skip-build --filter AccessIntegrationTests --skip HostilePeerTests
 swift test --skip-build --filter HostilePeerTests
 ACCESSD="$(swift build --show-bin-path)/accessd" scripts/test-c-client.sh
 

@@ -9,6 +9,7 @@ import NIOCore
 import AccessWire
 import SwiftProtobuf
 import NIOPosix
+import NIOExtras
 
 #if canImport(Glibc)
     import Glibc
@@ -31,8 +32,15 @@ public final class AccessDaemonServer: Sendable {
     let peers = PeerRegistry()
     /// The connections the descriptor limit leaves room for (set at start).
     private let descriptorCap = NIOLockedValueBox(Int.max)
-    /// Open connections, for GoAway at shutdown.
+    /// Open connections: the ones the drain timeout closes.
     private let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    /// Knows the listener and every connection it accepted: at shutdown it
+    /// closes the listener and tells each connection to quiesce (GoAway).
+    /// Made by `start`, dropped by `tearDown` while the loops still run (its
+    /// end fails a promise on one of them).
+    private let quiescing = NIOLockedValueBox<ServerQuiescingHelper?>(nil)
+    /// Whether `tearDown` ran (it runs once).
+    private let tornDown = NIOLockedValueBox(false)
 
     /// The log every accepted write goes to before its reply (`LocalJournal`:
     /// the journal of the state directory); the owner and the daemon use it
@@ -43,9 +51,6 @@ public final class AccessDaemonServer: Sendable {
     public let events: EventArchive
     /// What recovery found at start.
     public let recovered: StateDirectory.Recovered
-
-    /// The default reaction to a failed journal fsync: exit 74 (EX_IOERR).
-    public static let exitAfterFatalSync: @Sendable (StorageError) -> Void = { _ in exit(74) }
 
     /// The last snapshot: its journal lsn, revision and time (ms since the epoch).
     private let lastSnapshot: NIOLockedValueBox<(lsn: UInt64, revision: UInt64, at: Int64)>
@@ -72,12 +77,16 @@ public final class AccessDaemonServer: Sendable {
     /// Recovers the state from the state directory (the newest snapshot that
     /// holds, then the journal after it) and opens the journal. Anything
     /// damaged stops the start with a message naming the file (see
-    /// `StateDirectory.recover`). A failed journal fsync calls `onFatalSync`
-    /// (by default: exit with status 74, so the service manager restarts the
-    /// daemon and recovery runs).
+    /// `StateDirectory.recover`); `shouldStop` saying yes ends recovery early
+    /// with a `RecoveryError` of kind `.stopped`, nothing changed. A failed
+    /// journal fsync calls `onFatalSync` (the journal acknowledges nothing
+    /// from then on; `AccessDaemonService` tears the daemon down and the
+    /// executable exits 74, so that the service manager restarts it and
+    /// recovery decides what is on disk).
     public init(
         configuration: DaemonConfiguration, logger: Logger,
-        onFatalSync: @escaping @Sendable (StorageError) -> Void = AccessDaemonServer.exitAfterFatalSync
+        shouldStop: @escaping @Sendable () -> Bool = { false },
+        onFatalSync: @escaping @Sendable (StorageError) -> Void = { _ in }
     ) throws {
         self.configuration = configuration
         self.live = LiveConfiguration(configuration)
@@ -98,14 +107,16 @@ public final class AccessDaemonServer: Sendable {
         let recoveryStarted = NIODeadline.now()
         let recovered = try directory.recover(
             acceptLoss: configuration.acceptDataLoss,
-            eventRetention: min(configuration.eventMemoryCount, configuration.eventRetentionCount), logger: logger)
+            eventRetention: min(configuration.eventMemoryCount, configuration.eventRetentionCount), logger: logger,
+            shouldStop: shouldStop)
         let recoveryTook = NIODeadline.now() - recoveryStarted
         logger.info(
             "recovered the state",
-            metadata: [
-                "snapshot": "\(recovered.snapshot ?? "none")", "journal_records": "\(recovered.replayed)",
-                "revision": "\(recovered.durable.state.revision)", "users": "\(recovered.durable.state.users.count)",
-            ])
+            metadata: .accessd([
+                .snapshot: "\(recovered.snapshot ?? "none")", .records: "\(recovered.replayed)",
+                .revision: "\(recovered.durable.state.revision)", .users: "\(recovered.durable.state.users.count)",
+                .milliseconds: "\(recoveryTook.nanoseconds / 1_000_000)",
+            ]))
         self.stateDirectory = directory
         self.recovered = recovered
         self.events = try EventArchive.open(
@@ -174,11 +185,13 @@ public final class AccessDaemonServer: Sendable {
         descriptorCap.withLockedValue { $0 = cap }
         if configuration.maximumConnections > cap {
             logger.warning(
-                "max_connections is \(configuration.maximumConnections) but the descriptor limit (RLIMIT_NOFILE \(softLimit)) leaves room for \(cap); refusing connections past \(cap) (raise LimitNOFILE= or lower max_connections)"
-            )
+                "max_connections is more than the descriptor limit (RLIMIT_NOFILE) leaves room for; refusing connections past that (raise LimitNOFILE= or lower max_connections)",
+                metadata: .accessd([.configured: "\(configuration.maximumConnections)", .limit: "\(softLimit)", .connections: "\(cap)"]))
         }
         let descriptorCap = self.descriptorCap
         let refusals = LogRateLimit()
+        let quiescing = ServerQuiescingHelper(group: group)
+        self.quiescing.withLockedValue { $0 = quiescing }
         let acceptErrors = LogRateLimit()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -195,13 +208,14 @@ public final class AccessDaemonServer: Sendable {
                 // Out of descriptors (EMFILE, ENFILE), accept fails at once on
                 // every try: wait a moment instead of spinning on it.
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                     try channel.pipeline.syncOperations.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { error in
                             let (log, suppressed) = acceptErrors.allow()
                             if log {
-                                logger.warning(
-                                    "accept failed; pausing accepts for 100 ms: \(error)",
-                                    metadata: suppressed > 0 ? ["suppressed": "\(suppressed)"] : [:])
+                                var metadata: Logger.Metadata = .accessd([.error: "\(error)"])
+                                if suppressed > 0 { metadata[accessd: .suppressed] = "\(suppressed)" }
+                                logger.warning("accept failed; pausing accepts for 100 ms", metadata: metadata)
                             }
                             return .milliseconds(100)
                         })
@@ -220,8 +234,11 @@ public final class AccessDaemonServer: Sendable {
                         let (log, suppressed) = refusals.allow()
                         if log {
                             logger.warning(
-                                "refusing a connection: \(message)",
-                                metadata: ["peer": "\(credentials.map(String.init(describing:)) ?? "unknown")", "suppressed": "\(suppressed)"])
+                                "refusing a connection",
+                                metadata: .accessd([
+                                    .peer: "\(credentials.map(String.init(describing:)) ?? "unknown")", .suppressed: "\(suppressed)",
+                                    .reason: "\(message)",
+                                ]))
                         }
                         try channel.pipeline.syncOperations.addHandler(
                             RefuseConnectionHandler(frame: Self.refusalFrame(code, message)))
@@ -269,7 +286,9 @@ public final class AccessDaemonServer: Sendable {
                     self.snapshot(force: false).whenComplete { result in
                         queued.withLockedValue { $0 = false }
                         if case .failure(let error) = result {
-                            logger.error("a snapshot after \(every) journal records failed: \(error)")
+                            logger.error(
+                                "a snapshot after snapshot_every_records journal records failed",
+                                metadata: .accessd([.records: "\(every)", .error: "\(error)"]))
                         }
                     }
                 }
@@ -277,7 +296,7 @@ public final class AccessDaemonServer: Sendable {
         }.get()
         logger.info(
             "accessd listening",
-            metadata: ["socket": "\(socketPath)", "activated": "\(listener != nil)"])
+            metadata: .accessd([.socket: "\(socketPath)", .activated: "\(listener != nil)"]))
     }
 
     /// Writes a snapshot when the state changed since the last one.
@@ -327,10 +346,10 @@ public final class AccessDaemonServer: Sendable {
             lastSnapshot.withLockedValue { $0 = (durable.lsn, durable.state.revision, writtenAt.millisecondsSinceEpoch) }
             logger.info(
                 "wrote a snapshot",
-                metadata: [
-                    "snapshot": "\(written.name)", "revision": "\(durable.state.revision)", "lsn": "\(durable.lsn)",
-                    "bytes": "\(written.bytes)", "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
-                ])
+                metadata: .accessd([
+                    .snapshot: "\(written.name)", .revision: "\(durable.state.revision)", .lsn: "\(durable.lsn)",
+                    .bytes: "\(written.bytes)", .milliseconds: "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+                ]))
             return (durable.state.revision, durable.lsn, configuration.stateDirectory + "/" + written.name)
         }
     }
@@ -348,10 +367,10 @@ public final class AccessDaemonServer: Sendable {
         let reason = String(cString: strerror(errno))
         logger.warning(
             "cannot lower the snapshot thread's priority; snapshots compete with calls for the CPU",
-            metadata: [
-                "nice": "\(Self.snapshotThreadNice)", "error": "\(reason)",
-                "hint": "a system-call filter must allow setpriority (the shipped unit does: SystemCallFilter=setpriority)",
-            ])
+            metadata: .accessd([
+                .nice: "\(Self.snapshotThreadNice)", .error: "\(reason)",
+                .hint: "a system-call filter must allow setpriority (the shipped unit does: SystemCallFilter=setpriority)",
+            ]))
     }
 
     /// The snapshot thread's nice value.
@@ -380,25 +399,27 @@ public final class AccessDaemonServer: Sendable {
             let image = try BackupImage.encode(durable, takenAt: StateOwner.wallClock(), lease: lease)
             logger.info(
                 "encoded a backup",
-                metadata: [
-                    "revision": "\(image.revision)", "lsn": "\(image.lsn)", "bytes": "\(image.bytes.count)",
-                    "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
-                ])
+                metadata: .accessd([
+                    .revision: "\(image.revision)", .lsn: "\(image.lsn)", .bytes: "\(image.bytes.count)",
+                    .milliseconds: "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+                ]))
             return image
         }
     }
 
-    /// Sends GoAway on every connection; each closes once its calls in flight
-    /// are answered. Connections still open after the drain timeout are closed.
-    private func goAway() async {
-        let open = connections.withLockedValue { Array($0.values) }
-        for channel in open { channel.pipeline.fireUserInboundEventTriggered(GoAwayEvent()) }
-        let deadline = NIODeadline.now() + .seconds(live.current.drainTimeoutSeconds)
-        for channel in open {
-            let timeout = channel.eventLoop.scheduleTask(deadline: deadline) { channel.close(promise: nil) }
-            try? await channel.closeFuture.get()
-            timeout.cancel()
+    /// Closes the listener and tells every connection to quiesce
+    /// (`ChannelShouldQuiesceEvent`: GoAway, streams end, calls in flight are
+    /// answered, then it closes); the connections still open after the drain
+    /// timeout are closed.
+    private func drainConnections() async {
+        let drained = owner.loop.makePromise(of: Void.self)
+        guard let quiescing = quiescing.withLockedValue({ $0 }) else { return }
+        quiescing.initiateShutdown(promise: drained)
+        let timeout = owner.loop.scheduleTask(in: .seconds(live.current.drainTimeoutSeconds)) { [connections] in
+            for channel in connections.withLockedValue({ Array($0.values) }) { channel.close(promise: nil) }
         }
+        try? await drained.futureResult.get()
+        timeout.cancel()
     }
 
     /// The event archive copies every event the owner publishes.
@@ -411,19 +432,16 @@ public final class AccessDaemonServer: Sendable {
         }.get()
     }
 
-    /// Releases what `init` took (the journal, the snapshot thread, the
-    /// loops) when `start` failed; nothing is written.
-    public func abandon() async {
-        events.close()
-        journal.close()
-        directoryLock?.release()
-        try? await snapshotThread.shutdownGracefully()
-        try? await group.shutdownGracefully()
-        try? await ownerGroup.shutdownGracefully()
-    }
-
-    /// Stops listening, says GoAway, drains, writes the final snapshot, and closes the loops.
-    public func stop() async throws {
+    /// Ends the daemon, once whatever asks (a second call returns at once).
+    /// `.drain`: stop listening, GoAway and drain the connections, write the
+    /// final snapshot when the state changed since the last one. `.release`:
+    /// close the listener and the connections and write nothing (recovery was
+    /// stopped, the start failed, or the journal died). Both then close the
+    /// event archive and the journal, release the state directory's lock and
+    /// stop the threads and loops. Throws when the final snapshot failed (the
+    /// journal still holds every acknowledged write).
+    public func tearDown(_ mode: DaemonLifecycle.TearDown) async throws {
+        guard tornDown.withLockedValue({ done in defer { done = true }; return !done }) else { return }
         draining.withLockedValue { $0 = true }
         await stopMetricsTextfile()
         if let task = snapshotTask.withLockedValue({ $0 }) {
@@ -431,29 +449,39 @@ public final class AccessDaemonServer: Sendable {
             task.cancel(promise: promise)
             try? await promise.futureResult.get()
         }
-        if let channel = channel.withLockedValue({ $0 }) {
-            try? await channel.close()
+        let listening = channel.withLockedValue { $0 }
+        var finalSnapshot: (any Error)?
+        switch mode {
+        case .drain where listening != nil:
+            // New clients find no socket at once; the connections open are drained.
+            if let path = boundSocketPath.withLockedValue({ $0 }) { unlink(path) }
+            await drainConnections()
+            do {
+                try await snapshotIfChanged()
+            } catch {
+                logger.error(
+                    "the final snapshot failed (the journal still holds every acknowledged write)",
+                    metadata: .accessd([.error: "\(error)"]))
+                finalSnapshot = error
+            }
+        case .drain, .release:
+            try? await listening?.close()
+            if let path = boundSocketPath.withLockedValue({ $0 }) { unlink(path) }
+            for channel in connections.withLockedValue({ Array($0.values) }) { try? await channel.close() }
         }
-        if let path = boundSocketPath.withLockedValue({ $0 }) { unlink(path) }
-        await goAway()
-        do {
-            try await snapshotIfChanged()
-        } catch {
-            logger.error("the final snapshot failed (the journal still holds every acknowledged write): \(error)")
-            events.close()
-            journal.close()
-            directoryLock?.release()
-            try? await snapshotThread.shutdownGracefully()
-            try? await group.shutdownGracefully()
-            try? await ownerGroup.shutdownGracefully()
-            throw error
-        }
+        quiescing.withLockedValue { $0 = nil }
         events.close()
         journal.close()
         directoryLock?.release()
         try? await snapshotThread.shutdownGracefully()
-        try await group.shutdownGracefully()
-        try await ownerGroup.shutdownGracefully()
+        try? await group.shutdownGracefully()
+        try? await ownerGroup.shutdownGracefully()
+        if let finalSnapshot { throw finalSnapshot }
+    }
+
+    /// `tearDown(.drain)`: what SIGTERM does.
+    public func stop() async throws {
+        try await tearDown(.drain)
     }
 
     /// Open connections, and the last snapshot's revision and time (ms since the epoch).

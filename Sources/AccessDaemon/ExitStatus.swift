@@ -13,8 +13,9 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
     public let code: Int32
     public let meaning: String
 
-    /// Stopped by SIGTERM/SIGINT, calls drained, final snapshot written.
-    public static let clean = ExitStatus(code: 0, meaning: "stopped cleanly (SIGTERM/SIGINT, final snapshot written)")
+    /// Stopped by SIGTERM/SIGINT: calls drained and the final snapshot written, or (while recovering) nothing written.
+    public static let clean = ExitStatus(
+        code: 0, meaning: "stopped cleanly (SIGTERM/SIGINT: calls drained, final snapshot written; while recovering: nothing written)")
     /// A flag or argument the command line does not take (ArgumentParser's own status).
     public static let usage = ExitStatus(code: 64, meaning: "usage: an unknown flag or a bad argument")
     /// The state on disk is damaged (a snapshot whose header or checksum does not hold).
@@ -50,6 +51,7 @@ public struct ExitStatus: Sendable, Hashable, CustomStringConvertible {
             case .damaged: .stateDamaged
             case .unreadable: .stateIO  // a permission, not damage: fix the owner, lose nothing
             case .misplaced: .config  // a snapshot under the wrong name: rename it
+            case .stopped: .clean  // SIGTERM while recovering: nothing to report
             }
         case is SnapshotFile.Damaged: .stateDamaged
         case is StateDirectoryLock.InUse: .socketInUse

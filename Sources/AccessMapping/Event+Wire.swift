@@ -1,5 +1,5 @@
-public import AccessCore
-public import AccessWire
+package import AccessCore
+package import AccessWire
 
 // Events both ways: the journal stores `Accessd_V1_Event` and replays
 // `Event(wire:)`, and replaying gives the same state as the live one. One
@@ -12,7 +12,7 @@ extension Accessd_V1_Event {
     /// replies carry it. Derived fields (Account.licenses_in_use) are 0 here;
     /// an outbox message's token is left out (`OutboxMessage.token` is for
     /// the mailer's ListOutbox only).
-    public init(_ event: Event) {
+    package init(_ event: Event) {
         self.init()
         seq = event.seq
         timeMs = event.time.millisecondsSinceEpoch
@@ -73,7 +73,7 @@ extension Event {
     /// Throws DATA_LOSS when it does not map: no change set, an actor, id or
     /// enum value that is not one of the domain's. The message names the event
     /// and the field.
-    public init(wire: Accessd_V1_Event) throws(AccessError) {
+    package init(wire: Accessd_V1_Event) throws(AccessError) {
         let actor: Principal
         let change: Change
         do throws(AccessError) {

@@ -1,5 +1,5 @@
-public import AccessCore
-public import AccessWire
+package import AccessCore
+package import AccessWire
 
 // Proto messages back to domain records, as the journal's events carry them.
 // Strict: every id must be well-formed and of its kind, every enum known;
@@ -19,7 +19,7 @@ extension Timestamp {
 }
 
 extension Account {
-    public init(wire: Accessd_V1_Account, field: String = "account") throws(AccessError) {
+    package init(wire: Accessd_V1_Account, field: String = "account") throws(AccessError) {
         self = Account(
             id: try WireInput.id(wire.id, field: "\(field).id"), name: wire.name,
             kind: try AccountKind.parse(wire.kind, field: "\(field).kind"),
@@ -30,7 +30,7 @@ extension Account {
 }
 
 extension User {
-    public init(wire: Accessd_V1_User, field: String = "user") throws(AccessError) {
+    package init(wire: Accessd_V1_User, field: String = "user") throws(AccessError) {
         self = User(
             id: try WireInput.id(wire.id, field: "\(field).id"), email: wire.email, firstName: wire.firstName,
             lastName: wire.lastName, account: try WireInput.id(wire.accountID, field: "\(field).account_id"),
@@ -45,7 +45,7 @@ extension User {
 }
 
 extension Role {
-    public init(wire: Accessd_V1_Role, field: String = "role") throws(AccessError) {
+    package init(wire: Accessd_V1_Role, field: String = "role") throws(AccessError) {
         self = Role(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"), name: wire.name,
@@ -56,7 +56,7 @@ extension Role {
 }
 
 extension Office {
-    public init(wire: Accessd_V1_Office, field: String = "office") throws(AccessError) {
+    package init(wire: Accessd_V1_Office, field: String = "office") throws(AccessError) {
         self = Office(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"), name: wire.name)
@@ -64,7 +64,7 @@ extension Office {
 }
 
 extension Project {
-    public init(wire: Accessd_V1_Project, field: String = "project") throws(AccessError) {
+    package init(wire: Accessd_V1_Project, field: String = "project") throws(AccessError) {
         self = Project(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"), name: wire.name,
@@ -77,7 +77,7 @@ extension Project {
 }
 
 extension Product {
-    public init(wire: Accessd_V1_Product, field: String = "product") throws(AccessError) {
+    package init(wire: Accessd_V1_Product, field: String = "product") throws(AccessError) {
         self = Product(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             account: try WireInput.id(wire.accountID, field: "\(field).account_id"),
@@ -88,7 +88,7 @@ extension Product {
 }
 
 extension Share {
-    public init(wire: Accessd_V1_Share, field: String = "share") throws(AccessError) {
+    package init(wire: Accessd_V1_Share, field: String = "share") throws(AccessError) {
         self = Share(
             id: try WireInput.id(wire.id, field: "\(field).id"),
             owner: try WireInput.id(wire.ownerAccountID, field: "\(field).owner_account_id"),
@@ -100,7 +100,7 @@ extension Share {
 }
 
 extension ClientLink {
-    public init(wire: Accessd_V1_ClientLink, field: String = "link") throws(AccessError) {
+    package init(wire: Accessd_V1_ClientLink, field: String = "link") throws(AccessError) {
         self = ClientLink(
             agency: try WireInput.id(wire.agencyAccountID, field: "\(field).agency_account_id"),
             client: try WireInput.id(wire.clientAccountID, field: "\(field).client_account_id"),
@@ -112,7 +112,7 @@ extension ClientLink {
 }
 
 extension ClientLinkKey {
-    public init(wire: Accessd_V1_ClientLinkKey, field: String = "key") throws(AccessError) {
+    package init(wire: Accessd_V1_ClientLinkKey, field: String = "key") throws(AccessError) {
         self.init(
             agency: try WireInput.id(wire.agencyAccountID, field: "\(field).agency_account_id"),
             client: try WireInput.id(wire.clientAccountID, field: "\(field).client_account_id"))
@@ -120,7 +120,7 @@ extension ClientLinkKey {
 }
 
 extension PendingActivation {
-    public init(wire: Accessd_V1_PendingActivation, field: String = "activation") throws(AccessError) {
+    package init(wire: Accessd_V1_PendingActivation, field: String = "activation") throws(AccessError) {
         guard !wire.tokenHash.isEmpty else { throw AccessError(.invalidArgument, "\(field).token_hash is required") }
         self = PendingActivation(
             tokenHash: TokenHash(hex: wire.tokenHash), user: try WireInput.id(wire.userID, field: "\(field).user_id"),
@@ -129,7 +129,7 @@ extension PendingActivation {
 }
 
 extension OutboxMessage {
-    public init(wire: Accessd_V1_OutboxMessage, field: String = "message") throws(AccessError) {
+    package init(wire: Accessd_V1_OutboxMessage, field: String = "message") throws(AccessError) {
         guard let kind = OutboxMessageKind(rawValue: wire.kind) else {
             let known = OutboxMessageKind.allCases.map(\.rawValue).joined(separator: ", ")
             throw AccessError(
@@ -143,7 +143,7 @@ extension OutboxMessage {
 }
 
 extension AccessPath {
-    public init(wire: Accessd_V1_AccessPath, field: String = "path") throws(AccessError) {
+    package init(wire: Accessd_V1_AccessPath, field: String = "path") throws(AccessError) {
         switch wire.path {
         case nil:
             throw AccessError(.invalidArgument, "\(field) is required: one of home_role_id, share_id or client_link")
@@ -161,7 +161,7 @@ extension AccessPath {
 
 extension Principal {
     /// An event's actor: "administrator", "anonymous" or a user id.
-    public init(wireActor text: String, field: String = "actor") throws(AccessError) {
+    package init(wireActor text: String, field: String = "actor") throws(AccessError) {
         switch text {
         case "administrator": self = .administrator
         case "anonymous": self = .anonymous

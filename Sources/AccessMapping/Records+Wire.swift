@@ -1,5 +1,5 @@
-public import AccessCore
-public import AccessWire
+package import AccessCore
+package import AccessWire
 
 // Domain records to their proto messages. Times are milliseconds since the
 // epoch, an absent time is 0; sets of ids are listed in id order, permissions
@@ -16,7 +16,7 @@ extension Sequence where Element: EntityID {
 }
 
 extension Accessd_V1_Billing {
-    public init(_ billing: Billing) {
+    package init(_ billing: Billing) {
         self.init()
         billingEmail = billing.billingEmail ?? ""
         companyName = billing.companyName ?? ""
@@ -26,7 +26,7 @@ extension Accessd_V1_Billing {
 
 extension Accessd_V1_Account {
     /// `licensesInUse` is derived from the users, not part of the record: 0 in events.
-    public init(_ account: Account, licensesInUse: Int = 0) {
+    package init(_ account: Account, licensesInUse: Int = 0) {
         self.init()
         id = account.id.rawValue
         name = account.name
@@ -40,13 +40,13 @@ extension Accessd_V1_Account {
     }
 
     /// An account as a reader sees it (billing empty without VIEW_BILLING).
-    public init(_ summary: AccountSummary) {
+    package init(_ summary: AccountSummary) {
         self.init(summary.account, licensesInUse: summary.licensesInUse)
     }
 }
 
 extension Accessd_V1_User {
-    public init(_ user: User) {
+    package init(_ user: User) {
         self.init()
         id = user.id.rawValue
         email = user.email
@@ -64,7 +64,7 @@ extension Accessd_V1_User {
 }
 
 extension Accessd_V1_Role {
-    public init(_ role: Role) {
+    package init(_ role: Role) {
         self.init()
         id = role.id.rawValue
         accountID = role.account.rawValue
@@ -76,7 +76,7 @@ extension Accessd_V1_Role {
 }
 
 extension Accessd_V1_Office {
-    public init(_ office: Office) {
+    package init(_ office: Office) {
         self.init()
         id = office.id.rawValue
         accountID = office.account.rawValue
@@ -85,7 +85,7 @@ extension Accessd_V1_Office {
 }
 
 extension Accessd_V1_Project {
-    public init(_ project: Project) {
+    package init(_ project: Project) {
         self.init()
         id = project.id.rawValue
         accountID = project.account.rawValue
@@ -99,7 +99,7 @@ extension Accessd_V1_Project {
 }
 
 extension Accessd_V1_Product {
-    public init(_ product: Product) {
+    package init(_ product: Product) {
         self.init()
         id = product.id.rawValue
         accountID = product.account.rawValue
@@ -111,7 +111,7 @@ extension Accessd_V1_Product {
 }
 
 extension Accessd_V1_ShareScope {
-    public init(_ scope: ShareScope) {
+    package init(_ scope: ShareScope) {
         self.init()
         switch scope {
         case .allCurrentAndNew:
@@ -125,7 +125,7 @@ extension Accessd_V1_ShareScope {
 }
 
 extension Accessd_V1_Share {
-    public init(_ share: Share) {
+    package init(_ share: Share) {
         self.init()
         id = share.id.rawValue
         ownerAccountID = share.owner.rawValue
@@ -139,7 +139,7 @@ extension Accessd_V1_Share {
 }
 
 extension Accessd_V1_ClientLink {
-    public init(_ link: ClientLink) {
+    package init(_ link: ClientLink) {
         self.init()
         agencyAccountID = link.agency.rawValue
         clientAccountID = link.client.rawValue
@@ -152,7 +152,7 @@ extension Accessd_V1_ClientLink {
 }
 
 extension Accessd_V1_ClientLinkKey {
-    public init(_ key: ClientLinkKey) {
+    package init(_ key: ClientLinkKey) {
         self.init()
         agencyAccountID = key.agency.rawValue
         clientAccountID = key.client.rawValue
@@ -160,7 +160,7 @@ extension Accessd_V1_ClientLinkKey {
 }
 
 extension Accessd_V1_PendingActivation {
-    public init(_ activation: PendingActivation) {
+    package init(_ activation: PendingActivation) {
         self.init()
         tokenHash = activation.tokenHash.hex
         userID = activation.user.rawValue
@@ -171,7 +171,7 @@ extension Accessd_V1_PendingActivation {
 
 extension Accessd_V1_Caller {
     /// The calling peer, as events and idempotent replies record it.
-    public init(_ caller: Caller) {
+    package init(_ caller: Caller) {
         self.init()
         uid = caller.uid
         pid = caller.pid
@@ -179,7 +179,7 @@ extension Accessd_V1_Caller {
 }
 
 extension Caller {
-    public init(wire: Accessd_V1_Caller) {
+    package init(wire: Accessd_V1_Caller) {
         self.init(uid: wire.uid, pid: wire.pid)
     }
 }
@@ -187,7 +187,7 @@ extension Caller {
 extension Accessd_V1_OutboxMessage {
     /// - Parameter token: whether the activation token goes too: for the
     ///   mailer's ListOutbox and the snapshot's outbox, never in an event.
-    public init(_ message: OutboxMessage, token includeToken: Bool = true) {
+    package init(_ message: OutboxMessage, token includeToken: Bool = true) {
         self.init()
         id = message.id.rawValue
         kind = message.kind.rawValue
@@ -200,7 +200,7 @@ extension Accessd_V1_OutboxMessage {
 }
 
 extension Accessd_V1_AccessPath {
-    public init(_ path: AccessPath) {
+    package init(_ path: AccessPath) {
         self.init()
         switch path {
         case .homeRole(let role):
@@ -219,7 +219,7 @@ extension Accessd_V1_AccessPath {
 // MARK: - Read results
 
 extension Accessd_V1_CheckResponse {
-    public init(_ result: CheckResult) {
+    package init(_ result: CheckResult) {
         self.init()
         allowed = result.allowed
         if let path = result.path { self.path = Accessd_V1_AccessPath(path) }
@@ -229,7 +229,7 @@ extension Accessd_V1_CheckResponse {
 }
 
 extension Accessd_V1_AccessibleAccount {
-    public init(_ accessible: AccessibleAccount) {
+    package init(_ accessible: AccessibleAccount) {
         self.init()
         accountID = accessible.account.rawValue
         name = accessible.name
@@ -239,7 +239,7 @@ extension Accessd_V1_AccessibleAccount {
 }
 
 extension Accessd_V1_UserRow {
-    public init(_ row: UserRow) {
+    package init(_ row: UserRow) {
         self.init()
         id = row.id.rawValue
         firstName = row.firstName
@@ -255,7 +255,7 @@ extension Accessd_V1_UserRow {
 }
 
 extension Accessd_V1_ListUsersResponse {
-    public init(_ page: UserPage) {
+    package init(_ page: UserPage) {
         self.init()
         users = page.users.map(Accessd_V1_UserRow.init)
         nextPageToken = page.nextPageToken
@@ -267,7 +267,7 @@ extension Accessd_V1_ListUsersResponse {
 }
 
 extension Accessd_V1_OutgoingShare {
-    public init(_ outgoing: OutgoingShare) {
+    package init(_ outgoing: OutgoingShare) {
         self.init()
         share = Accessd_V1_Share(outgoing.share)
         granteeEmail = outgoing.granteeEmail
@@ -276,7 +276,7 @@ extension Accessd_V1_OutgoingShare {
 }
 
 extension Accessd_V1_IncomingShare {
-    public init(_ incoming: IncomingShare) {
+    package init(_ incoming: IncomingShare) {
         self.init()
         share = Accessd_V1_Share(incoming.share)
         ownerAccountName = incoming.ownerName

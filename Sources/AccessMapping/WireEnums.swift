@@ -1,5 +1,5 @@
-public import AccessCore
-public import AccessWire
+package import AccessCore
+package import AccessWire
 
 /// A domain enum and the proto enum that carries it on the wire.
 ///
@@ -164,43 +164,43 @@ extension UserSortField: WireMappedEnum {
 // MARK: - Public conversions, domain to wire
 
 extension Accessd_V1_AccountKind {
-    public init(_ kind: AccountKind) { self = kind.wire }
+    package init(_ kind: AccountKind) { self = kind.wire }
 }
 
 extension Accessd_V1_Region {
-    public init(_ region: Region) { self = region.wire }
+    package init(_ region: Region) { self = region.wire }
 }
 
 extension Accessd_V1_Permission {
-    public init(_ permission: Permission) { self = permission.wire }
+    package init(_ permission: Permission) { self = permission.wire }
 }
 
 extension Accessd_V1_UserStatus {
-    public init(_ status: UserStatus) { self = status.wire }
+    package init(_ status: UserStatus) { self = status.wire }
 }
 
 extension Accessd_V1_RoleAccess {
-    public init(_ access: RoleAccess) { self = access.wire }
+    package init(_ access: RoleAccess) { self = access.wire }
 }
 
 extension Accessd_V1_ProjectVisibility {
-    public init(_ visibility: ProjectVisibility) { self = visibility.wire }
+    package init(_ visibility: ProjectVisibility) { self = visibility.wire }
 }
 
 extension Accessd_V1_ProductKind {
-    public init(_ kind: ProductKind) { self = kind.wire }
+    package init(_ kind: ProductKind) { self = kind.wire }
 }
 
 extension Accessd_V1_AccessRequestStatus {
-    public init(_ status: AccessRequestStatus) { self = status.wire }
+    package init(_ status: AccessRequestStatus) { self = status.wire }
 }
 
 extension Accessd_V1_UserSortField {
-    public init(_ field: UserSortField) { self = field.wire }
+    package init(_ field: UserSortField) { self = field.wire }
 }
 
 extension Accessd_V1_BuiltInRole {
-    public init(_ builtIn: BuiltInRole?) {
+    package init(_ builtIn: BuiltInRole?) {
         switch builtIn {
         case nil: self = .none
         case .accountOwner: self = .accountOwner

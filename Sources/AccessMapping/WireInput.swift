@@ -1,5 +1,5 @@
-public import AccessCore
-public import AccessWire
+package import AccessCore
+package import AccessWire
 import Foundation
 
 /// Parsing of wire input into domain values. Every failure is INVALID_ARGUMENT
@@ -121,7 +121,7 @@ package enum WireInput {
 
 extension Billing {
     /// Billing from the wire: an empty field is an absent one.
-    public init(wire: Accessd_V1_Billing) {
+    package init(wire: Accessd_V1_Billing) {
         self.init(
             billingEmail: wire.billingEmail.isEmpty ? nil : wire.billingEmail,
             companyName: wire.companyName.isEmpty ? nil : wire.companyName,
@@ -132,7 +132,7 @@ extension Billing {
 extension ShareScope {
     /// A share's scope from the wire: exactly one of `all_current_and_new`
     /// (true) or `products` (possibly empty, for a share of billing only).
-    public init(wire: Accessd_V1_ShareScope, field: String) throws(AccessError) {
+    package init(wire: Accessd_V1_ShareScope, field: String) throws(AccessError) {
         switch wire.scope {
         case nil:
             throw AccessError(

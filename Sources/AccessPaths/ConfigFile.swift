@@ -18,35 +18,35 @@
 /// ConfigurationTests holds equal), though the clients read only the keys
 /// discovery reads (`socket`). Reading the file checks only its lines and
 /// its keys; `value(of:)` checks a value against the table.
-public struct ConfigFile: Sendable {
+package struct ConfigFile: Sendable {
     /// A key's value and the line that set it (the last, when set twice).
-    public struct Entry: Sendable, Hashable {
-        public var value: String
+    package struct Entry: Sendable, Hashable {
+        package var value: String
         /// From 1.
-        public var line: Int
+        package var line: Int
     }
 
     /// The keys the file sets.
-    public private(set) var entries: [ConfigKey: Entry] = [:]
-    public let path: String
+    package private(set) var entries: [ConfigKey: Entry] = [:]
+    package let path: String
 
     /// The names of the keys a file may have.
-    public static var keys: Set<String> { Set(ConfigKey.allCases.map(\.name)) }
+    package static var keys: Set<String> { Set(ConfigKey.allCases.map(\.name)) }
 
-    public struct Invalid: Error, CustomStringConvertible {
-        public var path: String
-        public var line: Int
-        public var reason: String
-        public var description: String { "\(path):\(line): \(reason)" }
+    package struct Invalid: Error, CustomStringConvertible {
+        package var path: String
+        package var line: Int
+        package var reason: String
+        package var description: String { "\(path):\(line): \(reason)" }
 
-        public init(path: String, line: Int, reason: String) {
+        package init(path: String, line: Int, reason: String) {
             self.path = path
             self.line = line
             self.reason = reason
         }
     }
 
-    public init(text: String, path: String) throws {
+    package init(text: String, path: String) throws {
         self.path = path
         // Split by Unicode scalars, not Characters: "\r\n" is one Character (a
         // file written on Windows would be one long line), and a combining mark
@@ -68,11 +68,11 @@ public struct ConfigFile: Sendable {
     }
 
     /// The text `key` is set to, or nil.
-    public subscript(key: ConfigKey) -> String? { entries[key]?.value }
+    package subscript(key: ConfigKey) -> String? { entries[key]?.value }
 
     /// The value `key` is set to, checked against the table; nil when the file does not set it.
     /// - Throws: `Invalid` naming the key's line when the table refuses the value.
-    public func value(of key: ConfigKey) throws(Invalid) -> ConfigValue? {
+    package func value(of key: ConfigKey) throws(Invalid) -> ConfigValue? {
         guard let entry = entries[key] else { return nil }
         guard let value = key.spec.values.parse(entry.value) else {
             throw invalid(entry, key.spec.values.refusal(of: entry.value, for: key))
@@ -81,7 +81,7 @@ public struct ConfigFile: Sendable {
     }
 
     /// An error at the line of `entry`.
-    public func invalid(_ entry: Entry, _ reason: String) -> Invalid {
+    package func invalid(_ entry: Entry, _ reason: String) -> Invalid {
         Invalid(path: path, line: entry.line, reason: reason)
     }
 
@@ -96,18 +96,18 @@ public struct ConfigFile: Sendable {
 
 extension ConfigFile {
     /// Why a config file could not be read.
-    public struct Unreadable: Error, Hashable, CustomStringConvertible {
-        public var path: String
+    package struct Unreadable: Error, Hashable, CustomStringConvertible {
+        package var path: String
         /// The `errno` of open() or read().
-        public var errno: Int32
-        public var description: String {
+        package var errno: Int32
+        package var description: String {
             let reason = String(cString: strerror(errno))
             return "cannot read the config file \(path): \(reason.prefix(1).lowercased() + reason.dropFirst())"
         }
     }
 
     /// The text of the file at `path` (invalid UTF-8 replaced).
-    public static func contents(of path: String) throws(Unreadable) -> String {
+    package static func contents(of path: String) throws(Unreadable) -> String {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Unreadable(path: path, errno: errno) }
         defer { close(descriptor) }
@@ -126,14 +126,14 @@ extension ConfigFile {
     }
 
     /// Reads and parses the file at `path`.
-    public static func load(_ path: String) throws -> ConfigFile {
+    package static func load(_ path: String) throws -> ConfigFile {
         try ConfigFile(text: try contents(of: path), path: path)
     }
 }
 
 extension String {
     /// Without leading and trailing whitespace.
-    public var trimmingSpaces: String {
+    package var trimmingSpaces: String {
         var view = Substring(self)
         while let first = view.first, first.isWhitespace { view.removeFirst() }
         while let last = view.last, last.isWhitespace { view.removeLast() }

@@ -4,7 +4,7 @@
 /// the README shows anything else).
 extension ConfigKey {
     /// The values the key takes, in words.
-    public var valuesDescription: String {
+    package var valuesDescription: String {
         switch spec.values {
         case .path: "a path"
         case .ids: "numbers, comma-separated"
@@ -16,7 +16,7 @@ extension ConfigKey {
     }
 
     /// The default in words: "see above" when where accessd runs decides.
-    public func defaultDescription(whereItRuns: String) -> String {
+    package func defaultDescription(whereItRuns: String) -> String {
         guard spec.formerNameOf == nil else { return "" }
         guard let value = spec.defaultValue else { return whereItRuns }
         let shown = value.isEmpty ? (spec.values == .ids ? "none" : "empty") : value
@@ -24,7 +24,7 @@ extension ConfigKey {
     }
 
     /// "reload" when a reload puts a change in force, "restart" when it needs one.
-    public var reloadDescription: String {
+    package var reloadDescription: String {
         switch spec.reload {
         case .applied: "reload"
         case .restart: "restart"
@@ -32,7 +32,7 @@ extension ConfigKey {
     }
 
     /// The README's configuration reference: one row per key.
-    public static var markdownTable: String {
+    package static var markdownTable: String {
         var lines = ["| key | values | default | a change needs | meaning |", "|---|---|---|---|---|"]
         for key in allCases {
             let values = key.spec.formerNameOf.map { "as `\($0.name)`" } ?? key.valuesDescription
@@ -46,7 +46,7 @@ extension ConfigKey {
     }
 
     /// `accessd --help-config`: every key with its values, default and reload, then what it does.
-    public static var helpText: String {
+    package static var helpText: String {
         var lines = [
             "The keys of accessd's config file (key = value lines, # comments; flags and the environment win over it).",
             "'reload': SIGHUP (systemctl reload accessd) puts a change in force without dropping a connection;",

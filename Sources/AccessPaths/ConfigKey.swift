@@ -13,7 +13,7 @@
 ///
 /// The order is the README's: where things are, durability, who may call,
 /// limits, intervals, the event history, logging and metrics.
-public enum ConfigKey: String, CaseIterable, Sendable {
+package enum ConfigKey: String, CaseIterable, Sendable {
     case socket = "socket"
     case stateDir = "state_dir"
     case fsync = "fsync"
@@ -53,10 +53,10 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     case metricsTextfileIntervalS = "metrics_textfile_interval_s"
 
     /// The key's name in the file.
-    public var name: String { rawValue }
+    package var name: String { rawValue }
 
     /// Everything the table says of the key.
-    public var spec: Spec {
+    package var spec: Spec {
         switch self {
         case .socket:
             Spec(.path, default: nil, .restart, readByDiscovery: true, "the Unix socket")
@@ -168,22 +168,22 @@ public enum ConfigKey: String, CaseIterable, Sendable {
 
 extension ConfigKey {
     /// One row of the table.
-    public struct Spec: Sendable {
+    package struct Spec: Sendable {
         /// What the key may be set to.
-        public var values: Values
+        package var values: Values
         /// In force when the file does not set the key, written as the file
         /// would write it; nil when where accessd runs decides (`DaemonPaths`).
-        public var defaultValue: String?
+        package var defaultValue: String?
         /// Said beside the default ("7 days", "off").
-        public var defaultNote: String?
-        public var reload: Reload
+        package var defaultNote: String?
+        package var reload: Reload
         /// Socket discovery (accessctl, the C client) reads it; the other keys
         /// they only recognise, so that a file accessd refuses is refused there too.
-        public var readByDiscovery: Bool
+        package var readByDiscovery: Bool
         /// The key's former name: set either, not both.
-        public var formerNameOf: ConfigKey?
+        package var formerNameOf: ConfigKey?
         /// What the key does (Markdown: backticks only).
-        public var help: String
+        package var help: String
 
         init(
             _ values: Values, default defaultValue: String?, note: String? = nil, _ reload: Reload,
@@ -206,7 +206,7 @@ extension ConfigKey {
     }
 
     /// When a changed value is put in force.
-    public enum Reload: Sendable {
+    package enum Reload: Sendable {
         /// On reload (SIGHUP), without dropping a connection.
         case applied
         /// At the next start: a reload that changes it says so and keeps the old value.
@@ -214,7 +214,7 @@ extension ConfigKey {
     }
 
     /// What a key may be set to.
-    public enum Values: Sendable, Equatable {
+    package enum Values: Sendable, Equatable {
         /// Any text (a path; empty: as if unset).
         case path
         /// Comma-separated uids or gids (may be empty).
@@ -230,14 +230,14 @@ extension ConfigKey {
     }
 
     /// The key named `name`, or nil.
-    public init?(name: String) { self.init(rawValue: name) }
+    package init?(name: String) { self.init(rawValue: name) }
 
     /// The keys socket discovery reads.
-    public static var discoveryKeys: [ConfigKey] { allCases.filter(\.spec.readByDiscovery) }
+    package static var discoveryKeys: [ConfigKey] { allCases.filter(\.spec.readByDiscovery) }
 }
 
 /// A value the table accepted, as the field it goes to takes it.
-public enum ConfigValue: Sendable, Equatable {
+package enum ConfigValue: Sendable, Equatable {
     case text(String)
     case ids(Set<UInt32>)
     case whole(Int64)
@@ -246,7 +246,7 @@ public enum ConfigValue: Sendable, Equatable {
 
 extension ConfigKey.Values {
     /// `text` as a value of this kind, or nil when the key does not take it.
-    public func parse(_ text: String) -> ConfigValue? {
+    package func parse(_ text: String) -> ConfigValue? {
         switch self {
         case .path:
             return .text(text)
@@ -273,7 +273,7 @@ extension ConfigKey.Values {
     }
 
     /// Why `text` is no value of `key`, said so that a person can fix it.
-    public func refusal(of text: String, for key: ConfigKey) -> String {
+    package func refusal(of text: String, for key: ConfigKey) -> String {
         switch self {
         case .path:
             "\(key.name) must be a path, not '\(text)'"
@@ -291,7 +291,7 @@ extension ConfigKey.Values {
     }
 
     /// "a, b or c".
-    public static func either(_ words: [String]) -> String {
+    package static func either(_ words: [String]) -> String {
         guard let last = words.last, words.count > 1 else { return words.first ?? "" }
         return words.dropLast().joined(separator: ", ") + " or " + last
     }

@@ -7,8 +7,8 @@
 /// then the config file (`socket`, `state_dir`), then systemd's `$RUNTIME_DIRECTORY` / `$STATE_DIRECTORY`, then the XDG
 /// defaults `$XDG_RUNTIME_DIR/accessd/accessd.sock` and `$XDG_STATE_HOME/accessd`
 /// (`~/.local/state/accessd`). The bundled client finds the socket the same way.
-public enum DaemonPaths {
-    public static func socketPath(flag: String?, environment: [String: String], file: ConfigFile? = nil) -> String {
+package enum DaemonPaths {
+    package static func socketPath(flag: String?, environment: [String: String], file: ConfigFile? = nil) -> String {
         if let flag, !flag.isEmpty { return flag }
         if let path = environment["ACCESSD_SOCKET"], !path.isEmpty { return path }
         if let path = file?[.socket], !path.isEmpty { return path }
@@ -18,7 +18,7 @@ public enum DaemonPaths {
         return "/tmp/accessd-\(uid)/accessd.sock"
     }
 
-    public static func stateDirectory(flag: String?, environment: [String: String], file: ConfigFile? = nil) -> String {
+    package static func stateDirectory(flag: String?, environment: [String: String], file: ConfigFile? = nil) -> String {
         if let flag, !flag.isEmpty { return flag }
         if let path = environment["ACCESSD_STATE_DIR"], !path.isEmpty { return path }
         if let path = file?[.stateDir], !path.isEmpty { return path }
@@ -37,7 +37,7 @@ public enum DaemonPaths {
 extension DaemonPaths {
     /// The config file: `--config`, else `$ACCESSD_CONFIG`, else
     /// `$XDG_CONFIG_HOME/accessd/accessd.conf` or `/etc/accessd/accessd.conf` when they exist.
-    public static func configFile(flag: String?, environment: [String: String], exists: (String) -> Bool) -> String? {
+    package static func configFile(flag: String?, environment: [String: String], exists: (String) -> Bool) -> String? {
         if let flag, !flag.isEmpty { return flag }
         if let path = environment["ACCESSD_CONFIG"], !path.isEmpty { return path }
         let home = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (environment["HOME"].map { $0 + "/.config" })

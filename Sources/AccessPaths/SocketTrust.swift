@@ -23,10 +23,10 @@
 /// the directory before the daemon did, as with `/tmp/accessd-$UID`).
 ///
 /// Directories above the socket's directory are not checked.
-public enum SocketTrust {
+package enum SocketTrust {
     /// Why a socket's path is not trusted, in words a person can act on.
-    public struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
-        public enum Kind: Hashable, Sendable {
+    package struct Problem: Error, Hashable, Sendable, CustomStringConvertible {
+        package enum Kind: Hashable, Sendable {
             /// The socket's directory is a symbolic link.
             case directoryIsSymbolicLink
             /// The daemon cannot open or examine the socket's directory (errno).
@@ -41,10 +41,10 @@ public enum SocketTrust {
             case socketOwner(uid: UInt32)
         }
 
-        public let kind: Kind
+        package let kind: Kind
         /// The directory or socket judged.
-        public let path: String
-        public let description: String
+        package let path: String
+        package let description: String
     }
 
     /// The client's rule: may a client running as `user` connect to `socketPath`?
@@ -56,7 +56,7 @@ public enum SocketTrust {
     /// - Returns: nil when the socket may be trusted, or when there is no
     ///   socket to judge (missing, or out of this process's reach:
     ///   connecting then fails and says why).
-    public static func check(socketPath: String, user: UInt32? = nil) -> Problem? {
+    package static func check(socketPath: String, user: UInt32? = nil) -> Problem? {
         let user = user ?? geteuid()
         let (directory, name) = split(socketPath)
         let opened = open(directory, openFlags)
@@ -97,7 +97,7 @@ public enum SocketTrust {
     /// and writable by nobody but its owner. A socket passed by systemd
     /// (socket activation) is systemd's business and not judged.
     /// - Parameter daemonUser: The daemon's uid; nil for this process's effective uid.
-    public static func checkDirectory(ofDaemonSocket socketPath: String, daemonUser: UInt32? = nil) -> Problem? {
+    package static func checkDirectory(ofDaemonSocket socketPath: String, daemonUser: UInt32? = nil) -> Problem? {
         let daemonUser = daemonUser ?? geteuid()
         let (directory, name) = split(socketPath)
         let opened = open(directory, openFlags)

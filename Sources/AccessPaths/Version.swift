@@ -1,4 +1,4 @@
 /// The one version string of accessd (`accessd --version`, the README).
-public enum AccessdVersion {
-    public static let current = "0.5.0"
+package enum AccessdVersion {
+    package static let current = "0.5.0"
 }

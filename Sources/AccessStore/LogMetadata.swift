@@ -37,21 +37,43 @@ package enum LogKey: String, Sendable, CaseIterable {
     case segment = "accessd.segment"
     /// The exit status the daemon is about to end with.
     case exit = "accessd.exit"
-    /// A file of the state directory (its path).
+    /// A file the line is about (the metrics textfile, a config file).
+    case path = "accessd.path"
+    /// How many records (journal records replayed, or after which a snapshot is due).
+    case records = "accessd.records"
+    /// How many users the state holds.
+    case users = "accessd.users"
+    /// How many connections (open, allowed, answered).
+    case connections = "accessd.connections"
+    /// A size in bytes.
+    case bytes = "accessd.bytes"
+    /// How long something took, in milliseconds.
+    case milliseconds = "accessd.ms"
+    /// A value as configured, and the limit that caps it.
+    case configured = "accessd.configured"
+    case limit = "accessd.limit"
+    /// Why (a refusal's message).
+    case reason = "accessd.reason"
+    /// What to do about it.
+    case hint = "accessd.hint"
+    /// Whether the socket came from systemd (socket activation).
+    case activated = "accessd.activated"
+    /// A thread's nice value.
+    case nice = "accessd.nice"
+    /// Config keys: the ones a reload changed, the ones it cannot change.
+    case changed = "accessd.changed"
+    case keys = "accessd.keys"
+    /// The file the line is about: the config file read, a state file (a segment, a snapshot).
     case file = "accessd.file"
+    /// The lifecycle's state (recovering, serving, draining, stopped).
+    case state = "accessd.state"
     /// An offset in a file.
     case offset = "accessd.offset"
-    /// Why something does not hold (damage found, a reason given).
-    case reason = "accessd.reason"
     /// Event seqs: the first and last of a range, and a count of events or segments.
     case firstSeq = "accessd.first_seq"
     case lastSeq = "accessd.last_seq"
     case events = "accessd.events"
     case segments = "accessd.segments"
-    /// Bytes (of an index, a file).
-    case bytes = "accessd.bytes"
-    /// A duration in milliseconds.
-    case millis = "accessd.ms"
 }
 
 extension Logger {

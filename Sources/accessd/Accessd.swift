@@ -5,6 +5,7 @@ import CAccessdSystem
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 
 @main
 struct Accessd: AsyncParsableCommand {
@@ -37,7 +38,8 @@ struct Accessd: AsyncParsableCommand {
               INVOCATION_ID        set by systemd: a read-only state directory's refusal names the ReadWritePaths= drop-in
 
             SIGNALS
-              SIGTERM, SIGINT      GoAway to every connection, calls in flight finish (drain_timeout_s), final snapshot, exit 0
+              SIGTERM, SIGINT      GoAway to every connection, calls in flight finish (drain_timeout_s), final snapshot, exit 0; \
+            while recovering: recovery stops, nothing is written, exit 0
               SIGHUP               reload the config file (log level, limits, administrators, intervals) without \
             dropping connections; a broken file keeps the old configuration
 
@@ -118,22 +120,11 @@ struct Accessd: AsyncParsableCommand {
         do {
             listener = try SocketActivation.takeListener(environment: environment)
         } catch {
-            logger.critical("\(error)", metadata: ["exit": "\(ExitStatus.config.code)"])
+            logger.critical("\(error)", metadata: .accessd([.exit: "\(ExitStatus.config.code)"]))
             throw ExitCode(ExitStatus.config.code)
         }
-        // The passed socket, until the server takes it over.
-        var waitingOn = listener
-        /// Logs why the start failed; under socket activation also answers the
-        /// clients waiting on the socket (without the details, which are in the log)
-        /// so that systemd does not start accessd again for the same connections.
         func fail(_ status: ExitStatus, _ message: String) -> ExitCode {
-            logger.critical("\(message)", metadata: ["exit": "\(status.code)"])
-            if let listener = waitingOn {
-                let answered = SocketActivation.answerWaitingConnections(
-                    on: listener, code: .unavailable,
-                    message: "accessd could not start (exit status \(status.code): \(status.meaning)); its log says why (journalctl -u accessd)")
-                if answered > 0 { logger.notice("answered the connections waiting on the socket", metadata: ["connections": "\(answered)"]) }
-            }
+            AccessDaemonService.reportFailedStart(status, message, answering: listener, logger: logger)
             return ExitCode(status.code)
         }
 
@@ -144,102 +135,75 @@ struct Accessd: AsyncParsableCommand {
             throw fail(.config, "config error: \(error)")
         }
         sharedLevel.level = loaded.level
-        // From here on a signal is queued, never fatal: one during the start is handled once serving.
-        let signals = SignalEvents()
         if let readOnly = StateDirectoryMount.readOnlyProblem(loaded.configuration.stateDirectory, environment: environment) {
             throw fail(.config, readOnly)
         }
-
         let configuredSocketPath = loaded.configuration.socketPath
         if let listener {
             loaded.configuration.socketPath = listener.path ?? "(socket passed by systemd)"
         }
 
-        let server: AccessDaemonServer
+        let service = AccessDaemonService(
+            configuration: loaded.configuration, listener: listener, environment: environment, logger: logger,
+            listening: { path in
+                print("accessd: listening on \(path)")
+                fflush(nil)
+            },
+            reload: { server in
+                Self.reload(
+                    server: server, loader: loader, sharedLevel: sharedLevel, configuredSocketPath: configuredSocketPath,
+                    logger: logger)
+            })
+        // SIGTERM and SIGINT: the group's graceful shutdown (drain, final snapshot, exit 0); SIGHUP: the service's reload.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         do {
-            server = try AccessDaemonServer(configuration: loaded.configuration, logger: logger)
+            try await group.run()
+        } catch let failure as DaemonFailure {
+            throw ExitCode(failure.exitStatus.code)
         } catch {
-            throw fail(ExitStatus.forStateError(error), "cannot load the state: \(error)")
+            logger.critical("\(error)", metadata: .accessd([.exit: "\(ExitStatus.software.code)"]))
+            throw ExitCode(ExitStatus.software.code)
         }
-        // From here the server owns the passed socket (and closes it if it fails).
-        waitingOn = nil
-        do {
-            try await server.start(listener: listener)
-        } catch {
-            await server.abandon()
-            throw fail(ExitStatus.forSocketError(error), "cannot listen on \(loaded.configuration.socketPath): \(error)")
-        }
-        print("accessd: listening on \(loaded.configuration.socketPath)")
-        fflush(nil)
-
-        let notifier = SystemdNotifier(environment: environment)
-        let watchdog = SystemdWatchdog(
-            owner: server.owner, notifier: notifier,
-            intervalMicroseconds: SystemdNotifier.watchdogInterval(environment: environment),
-            status: { server.statusSummary() })
-        let status = server.statusSummary()
-        notifier.ready(status: status)
-        watchdog.sent(status: status)
-
-        var level = loaded.level
-        for await event in signals.events {
-            guard case .reload = event else {
-                if case .terminate(let number) = event { logger.info("shutting down", metadata: ["signal": "\(number)"]) }
-                break
-            }
-            notifier.reloading()
-            level = reload(
-                server: server, loader: loader, level: level, sharedLevel: sharedLevel,
-                configuredSocketPath: configuredSocketPath, logger: logger)
-            let status = server.statusSummary()
-            notifier.ready(status: status)
-            watchdog.sent(status: status)
-        }
-
-        notifier.stopping(status: "draining: GoAway sent, \(server.runtimeStatus().connections) connections open")
-        watchdog.stop()
-        do {
-            try await server.stop()
-        } catch {
-            throw fail(.stateIO, "stopped without the final snapshot: \(error)")
-        }
-        withExtendedLifetime(signals) {}
     }
 
     /// Reads the configuration again and puts it in force; a broken one is
-    /// logged with its file and line, and the old one stays.
-    /// - Returns: the log level now in force.
-    private func reload(
-        server: AccessDaemonServer, loader: ConfigurationLoader, level: Logger.Level, sharedLevel: SharedLogLevel,
+    /// logged with its file and line, and the old one stays (the log level too).
+    private static func reload(
+        server: AccessDaemonServer, loader: ConfigurationLoader, sharedLevel: SharedLogLevel,
         configuredSocketPath: String, logger: Logger
-    ) -> Logger.Level {
+    ) {
         var loaded: ConfigurationLoader.Loaded
         do {
             loaded = try loader.load()
         } catch {
-            logger.error("reload failed; keeping the old configuration: \(error)")
-            return level
+            logger.error("reload failed; keeping the old configuration", metadata: .accessd([.error: "\(error)"]))
+            return
         }
         // Socket activation: the path served is systemd's; only a changed setting is news.
         if loaded.configuration.socketPath == configuredSocketPath {
             loaded.configuration.socketPath = server.configuration.socketPath
         }
         var change = server.reload(loaded.configuration)
-        if loaded.level != level {
+        if loaded.level != sharedLevel.level {
             sharedLevel.level = loaded.level
-            change.applied.insert("log_level", at: 0)
+            change.applied.insert(ConfigKey.logLevel.name, at: 0)
         }
         if !change.fixed.isEmpty {
             logger.warning(
                 "these settings cannot change on reload; restart accessd to apply them",
-                metadata: ["keys": "\(change.fixed.joined(separator: ","))"])
+                metadata: .accessd([.keys: "\(change.fixed.joined(separator: ","))"]))
         }
         logger.notice(
             change.applied.isEmpty ? "reloaded the configuration; nothing changed" : "reloaded the configuration",
-            metadata: [
-                "changed": "\(change.applied.isEmpty ? "none" : change.applied.joined(separator: ","))",
-                "file": "\(loaded.path ?? "none")",
-            ])
-        return loaded.level
+            metadata: .accessd([
+                .changed: "\(change.applied.isEmpty ? "none" : change.applied.joined(separator: ","))",
+                .file: "\(loaded.path ?? "none")",
+            ]))
     }
 }

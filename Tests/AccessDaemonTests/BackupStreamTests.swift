@@ -1,6 +1,7 @@
 import AccessPaths
 import AccessStore
 import AccessCore
+import AccessTestSupport
 import AccessWire
 import Foundation
 import Logging
@@ -18,27 +19,10 @@ import Testing
 /// the outbound buffer never holds more than the high-water mark and one
 /// chunk, however large the state (docs/protocol.md, "Streams").
 @Suite struct BackupStreamTests {
-    /// A state of `accounts` accounts, encoded as a backup image.
-    static func image(accounts: Int, lease: BackupLease = BackupLease {}) throws -> BackupImage {
-        var state = AccessState()
-        var random = SystemRandomNumberGenerator()
-        let context = CommandContext(principal: .administrator, now: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000))
-        for n in 0..<accounts {
-            _ = try state.execute(
-                .createAccount(
-                    CreateAccount(
-                        name: "Account \(n)", fullAccessLicenses: 3, ownerEmail: "owner\(n)@example.com", ownerFirstName: "Owner",
-                        ownerLastName: "Number\(n)")),
-                context: context, using: &random)
-        }
-        let durable = DurableState(state: state, history: EventHistory(), lsn: UInt64(accounts))
-        return try BackupImage.encode(durable, takenAt: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000), lease: lease)
-    }
-
     // MARK: The pieces
 
     @Test func aTransferIsAHeaderTheBytesInChunksAndATrailerWithTheirHash() throws {
-        let image = try Self.image(accounts: 40)
+        let image = try BackupImages.image(accounts: 40)
         var transfer = BackupTransfer(image: image)
         var pieces: [BackupTransfer.Piece] = []
         while let piece = transfer.take(chunkSize: 1000) { pieces.append(piece) }
@@ -67,7 +51,7 @@ import Testing
         #expect(machine.admit(id: 7) == .accepted)
         machine.started(7, .backup(nil))
         #expect(machine.nextBackupPiece(7) == .wait, "nothing to send while the snapshot is encoded")
-        #expect(machine.backupEncoded(7, BackupTransfer(image: try Self.image(accounts: 2))))
+        #expect(machine.backupEncoded(7, BackupTransfer(image: try BackupImages.image(accounts: 2))))
         guard case .send(.header) = machine.nextBackupPiece(7) else { Issue.record("the header comes first"); return }
         _ = machine.writabilityChanged(writable: false)
         #expect(machine.nextBackupPiece(7) == .wait, "not while the peer leaves what was sent unread")
@@ -88,11 +72,11 @@ import Testing
         machine.started(1, .backup(nil))
         #expect(machine.cancel(1) == .cancelledBackup)
         // The image arrives after the cancel: it is not taken, and goes.
-        #expect(!machine.backupEncoded(1, BackupTransfer(image: try Self.image(accounts: 1, lease: BackupLease { freed.withLockedValue { $0 += 1 } }))))
+        #expect(!machine.backupEncoded(1, BackupTransfer(image: try BackupImages.image(accounts: 1, lease: BackupLease { freed.withLockedValue { $0 += 1 } }))))
         #expect(freed.withLockedValue { $0 } == 1)
         _ = machine.admit(id: 2)
         machine.started(2, .backup(nil))
-        #expect(machine.backupEncoded(2, BackupTransfer(image: try Self.image(accounts: 1, lease: BackupLease { freed.withLockedValue { $0 += 1 } }))))
+        #expect(machine.backupEncoded(2, BackupTransfer(image: try BackupImages.image(accounts: 1, lease: BackupLease { freed.withLockedValue { $0 += 1 } }))))
         // GoAway leaves a backup to finish (it is a call in flight), a closed connection drops it.
         #expect(machine.goAway().close == false)
         #expect(machine.backups == [2])
@@ -129,7 +113,7 @@ import Testing
         let owner = StateOwner(
             loop: loop, state: AccessState(), history: EventHistory(), policy: DomainPolicy(),
             clock: { Timestamp(millisecondsSinceEpoch: 1_800_000_000_000) })
-        let image = try Self.image(accounts: 6_000)
+        let image = try BackupImages.image(accounts: 6_000)
         #expect(image.bytes.count > 4 * BackupTransfer.chunkSize, "several chunks (\(image.bytes.count) bytes)")
         let control = DaemonControl(
             snapshot: { loop.makeFailedFuture(StorageError(.io, "no snapshots here")) },

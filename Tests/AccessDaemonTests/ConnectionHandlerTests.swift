@@ -1,5 +1,6 @@
 import AccessStore
 import AccessCore
+import AccessTestSupport
 import AccessWire
 import Foundation
 import Logging

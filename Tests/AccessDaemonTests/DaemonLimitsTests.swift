@@ -1,4 +1,5 @@
 import AccessStore
+import AccessTestSupport
 import AccessWire
 import Foundation
 import Logging

@@ -1,6 +1,7 @@
 import AccessStore
 import AccessStatus
 import AccessDaemon
+import AccessTestSupport
 import AccessWire
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import AccessStore
 import AccessCore
+import AccessTestSupport
 import Foundation
 import Testing
 
@@ -27,7 +28,7 @@ import Testing
 
     @Test func afterAPowerCutTheEventArchiveHoldsEveryDurableEventAgainWithTheSameBytes() throws {
         for seed in 1...25 as ClosedRange<UInt64> {
-            var random = PowerLossTests.Seeded(state: seed &* 31)
+            var random = SeededGenerator(seed: seed &* 31)
             let disk = SimulatedDisk()
             // What was served for each event before the cut.
             var served: [[UInt8]] = []

@@ -1,5 +1,6 @@
 import AccessStore
 import AccessCore
+import AccessTestSupport
 import AccessWire
 import Foundation
 import Logging
@@ -14,46 +15,10 @@ import Testing
 /// as the new formats say: no activation token in any event or reply, only
 /// the mailer's outbox holds them; refused keyed writes keep nothing.
 @Suite(.serialized) struct FormatUpgradeTests {
-    static var fixture: String { fixture("state-journal1-snapshot2") }
-    /// The state directory of the formats before the hash chain (journal format 2, snapshot format 3).
-    static var fixture2: String { fixture("state-journal2-snapshot3") }
-
-    static func fixture(_ name: String) -> String {
-        SystemdTestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/" + name).path
-    }
-
-    /// The fixture's outbox: message id -> token.
-    static func fixtureTokens(_ fixture: String = fixture) throws -> [String: String] {
-        let text = try String(contentsOfFile: fixture + "/outbox-tokens.txt", encoding: .utf8)
-        var tokens: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            tokens[String(parts[0])] = String(parts[2])
-        }
-        return tokens
-    }
-
-    /// A copy of the fixture as a state directory of its own (mode 0700, as accessd wants it).
-    static func copyFixture(_ fixture: String = fixture) throws -> (root: String, state: String) {
-        let root = SystemdTestSupport.temporaryDirectory("upgrade")
-        let state = root + "/state"
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for name in try FileManager.default.contentsOfDirectory(atPath: fixture)
-        where name.hasPrefix("journal-") || name.hasPrefix("snapshot-") || name.hasPrefix("events-") {
-            try FileManager.default.copyItem(atPath: fixture + "/" + name, toPath: state + "/" + name)
-        }
-        return (root, state)
-    }
-
-    static func everyToken(in data: Data, _ tokens: [String: String]) -> [String] {
-        let text = String(decoding: data, as: UTF8.self)
-        return tokens.values.filter { text.contains($0) }
-    }
-
     @Test func aStateWrittenInJournalFormat1AndSnapshotFormat2LoadsWholeWithTokensOnlyInTheOutbox() throws {
-        let tokens = try Self.fixtureTokens()
+        let tokens = try StateFixture.tokens()
         #expect(tokens.count == 2)
-        let (root, state) = try Self.copyFixture()
+        let (root, state) = try StateFixture.copy()
         defer { try? FileManager.default.removeItem(atPath: root) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -79,7 +44,7 @@ import Testing
             #expect(entry.code == .ok)
             let reply = try Accessd_V1_UserResponse(serializedBytes: entry.payload)
             #expect(reply.events.contains { if case .outboxMessageQueued = $0.change { true } else { false } })
-            #expect(Self.everyToken(in: entry.payload, tokens).isEmpty, "the first reply of \(key) no longer carries a token")
+            #expect(StateFixture.everyToken(in: entry.payload, tokens).isEmpty, "the first reply of \(key) no longer carries a token")
         }
         for key in ["refused-1", "refused-2"] {
             #expect(idempotency.lookup(actor: olga, key: key, now: now) == nil, "the refusal of \(key) is not kept (R21)")
@@ -88,8 +53,8 @@ import Testing
     }
 
     @Test func theUpgradedStateIsWrittenInTheNewFormatsAndReadsBackTheSame() async throws {
-        let tokens = try Self.fixtureTokens()
-        let (root, state) = try Self.copyFixture()
+        let tokens = try StateFixture.tokens()
+        let (root, state) = try StateFixture.copy()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let configuration = DaemonConfiguration(socketPath: root + "/run/accessd.sock", stateDirectory: state)
         let first = try AccessDaemonServer(configuration: configuration, logger: Logger(label: "test"))
@@ -118,16 +83,16 @@ import Testing
         #expect(published.state.users.count == 4)
         let outbox = published.state.outbox.values.map(\.token)
         #expect(Set(outbox).isSuperset(of: Set(tokens.values)) && outbox.count == 3)
-        await second.abandon()
+        try? await second.tearDown(.release)
     }
 
     /// The formats before the hash chain: a state of journal format 2 and
     /// snapshot format 3 (`Tests/Fixtures/state-journal2-snapshot3`) loads
     /// whole, its replies and tokens where they were.
     @Test func aStateWrittenInJournalFormat2AndSnapshotFormat3LoadsWhole() throws {
-        let tokens = try Self.fixtureTokens(Self.fixture2)
+        let tokens = try StateFixture.tokens(StateFixture.journal2Snapshot3)
         #expect(tokens.count == 2)
-        let (root, state) = try Self.copyFixture(Self.fixture2)
+        let (root, state) = try StateFixture.copy(StateFixture.journal2Snapshot3)
         defer { try? FileManager.default.removeItem(atPath: root) }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -145,7 +110,7 @@ import Testing
         for key in ["add-ada", "add-vic"] {
             let entry = try #require(recovered.durable.idempotency.lookup(actor: olga, key: key, now: now), "\(key) is kept")
             #expect(entry.code == .ok)
-            #expect(Self.everyToken(in: entry.payload, tokens).isEmpty)
+            #expect(StateFixture.everyToken(in: entry.payload, tokens).isEmpty)
         }
         #expect(recovered.durable.idempotency.count == 2, "refusals keep nothing (R21)")
     }

@@ -1,5 +1,6 @@
 import AccessStore
 import AccessCore
+import AccessTestSupport
 import Foundation
 import NIOCore
 import Testing

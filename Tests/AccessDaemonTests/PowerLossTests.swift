@@ -1,5 +1,6 @@
 import AccessStore
 import AccessCore
+import AccessTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -12,23 +13,11 @@ import Testing
 /// stops the daemon before it acknowledges, a full disk refuses writes and
 /// recovers when there is room again.
 @Suite struct PowerLossTests {
-    /// A small deterministic generator (SplitMix64).
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// One trial: batches of writes from several "connections" at once, a
     /// snapshot now and then, a power cut at a random moment; then recovery
     /// must hold every write that was acknowledged before the cut.
     static func trial(seed: UInt64, policy: FsyncPolicy = .always) throws -> (acknowledged: Int, recovered: Int) {
-        var random = Seeded(state: seed)
+        var random = SeededGenerator(seed: seed)
         let disk = SimulatedDisk()
         var acknowledged = Set<String>()
         var next = 0

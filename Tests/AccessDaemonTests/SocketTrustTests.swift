@@ -1,4 +1,5 @@
 import AccessPaths
+import AccessTestSupport
 import Foundation
 import Testing
 

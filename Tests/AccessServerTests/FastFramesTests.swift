@@ -1,4 +1,5 @@
 import AccessMapping
+import AccessTestSupport
 import AccessWire
 import Foundation
 import NIOCore

@@ -1,4 +1,4 @@
-public import AccessPaths
+import AccessPaths
 
 extension ConfigFile {
     /// Puts the keys the file sets into a configuration (the socket and the

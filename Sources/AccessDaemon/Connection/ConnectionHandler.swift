@@ -143,7 +143,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Shutdown (`GoAwayEvent`): streams and waiting reads end with
+    /// Shutdown (`ChannelShouldQuiesceEvent`, from the server's quiescing
+    /// helper): streams and waiting reads end with
     /// UNAVAILABLE, a GoAway frame goes out, and the connection closes once
     /// the calls in flight are answered.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -977,5 +978,6 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 }
 
-/// Tells every connection that the daemon is shutting down.
-struct GoAwayEvent: Sendable {}
+/// Tells a connection that the daemon is shutting down: NIO's quiesce event,
+/// which `ServerQuiescingHelper` sends every accepted connection.
+typealias GoAwayEvent = ChannelShouldQuiesceEvent

@@ -39,9 +39,9 @@ final class MetricsTextfile: Sendable {
             if let problem, !wasFailing {
                 logger.warning(
                     "cannot write the metrics textfile; the daemon goes on without it and retries every interval",
-                    metadata: ["path": "\(path)", "error": "\(problem)"])
+                    metadata: .accessd([.path: "\(path)", .error: "\(problem)"]))
             } else if problem == nil, wasFailing {
-                logger.notice("the metrics textfile is written again", metadata: ["path": "\(path)"])
+                logger.notice("the metrics textfile is written again", metadata: .accessd([.path: "\(path)"]))
             }
             promise.succeed(())
         }

@@ -133,7 +133,7 @@ public final class EventArchive: @unchecked Sendable {
             "opened the event archive",
             metadata: .accessd([
                 .segments: "\(status.segments)", .firstSeq: "\(log.oldestSeq(head: head))", .lastSeq: "\(status.written)",
-                .bytes: "\(status.indexBytes)", .millis: "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+                .bytes: "\(status.indexBytes)", .milliseconds: "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
             ]))
         return log
     }

@@ -35,6 +35,8 @@ public struct StateDirectory: Sendable {
             case unreadable
             /// A snapshot or journal segment under a name accessd does not load, and nothing else to start from: exit 78.
             case misplaced
+            /// Recovery was asked to stop (SIGTERM while starting): nothing was loaded, nothing on disk changed.
+            case stopped
         }
     }
 
@@ -185,9 +187,20 @@ public struct StateDirectory: Sendable {
     /// journal is cut at the damage and later segments are dropped, loudly.
     /// `readOnly` (check-state) changes nothing on disk; otherwise too the
     /// disk changes only once recovery has succeeded.
-    public func recover(acceptLoss: Bool = false, eventRetention: Int = 100_000, readOnly: Bool = false, logger: Logger)
-        throws(RecoveryError) -> Recovered
-    {
+    ///
+    /// `shouldStop` is asked between snapshots and every few hundred journal
+    /// records: once it says yes, recovery throws `RecoveryError` of kind
+    /// `.stopped` and leaves the directory as it found it.
+    public func recover(
+        acceptLoss: Bool = false, eventRetention: Int = 100_000, readOnly: Bool = false, logger: Logger,
+        shouldStop: @Sendable () -> Bool = { false }
+    ) throws(RecoveryError) -> Recovered {
+        func stopIfAsked() throws(RecoveryError) {
+            if shouldStop() {
+                throw RecoveryError(
+                    description: "recovery stopped before it finished (a shutdown was asked for); nothing was changed", kind: .stopped)
+            }
+        }
         let files: Files
         do {
             if !readOnly { try storage.createDirectory(path, mode: 0o700) }
@@ -226,6 +239,7 @@ public struct StateDirectory: Sendable {
         var loaded: (path: String, lsn: UInt64, revision: UInt64, writtenAt: Int64)?
         var passedOver: [PassedOver] = []
         for (index, snapshot) in files.snapshots.enumerated() {
+            try stopIfAsked()
             let name = file(snapshot.name)
             let older = files.snapshots.dropFirst(index + 1).first.map { file($0.name) }
             let fallback = older.map { "falling back to \($0)" } ?? "no older snapshot to fall back to"
@@ -330,7 +344,8 @@ public struct StateDirectory: Sendable {
                     changes.removals += [name] + segments.map { file($0.name) }
                     return
                 }
-                for record in scan.records {
+                for (number, record) in scan.records.enumerated() {
+                    if number % 256 == 0 { try stopIfAsked() }
                     let payload = Array(record.payload)
                     let decoded: Accessd_V1_JournalRecord
                     do {

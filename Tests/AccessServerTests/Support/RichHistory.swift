@@ -1,4 +1,5 @@
 import AccessCore
+import AccessTestSupport
 import Testing
 
 /// A history built through the core that holds every kind of `Change` at least
