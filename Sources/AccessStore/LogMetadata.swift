@@ -63,10 +63,17 @@ package enum LogKey: String, Sendable, CaseIterable {
     /// Config keys: the ones a reload changed, the ones it cannot change.
     case changed = "accessd.changed"
     case keys = "accessd.keys"
-    /// The config file read.
+    /// The file the line is about: the config file read, a state file (a segment, a snapshot).
     case file = "accessd.file"
     /// The lifecycle's state (recovering, serving, draining, stopped).
     case state = "accessd.state"
+    /// An offset in a file.
+    case offset = "accessd.offset"
+    /// Event seqs: the first and last of a range, and a count of events or segments.
+    case firstSeq = "accessd.first_seq"
+    case lastSeq = "accessd.last_seq"
+    case events = "accessd.events"
+    case segments = "accessd.segments"
 }
 
 extension Logger {
