@@ -24,7 +24,7 @@ public final class AccessDaemonServer: Sendable {
     public let live: LiveConfiguration
     public let owner: StateOwner
     private let group: MultiThreadedEventLoopGroup
-    /// The state owner's loop: it serves no connection, and waits for the journal's syncs.
+    /// The state owner's loop: it serves no connection; the journal syncs on its own thread.
     private let ownerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let logger: Logger
     private let channel: NIOLockedValueBox<(any Channel)?> = NIOLockedValueBox(nil)

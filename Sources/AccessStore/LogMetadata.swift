@@ -63,10 +63,19 @@ package enum LogKey: String, Sendable, CaseIterable {
     /// Config keys: the ones a reload changed, the ones it cannot change.
     case changed = "accessd.changed"
     case keys = "accessd.keys"
+    /// The file the line is about: the config file read, a state file (a segment, a snapshot).
+    case file = "accessd.file"
     /// The state directory.
     case stateDirectory = "accessd.state_dir"
     /// The daemon's lifecycle state (recovering, serving, draining, stopped).
     case state = "accessd.state"
+    /// An offset in a file.
+    case offset = "accessd.offset"
+    /// Event seqs: the first and last of a range, and a count of events or segments.
+    case firstSeq = "accessd.first_seq"
+    case lastSeq = "accessd.last_seq"
+    case events = "accessd.events"
+    case segments = "accessd.segments"
     /// swift-service-lifecycle's lines: a service, the services, the signals of a ServiceGroup.
     case service = "accessd.service"
     case services = "accessd.services"

@@ -210,7 +210,7 @@ struct Accessd: AsyncParsableCommand {
             change.applied.isEmpty ? "reloaded the configuration; nothing changed" : "reloaded the configuration",
             metadata: .accessd([
                 .changed: "\(change.applied.isEmpty ? "none" : change.applied.joined(separator: ","))",
-                .path: "\(loaded.path ?? "none")",
+                .file: "\(loaded.path ?? "none")",
             ]))
     }
 }

@@ -131,10 +131,10 @@ public final class EventArchive: @unchecked Sendable {
         let status = log.status
         logger.info(
             "opened the event archive",
-            metadata: [
-                "segments": "\(status.segments)", "oldest": "\(log.oldestSeq(head: head))", "newest": "\(status.written)",
-                "index_bytes": "\(status.indexBytes)", "ms": "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
-            ])
+            metadata: .accessd([
+                .segments: "\(status.segments)", .firstSeq: "\(log.oldestSeq(head: head))", .lastSeq: "\(status.written)",
+                .bytes: "\(status.indexBytes)", .milliseconds: "\((NIODeadline.now() - started).nanoseconds / 1_000_000)",
+            ]))
         return log
     }
 
@@ -161,7 +161,8 @@ public final class EventArchive: @unchecked Sendable {
             // The history before a segment that cannot be read does not join what follows it.
             let dropped = found.map(\.name) + [entry.name]
             logger.warning(
-                "the event archive segment \(path(entry.name)) cannot be read (\(reason)); removing it and the older segments (\(dropped.joined(separator: ", "))): the event history up to it is lost")
+                "an event archive segment cannot be read; removing it and the older segments: the event history up to it is lost",
+                metadata: .accessd([.file: "\(path(entry.name))", .reason: "\(reason)", .segments: "\(dropped.joined(separator: ", "))"]))
             for name in dropped { try storage.remove(path(name)) }
             found = []
         }
@@ -169,7 +170,9 @@ public final class EventArchive: @unchecked Sendable {
         while let newest = found.last {
             let scanned = try scan(newest, stopAfter: head)
             if let cut = scanned.cut {
-                logger.warning("\(cut.reason); cutting it at offset \(cut.offset) (the journal still holds what follows)")
+                logger.warning(
+                    "cutting the newest event archive segment where it stops holding (the journal still holds what follows)",
+                    metadata: .accessd([.file: "\(path(newest.name))", .offset: "\(cut.offset)", .reason: "\(cut.reason)"]))
                 try storage.truncate(path(newest.name), to: cut.offset)
             }
             if scanned.segment.lastSeq == nil {
@@ -194,18 +197,22 @@ public final class EventArchive: @unchecked Sendable {
             if first != written + 1 {
                 if !segments.isEmpty {
                     logger.warning(
-                        "the event archive ends at event \(written) but the journal holds events only from \(first): events \(written + 1)...\(first - 1) are gone; removing the older event archive (events \(segments[0].firstSeq)...\(written)) so that the history has no gap")
+                        "the event archive ends before the events the journal holds, and the events between are gone; removing the older event archive so that the history has no gap",
+                        metadata: .accessd([.firstSeq: "\(segments[0].firstSeq)", .lastSeq: "\(written)", .reason: "the journal holds events from \(first) on"]))
                     closeActive()
                     for segment in segments { try storage.remove(path(segment.name)) }
                     segments = []
                 } else if first > 1 {
-                    logger.notice("the event history starts at event \(first): the journal holds nothing older")
+                    logger.notice(
+                        "the event history starts where the journal does: it holds nothing older", metadata: .accessd([.firstSeq: "\(first)"]))
                 }
                 written = first - 1
             }
             if !missing.isEmpty {
                 try append(missing)
-                logger.info("the event archive took \(missing.count) events from the journal", metadata: ["through": "\(written)"])
+                logger.info(
+                    "the event archive took the events it lacked from the journal",
+                    metadata: .accessd([.events: "\(missing.count)", .lastSeq: "\(written)"]))
             }
         }
         start = segments.first?.firstSeq ?? written + 1
@@ -346,7 +353,7 @@ public final class EventArchive: @unchecked Sendable {
                     try file?.sync()
                     condition.withLock { syncedThrough = max(syncedThrough, written) }
                 } catch {
-                    logger.error("cannot sync the event archive; journal segments are kept until it can", metadata: ["error": "\(error)"])
+                    logger.error("cannot sync the event archive; journal segments are kept until it can", metadata: .accessd([.error: "\(error)"]))
                     ok = false
                     retryAt = Date().addingTimeInterval(1)
                 }
@@ -380,14 +387,15 @@ public final class EventArchive: @unchecked Sendable {
                     (try? JournalEvents.read(storage: storage, directory: directory, after: from, through: history.firstSeq - 1)) ?? []
                 guard events.first?.seq == from + 1 else {
                     logger.error(
-                        "the event archive is at event \(from) and neither memory (from \(history.firstSeq)) nor the journal holds the next one; it cannot go on")
+                        "neither memory nor the journal holds the event the archive needs next; it cannot go on",
+                        metadata: .accessd([.lastSeq: "\(from)", .firstSeq: "\(history.firstSeq)"]))
                     return false
                 }
             }
             do {
                 try append(events)
             } catch {
-                logger.error("cannot append to the event archive; retrying in a second", metadata: ["error": "\(error)"])
+                logger.error("cannot append to the event archive; retrying in a second", metadata: .accessd([.error: "\(error)"]))
                 return false
             }
             prune(now: clock())
@@ -498,9 +506,9 @@ public final class EventArchive: @unchecked Sendable {
         for name in removed {
             do {
                 try storage.remove(path(name))
-                logger.info("removed an event archive segment past retention", metadata: ["segment": "\(name)"])
+                logger.info("removed an event archive segment past retention", metadata: .accessd([.segment: "\(name)"]))
             } catch {
-                logger.warning("cannot remove an event archive segment", metadata: ["segment": "\(name)", "error": "\(error)"])
+                logger.warning("cannot remove an event archive segment", metadata: .accessd([.segment: "\(name)", .error: "\(error)"]))
             }
         }
     }

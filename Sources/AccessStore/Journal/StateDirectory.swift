@@ -216,7 +216,8 @@ public struct StateDirectory: Sendable {
         var warnings: [String] = []
         func warn(_ text: String) {
             warnings.append(text)
-            logger.warning("\(text)")
+            // The sentence is the operator's (check-state prints it too); the directory goes in metadata.
+            logger.warning("\(text)", metadata: .accessd([.file: "\(path)"]))
         }
         var changes = Changes()
         // Snapshots or segment headers that never got renamed into place.
@@ -522,16 +523,33 @@ public struct StateDirectory: Sendable {
         for stray in files.strays {
             lines.append("stray \(stray.name): \(stray.what) under a name accessd does not load; accessd loads it only as \(stray.rightName)")
         }
+        // The hash of the record before the next one, to check the chain across segments.
+        var chain: (lsn: UInt64, hash: LogHash)?
         for (index, segment) in files.segments.enumerated() {
             let name = file(segment.name)
             do {
                 let bytes = try storage.read(name) ?? []
                 let scan = try JournalFormat.scan(bytes)
                 var lsns: [UInt64] = []
+                var broken: UInt64?
                 for record in scan.records {
-                    lsns.append((try? Accessd_V1_JournalRecord(serializedBytes: Array(record.payload)).lsn) ?? 0)
+                    let decoded = try? LogRecord.decode(Array(record.payload), formatVersion: scan.version).record
+                    lsns.append(decoded?.lsn ?? 0)
+                    guard let decoded else { continue }
+                    if scan.version >= 3, let before = chain, before.lsn + 1 == decoded.lsn, before.hash != decoded.previousHash,
+                        broken == nil
+                    {
+                        broken = decoded.lsn
+                    }
+                    chain = (decoded.lsn, decoded.hash)
                 }
-                let range = lsns.isEmpty ? "no records" : "records \(lsns.first!)...\(lsns.last!) (\(lsns.count))"
+                var range = lsns.isEmpty ? "no records" : "records \(lsns.first!)...\(lsns.last!) (\(lsns.count))"
+                range = "format \(scan.version), " + range
+                if let broken {
+                    range += ", hash chain BROKEN at record \(broken) (it does not follow the record before it)"
+                } else if scan.version >= 3, !lsns.isEmpty {
+                    range += ", hash chain holds"
+                }
                 let end: String
                 switch scan.end {
                 case .clean: end = "ends cleanly"
@@ -553,7 +571,7 @@ public struct StateDirectory: Sendable {
             let recovered = try recover(readOnly: true, logger: logger)
             for warning in recovered.warnings { lines.append("warning: \(warning)") }
             lines.append(
-                "recovery: \(recovered.snapshot.map { "snapshot " + ($0 as NSString).lastPathComponent } ?? "no snapshot") + \(recovered.replayed) journal records = journal record \(recovered.durable.lsn), revision \(recovered.durable.state.revision), \(recovered.durable.state.accounts.count) accounts, \(recovered.durable.state.users.count) users")
+                "recovery: \(recovered.snapshot.map { "snapshot " + ($0 as NSString).lastPathComponent } ?? "no snapshot") + \(recovered.replayed) journal records = journal record \(recovered.durable.lsn) (hash \(recovered.durable.logHash.description.prefix(16))), revision \(recovered.durable.state.revision), \(recovered.durable.state.accounts.count) accounts, \(recovered.durable.state.users.count) users")
             return (lines, true)
         } catch {
             lines.append("problem: \(error)")
