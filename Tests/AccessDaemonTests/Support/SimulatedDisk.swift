@@ -32,6 +32,12 @@ final class SimulatedDisk: Storage, @unchecked Sendable {
         set { lock.withLock { _failSync = newValue } }
     }
     private var _failSync: Int?
+    /// Fail every sync of a file whose name starts with this (`journal-`: the journal's, whatever else syncs meanwhile).
+    var failSyncsOfFilesNamed: String? {
+        get { lock.withLock { _failSyncsOf } }
+        set { lock.withLock { _failSyncsOf = newValue } }
+    }
+    private var _failSyncsOf: String?
     /// Bytes all files may hold; past it, writes fail with ENOSPC.
     var capacity: Int {
         get { lock.withLock { _capacity } }
@@ -177,7 +183,9 @@ final class SimulatedDisk: Storage, @unchecked Sendable {
         try locked { () throws(StorageError) in
             try check()
             syncs += 1
-            if syncs == _failSync { throw StorageError(.io, "simulated fdatasync error on \(path): Input/output error") }
+            if syncs == _failSync || _failSyncsOf.map({ path.split(separator: "/").last?.hasPrefix($0) == true }) == true {
+                throw StorageError(.io, "simulated fdatasync error on \(path): Input/output error")
+            }
             if var file = files[path] {
                 file.synced = file.current
                 files[path] = file
