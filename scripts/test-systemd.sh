@@ -341,7 +341,7 @@ check "systemctl stop accessd" in_ct systemctl stop accessd
 stopped="$(journal "$mark")"
 check "stop drains: SIGTERM taken (GoAway, calls finish), exit status 0, not killed" sh_ct \
     "test \"\$(systemctl show -P ExecMainStatus accessd)\" = 0 && test \"\$(systemctl show -P Result accessd)\" = success"
-check "stop logs the SIGTERM" contains "$stopped" "shutting down signal=15"
+check "stop logs the SIGTERM" contains "$stopped" "shutting down accessd.signal=15"
 check "stop writes the final snapshot at the last revision (${revision:-?})" contains "$stopped" "wrote a snapshot.*revision=${revision:-[0-9]+} "
 
 # ---- failing starts under socket activation --------------------------------------------

@@ -81,16 +81,22 @@ public final class AccessDaemonService: Service, Sendable {
     public func run() async throws {
         let (events, input) = AsyncStream.makeStream(of: Event.self)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        // The group acts on these; here they are only logged, with their number.
+        let stops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await _ in hangups { input.yield(.reload) }
                 }
+                group.addTask { [logger] in
+                    for await signal in stops {
+                        logger.info("shutting down", metadata: .accessd([.signal: "\(signal.rawValue)"]))
+                    }
+                }
                 defer { group.cancelAll() }
                 try await live(events: events, input: input)
             }
-        } onGracefulShutdown: { [shutdownAsked, logger] in
-            logger.info("shutting down")
+        } onGracefulShutdown: { [shutdownAsked] in
             shutdownAsked.withLockedValue { $0 = true }
             input.yield(.shutdown)
         }
