@@ -7,7 +7,10 @@
 #   lab_ns HOST             the namespace's name (PREFIX-HOST)
 #   lab_addr HOST           the host's IPv4 address (read from its eth0)
 #   lab_hosts               one line per host: HOST ADDRESS NAMESPACE
-#   lab_exec HOST CMD...    CMD inside the host's namespace (ip netns exec)
+#   lab_exec HOST CMD...    CMD inside the host's namespace (ip netns exec);
+#                           to start a process in the background and keep
+#                           its pid, use ip netns exec "$(lab_ns HOST)" CMD &
+#                           ($! of `lab_exec ... &` is a subshell's)
 #   lab_cut HOST            cut the host off the network (both ways)
 #   lab_heal HOST           put it back
 #   lab_down PREFIX         remove the lab, whatever state it is in
@@ -127,7 +130,7 @@ lab_heal() {
 _lab_namespaces() {
     local ns
     ip netns list 2>/dev/null | while read -r ns _; do
-        [[ "$ns" =~ ^$1-[^-]+$ ]] && echo "$ns"
+        if [[ "$ns" =~ ^$1-[^-]+$ ]]; then echo "$ns"; fi
     done | awk -F- '$NF == "br" { last = $0; next } { print } END { if (last) print last }'
 }
 
@@ -137,16 +140,18 @@ lab_down() {
     for ns in $(_lab_namespaces "$prefix"); do
         # A namespace lives on while a process is in it: stop what the test
         # left behind (its daemons should have been stopped before).
-        pids="$(ip netns pids "$ns" 2>/dev/null)"
+        pids="$(ip netns pids "$ns" 2>/dev/null)" || pids=""
         if [ -n "$pids" ]; then
-            echo "lab_down: stopping processes left in $ns: $(echo $pids)" >&2
-            kill -TERM $pids 2>/dev/null
+            echo "lab_down: stopping processes left in $ns: ${pids//$'\n'/ }" >&2
+            # shellcheck disable=SC2086 # one pid a word
+            kill -TERM $pids 2>/dev/null || true
             for _ in 1 2 3 4 5 6 7 8 9 10; do
-                pids="$(ip netns pids "$ns" 2>/dev/null)"
+                pids="$(ip netns pids "$ns" 2>/dev/null)" || pids=""
                 [ -n "$pids" ] || break
                 sleep 0.2
             done
-            [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+            # shellcheck disable=SC2086
+            [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
         fi
         ip netns del "$ns" || status=1
     done

@@ -112,6 +112,8 @@ max_replication_slots = 10
 # A standby cut off for a while catches up from here (no replication slots).
 wal_keep_size = 256MB
 hot_standby = on
+# A standby whose primary restarted (or moved) tries again after 1 s, not 5.
+wal_retrieve_retry_interval = 1s
 synchronous_commit = on
 password_encryption = scram-sha-256
 # A client cut off by the lab (no reset ever comes) is dropped after about
@@ -182,12 +184,28 @@ pg_wait() {
     done
 }
 
+# A process is gone once it is a zombie or reaped.
+_pg_alive() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    stat="${stat##*) }"
+    [ "${stat%% *}" != Z ]
+}
+
 _pg_shutdown() {
-    local dir mode="$2"
+    local dir mode="$2" pid deadline
     dir="$(_pg_dir "${1:-}")" || return
     pg_running "$dir" || return 0
+    pid="$(pg_pid "$dir")" || return
     _pg_as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -m "$mode" -w -t 60 stop >"$dir/pg_ctl.out" 2>&1 ||
         { _pg_fail "pg_ctl stop -m $mode failed in $dir:"; _pg_tail "$dir/pg_ctl.out" 5; _pg_tail "$dir/log"; return 1; }
+    # pg_ctl returns once postmaster.pid is removed, a moment before the
+    # postmaster has exited: wait for that too.
+    deadline=$((SECONDS + 10))
+    while _pg_alive "$pid"; do
+        [ $SECONDS -lt $deadline ] || { _pg_fail "the postmaster $pid of $dir still runs 10 s after pg_ctl stop"; return 1; }
+        sleep 0.05
+    done
 }
 
 pg_stop() { _pg_shutdown "${1:-}" fast; }
