@@ -35,6 +35,8 @@ let package = Package(
         // async sequence; the GoAway drain through NIOExtras' ServerQuiescingHelper.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
+        // The shared log of several hosts (issue 15): a table in PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // gRPC's status codes, the one numbering of every reply: imported by the core,
@@ -105,11 +107,28 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // The log several hosts share, in PostgreSQL: an `EventLog` beside the local journal
+        // (which it keeps as its cache), its schema, and the maintenance commands.
+        .target(
+            name: "AccessPostgresLog",
+            dependencies: [
+                "AccessStore",
+                "AccessPaths",
+                "AccessCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // The running daemon: the actor that owns the state, the Unix socket listener, connections.
         .target(
             name: "AccessDaemon",
             dependencies: [
                 "AccessStore",
+                "AccessPostgresLog",
                 "AccessMapping",
                 "AccessStatus",
                 "AccessPaths",
@@ -267,12 +286,25 @@ let package = Package(
         .target(
             name: "AccessTestSupport",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 "AccessCore",
                 "AccessStore",
                 "AccessWire",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Tests/AccessTestSupport",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            // The shared log against a real PostgreSQL (started by the tests from
+            // scripts/lib/postgres.sh): the EventLog contract, the schema's guards.
+            name: "AccessPostgresLogTests",
+            dependencies: [
+                "AccessPostgresLog",
+                "AccessStore",
+                "AccessTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

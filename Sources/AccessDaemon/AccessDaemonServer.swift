@@ -10,6 +10,7 @@ import AccessWire
 import SwiftProtobuf
 import NIOPosix
 import NIOExtras
+import AccessPostgresLog
 
 #if canImport(Glibc)
     import Glibc
@@ -41,6 +42,8 @@ public final class AccessDaemonServer: Sendable {
     private let quiescing = NIOLockedValueBox<ServerQuiescingHelper?>(nil)
     /// Whether `tearDown` began (it runs once).
     private let tornDown = NIOLockedValueBox(false)
+    /// Applies what other hosts commit to a shared log (none for the local journal).
+    private let follower = NIOLockedValueBox<LogFollower?>(nil)
 
     /// The log every accepted write goes to before its reply (`LocalJournal`:
     /// the journal of the state directory); the owner and the daemon use it
@@ -135,9 +138,29 @@ public final class AccessDaemonServer: Sendable {
         metrics.recoveryRecords.set(recovered.replayed)
         self.metrics = metrics
         snapshotThread.start()
-        self.journal = LocalJournal(
+        let local = LocalJournal(
             directory: directory, recovered: recovered, policy: configuration.fsyncPolicy, logger: logger,
             onFatalSync: onFatalSync, metrics: metrics.journal)
+        switch configuration.log {
+        case .local:
+            self.journal = local
+        case .postgresql:
+            // The journal of the state directory becomes the shared log's cache.
+            let settings: PostgresLogSettings
+            do {
+                settings = try configuration.sharedLogSettings()
+            } catch {
+                local.close()
+                throw error
+            }
+            self.journal = PostgresLog(settings: settings, cache: local, cachedThrough: recovered.durable.lsn, logger: logger)
+            logger.info(
+                "writes go to the shared log",
+                metadata: .accessd([
+                    .servers: "\(settings.endpoints.map(\.description).joined(separator: ","))",
+                    .writer: "\(settings.writer)", .lsn: "\(recovered.durable.lsn)",
+                ]))
+        }
         self.owner = StateOwner(
             loop: ownerGroup.any(), durable: recovered.durable, policy: configuration.policy, log: journal)
     }
@@ -178,6 +201,20 @@ public final class AccessDaemonServer: Sendable {
         var connectionShared = ConnectionHandler.Shared(
             owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
         connectionShared.events = events
+        if journal.hasOtherWriters, let freshness = journal.freshness {
+            connectionShared.sharedLog = ConnectionHandler.SharedLogView(
+                freshness: freshness, lookNow: { journal.lookNow() }, failure: { journal.failure })
+            try await owner.loop.submit {
+                owner.assumeIsolated { owner in
+                    owner.setOnWritesStopped { error in
+                        logger.critical(
+                            "writes are stopped: every write is refused from now on, reads go on",
+                            metadata: .accessd([.error: "\(error)"]))
+                    }
+                }
+            }.get()
+            follower.withLockedValue { $0 = LogFollower(log: journal, owner: owner, logger: logger) }
+        }
         let shared = connectionShared
         let metrics = self.metrics
         try await followEvents()
@@ -486,6 +523,7 @@ public final class AccessDaemonServer: Sendable {
             for connection in connections.withLockedValue({ Array($0.values) }) { try? await connection.close() }
         }
         quiescing.withLockedValue { $0 = nil }
+        follower.withLockedValue { $0 }?.stop()
         events.close()
         journal.close()
         directoryLock?.release()

@@ -132,6 +132,16 @@ public actor StateOwner {
     /// Wakes the reads waiting for `min_revision` as revisions are published.
     public nonisolated let revisions: RevisionSignal
 
+    /// Why writes are refused for good (the log and this host diverged, or the
+    /// log holds a record this accessd cannot read): every write fails with it.
+    private(set) var writesStopped: StorageError?
+    /// Records another host committed that arrived (`applyCommitted`) while
+    /// an append was in flight: applied once it is answered.
+    private var arrivedDuringAppend: [LogRecord] = []
+    /// The newest event time applied: events get no earlier time, so their
+    /// times never go back, whichever host's clock wrote the one before.
+    private var latestEventTime: Timestamp
+
     /// Batches waiting for the next record, in order (see `submit`).
     private var queued: [(calls: [WriteCall], solo: Bool, completion: BatchCompletion)] = []
     /// Whether a drain is scheduled on the loop.
@@ -153,6 +163,12 @@ public actor StateOwner {
         self.clock = clock
         self.publishedBox = NIOLockedValueBox(PublishedState(state: durable.state, history: durable.history))
         self.revisions = RevisionSignal(reached: durable.state.revision)
+        self.latestEventTime = Self.newestEventTime(in: durable.history) ?? Timestamp(millisecondsSinceEpoch: 0)
+    }
+
+    private static func newestEventTime(in history: EventHistory) -> Timestamp? {
+        guard history.count > 0 else { return nil }
+        return (try? history.events(after: history.lastSeq - 1, limit: 1))?.first?.time
     }
 
     public init(
@@ -231,6 +247,7 @@ public actor StateOwner {
     private func execute(
         _ batch: [WriteCall], completion: @escaping @Sendable (Result<[WriteOutcome], StorageError>) -> Void
     ) {
+        if let writesStopped { return completion(.failure(writesStopped)) }
         let prepared: Prepared
         switch prepare(batch) {
         case .success(let value): prepared = value
@@ -257,18 +274,60 @@ public actor StateOwner {
         case .failure(let error):
             // Forget everything not durable: the writes built on it fail with it.
             working = durable
+            if error.kind == .diverged || error.kind == .newerFormat { stopWrites(error) }
             completion(.failure(error))
+            applyArrived()
         case .success(.committed(_, let hash)):
             working.logHash = hash
             becameDurable(working, published: !prepared.events.isEmpty)
             completion(.success(prepared.outcomes))
+            applyArrived()
         case .success(.conflict(let records)):
             // Another writer appended first: take its records, then run the same calls again on the new state.
             working = durable
+            arrivedDuringAppend = []
             if let error = catchUp(records) { return completion(.failure(error)) }
             execute(batch, completion: completion)
         }
     }
+
+    /// Records another host committed (the log's follower hands them over,
+    /// in lsn order): applied and published as this host's own are. Records
+    /// this host holds already are passed over; one that does not follow its
+    /// newest stops the writes (DATA_LOSS). While an append is in flight they
+    /// wait for its answer (a conflict brings them anyway).
+    func applyCommitted(_ records: [LogRecord]) {
+        guard writesStopped == nil else { return }
+        if appending {
+            arrivedDuringAppend += records
+            return
+        }
+        if let error = catchUp(records.filter { $0.lsn > durable.lsn }, emptyIsError: false) {
+            stopWrites(error)
+        }
+    }
+
+    private func applyArrived() {
+        guard !arrivedDuringAppend.isEmpty else { return }
+        let arrived = arrivedDuringAppend
+        arrivedDuringAppend = []
+        applyCommitted(arrived)
+    }
+
+    /// The newest durable record and its hash: where a follower of the log resumes, and what it checks there.
+    var logPosition: (lsn: UInt64, hash: LogHash) { (durable.lsn, durable.logHash) }
+
+    /// Refuses every write from now on with `error` (DATA_LOSS for a
+    /// divergence): reads go on answering from the state as it is.
+    func stopWrites(_ error: StorageError) {
+        guard writesStopped == nil else { return }
+        writesStopped = error
+        onWritesStopped?(error)
+    }
+
+    /// Told once when the writes stop (the daemon logs it and reports it in the health check).
+    private var onWritesStopped: (@Sendable (StorageError) -> Void)?
+    func setOnWritesStopped(_ callback: @escaping @Sendable (StorageError) -> Void) { onWritesStopped = callback }
 
     /// What a batch did to the working state, and the record that makes it durable (nil: nothing to append).
     private struct Prepared: Sendable {
@@ -288,7 +347,7 @@ public actor StateOwner {
         var applied: [Event] = []
         var replies: [IdempotencyStore.Entry] = []
         for call in batch {
-            let now = clock()
+            let now = max(clock(), latestEventTime)
             let keyed = !call.idempotencyKey.isEmpty && !call.dryRun
             let principal: Principal
             do {
@@ -324,6 +383,7 @@ public actor StateOwner {
                 } else {
                     let events = try working.state.execute(command, context: context, using: &random)
                     working.history.append(events.map(\.withoutSecrets))
+                    if let time = events.last?.time, time > latestEventTime { latestEventTime = time }
                     applied += events
                     outcome = .applied(reply: call.reply(events, working.state), revision: working.state.revision)
                 }
@@ -370,28 +430,43 @@ public actor StateOwner {
 
     /// Applies the records another writer appended after `durable` (their
     /// events published as ours are), or says why they do not follow it.
-    private func catchUp(_ records: [LogRecord]) -> StorageError? {
+    private func catchUp(_ records: [LogRecord], emptyIsError: Bool = true) -> StorageError? {
         guard !records.isEmpty else {
-            return StorageError(.io, "the log answered a conflict without the records that caused it; the write was not applied")
+            return emptyIsError
+                ? StorageError(.io, "the log answered a conflict without the records that caused it; the write was not applied")
+                : nil
         }
         var caughtUp = durable
+        var failure: StorageError?
         for record in records {
             guard record.lsn == caughtUp.lsn + 1, record.previousHash == caughtUp.logHash else {
-                return StorageError(
-                    .io,
-                    "the log's record \(record.lsn) does not follow record \(caughtUp.lsn) of this host (hash \(caughtUp.logHash)); the write was not applied")
+                failure = StorageError(
+                    .diverged,
+                    "the log's record \(record.lsn) does not follow record \(caughtUp.lsn) of this host (hash \(caughtUp.logHash)): this host's state and the log diverged; writes stop (rebuild this host's state with accessd resync)")
+                break
+            }
+            guard record.formatVersion <= JournalFormat.version else {
+                failure = StorageError(
+                    .newerFormat,
+                    "the log's record \(record.lsn) is in journal format \(record.formatVersion); this accessd reads formats up to \(JournalFormat.version): writes stop until this host runs an accessd that knows it")
+                break
             }
             do {
                 let decoded = try LogRecord.decode(record.bytes, formatVersion: record.formatVersion).decoded
                 try StateDirectory.apply(decoded, version: record.formatVersion, to: &caughtUp)
             } catch {
-                return StorageError(.io, "the log's record \(record.lsn) does not apply to this host's state: \(error)")
+                failure = StorageError(
+                    .diverged, "the log's record \(record.lsn) does not apply to this host's state: \(error); writes stop (accessd resync rebuilds it)")
+                break
             }
             caughtUp.logHash = record.hash
         }
+        if let time = Self.newestEventTime(in: caughtUp.history), time > latestEventTime { latestEventTime = time }
+        // What applied before a record that did not stays applied: the log committed it.
         working = caughtUp
         becameDurable(caughtUp, published: caughtUp.state.revision > durable.state.revision)
-        return nil
+        if let failure, failure.kind != .io { stopWrites(failure) }
+        return failure
     }
 
     /// `value` is durable; `published` when it holds new events (a record may hold idempotent replies alone).

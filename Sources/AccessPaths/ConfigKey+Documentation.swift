@@ -12,6 +12,8 @@ extension ConfigKey {
         case .decimal(let range): "\(range.lowerBound)...\(range.upperBound)"
         case .oneOf(let words): words.map { "`\($0)`" }.joined(separator: ", ")
         case .promFile: "an absolute path ending in `.prom`, or empty"
+        case .word: "a name"
+        case .endpoints: "servers, comma-separated"
         }
     }
 

@@ -18,6 +18,16 @@ package enum ConfigKey: String, CaseIterable, Sendable {
     case stateDir = "state_dir"
     case fsync = "fsync"
     case snapshotEveryRecords = "snapshot_every_records"
+    case log = "log"
+    case postgresqlHosts = "postgresql_hosts"
+    case postgresqlDatabase = "postgresql_database"
+    case postgresqlUser = "postgresql_user"
+    case postgresqlPasswordFile = "postgresql_password_file"
+    case logWriter = "log_writer"
+    case logConnectTimeoutMs = "log_connect_timeout_ms"
+    case logAppendTimeoutMs = "log_append_timeout_ms"
+    case logPollMs = "log_poll_ms"
+    case maxStalenessMs = "max_staleness_ms"
     case adminUIDs = "admin_uids"
     case adminGIDs = "admin_gids"
     case serviceUIDs = "service_uids"
@@ -67,7 +77,41 @@ package enum ConfigKey: String, CaseIterable, Sendable {
                 .oneOf(["always", "interval", "none"]), default: "always", .restart,
                 "when the journal syncs: each acknowledged write is on disk (`always`), every second, or when the system decides; also `--fsync` (see Durability)")
         case .snapshotEveryRecords:
-            Spec(.whole(1...1_000_000_000), default: "100000", .restart, "also snapshot after this many journal records")
+            Spec(
+                .whole(1...1_000_000_000), default: "100000", .restart,
+                "also snapshot after this many journal records (with `log = postgresql`, also how old the newest snapshot in the log may get)")
+        case .log:
+            Spec(
+                .oneOf(["local", "postgresql"]), default: "local", .restart,
+                "where acknowledged writes go: this host's journal, or a log in PostgreSQL that several hosts share (see Several hosts)")
+        case .postgresqlHosts:
+            Spec(
+                .endpoints, default: "", .restart,
+                "with `log = postgresql`: the servers, tried in order, only one that takes writes used: `host:port`, `[v6]:port` or a socket directory (`/run/postgresql`)")
+        case .postgresqlDatabase:
+            Spec(.word, default: "accessd", .restart, "the database holding the schema `accessd` (`accessd log init`)")
+        case .postgresqlUser:
+            Spec(.word, default: "accessd", .restart, "the role the daemon logs in as (SELECT and INSERT on the log)")
+        case .postgresqlPasswordFile:
+            Spec(
+                .path, default: "", note: "none", .restart,
+                "a file holding the role's password; else `$CREDENTIALS_DIRECTORY/postgresql-password` (systemd's `LoadCredential=`), else `$ACCESSD_POSTGRESQL_PASSWORD`; never a flag")
+        case .logWriter:
+            Spec(.word, default: "", note: "the host name", .restart, "this host's name in the log's rows")
+        case .logConnectTimeoutMs:
+            Spec(.whole(100...600_000), default: "3000", .restart, "how long connecting to one server of `postgresql_hosts` may take")
+        case .logAppendTimeoutMs:
+            Spec(
+                .whole(100...600_000), default: "5000", .restart,
+                "a write not committed in the log within this: UNAVAILABLE (not applied here; its idempotency key finds it if it did commit)")
+        case .logPollMs:
+            Spec(
+                .whole(10...600_000), default: "1000", .restart,
+                "how often the log is read besides its notifications (which a cut connection loses)")
+        case .maxStalenessMs:
+            Spec(
+                .whole(100...86_400_000), default: "10000", .applied,
+                "with `log = postgresql`: reads (Check too) fail closed with UNAVAILABLE once this host has not caught up with the log for this long")
         case .adminUIDs:
             Spec(.ids, default: "", note: "root always", .applied, "uids of administrators: every call (see Trust model)")
         case .adminGIDs:
@@ -227,6 +271,10 @@ extension ConfigKey {
         case oneOf([String])
         /// An absolute path ending in `.prom`, or empty.
         case promFile
+        /// A name without spaces or quotes (a database, a role, a host's name), or empty.
+        case word
+        /// Comma-separated PostgreSQL servers (`PostgresEndpoint`), or empty.
+        case endpoints
     }
 
     /// The key named `name`, or nil.
@@ -269,6 +317,14 @@ extension ConfigKey.Values {
             // node_exporter's textfile collector reads only *.prom files of its directory.
             guard text.isEmpty || (text.hasPrefix("/") && text.hasSuffix(".prom") && text.count > 6) else { return nil }
             return .text(text)
+        case .word:
+            guard text.utf8.count <= 63,
+                text.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.@".unicodeScalars.contains($0) })
+            else { return nil }
+            return .text(text)
+        case .endpoints:
+            guard text.isEmpty || PostgresEndpoint.list(text) != nil else { return nil }
+            return .text(text)
         }
     }
 
@@ -287,6 +343,10 @@ extension ConfigKey.Values {
             "\(key.name) must be \(Self.either(words)), not '\(text)'"
         case .promFile:
             "\(key.name) must be an absolute path ending in .prom (node_exporter's textfile collector reads only *.prom files), or empty for none; not '\(text)'"
+        case .word:
+            "\(key.name) must be a name of at most 63 letters, digits and _ - . @, not '\(text)'"
+        case .endpoints:
+            "\(key.name) must be comma-separated servers (host, host:port, [v6]:port, or an absolute socket directory such as /run/postgresql), not '\(text)'"
         }
     }
 

@@ -56,6 +56,9 @@ package enum LogKey: String, Sendable, CaseIterable {
     case reason = "accessd.reason"
     /// What to do about it.
     case hint = "accessd.hint"
+    /// A shared log's servers (`postgresql_hosts`), and this host's name in its rows.
+    case servers = "accessd.servers"
+    case writer = "accessd.writer"
     /// Whether the socket came from systemd (socket activation).
     case activated = "accessd.activated"
     /// A thread's nice value.

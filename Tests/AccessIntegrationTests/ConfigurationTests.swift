@@ -218,6 +218,8 @@ import Testing
         case .decimal(let range): return "\(Double(spec.defaultValue ?? "") == range.lowerBound ? range.upperBound : range.lowerBound)"
         case .oneOf(let words): return words.first { $0 != spec.defaultValue }!
         case .promFile: return "/var/lib/node-exporter/\(key.name).prom"
+        case .word: return "other_\(key.name)"
+        case .endpoints: return "db1.example:5433,/run/postgresql"
         }
     }
 
@@ -302,6 +304,8 @@ import Testing
             case .decimal(let range): ["nan", "\(range.upperBound * 2)"]
             case .oneOf: ["sometimes", "ALWAYS"]
             case .promFile: ["relative.prom", "/var/lib/accessd.txt"]
+            case .word: ["two words", "semi;colon", "'quoted'"]
+            case .endpoints: ["db1:notaport", "relative/dir", "db1:70000"]
             }
         let start =
             switch key.spec.values {
@@ -310,6 +314,8 @@ import Testing
             case .decimal: "must be a number in"
             case .oneOf(let words): "must be \(ConfigKey.Values.either(words))"
             case .promFile: "must be an absolute path ending in .prom"
+            case .word: "must be a name of at most 63"
+            case .endpoints: "must be comma-separated servers"
             case .path: ""
             }
         for value in bad {

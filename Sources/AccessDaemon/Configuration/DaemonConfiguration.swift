@@ -72,6 +72,20 @@ public struct DaemonConfiguration: Sendable {
     public var snapshotEveryRecords: Int64 = 100_000
     /// When the journal makes acknowledged writes durable.
     public var fsyncPolicy: FsyncPolicy = .always
+    /// Where acknowledged writes go (`log`): the local journal, or a shared log in PostgreSQL.
+    public var log: LogKind = .local
+    /// The shared log (`postgresql_*`, `log_*`): servers tried in order, database, role, password file.
+    public var postgresqlHosts = ""
+    public var postgresqlDatabase = "accessd"
+    public var postgresqlUser = "accessd"
+    public var postgresqlPasswordFile = ""
+    /// This host's name in the log's rows; empty: the host name.
+    public var logWriter = ""
+    public var logConnectTimeoutMilliseconds: Int64 = 3000
+    public var logAppendTimeoutMilliseconds: Int64 = 5000
+    public var logPollMilliseconds: Int64 = 1000
+    /// Reads fail closed (UNAVAILABLE) once the host has not caught up with a shared log for this long.
+    public var maxStalenessMilliseconds: Int64 = 10_000
     /// Start even when the journal is damaged, keeping what comes before the damage.
     public var acceptDataLoss = false
     /// The files under the journal and snapshots (a simulated disk in tests).
@@ -85,6 +99,12 @@ public struct DaemonConfiguration: Sendable {
     public var metricsTextfile = ""
     /// How often the metrics textfile is written.
     public var metricsTextfileIntervalSeconds: Int64 = 15
+
+    /// Where acknowledged writes go.
+    public enum LogKind: String, Sendable {
+        case local
+        case postgresql
+    }
 
     public init(socketPath: String, stateDirectory: String) {
         self.socketPath = socketPath

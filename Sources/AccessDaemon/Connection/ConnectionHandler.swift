@@ -33,6 +33,18 @@ final class ConnectionHandler: ChannelDuplexHandler {
         var metrics: MetricsHooks? = nil
         /// The event history on disk; without it events come from memory only.
         var events: EventArchive?
+        /// A log other hosts write too (nil: the local journal): reads fail
+        /// closed once the host has not caught up with it for `max_staleness_ms`,
+        /// and a read waiting for a revision asks it to look now.
+        var sharedLog: SharedLogView?
+    }
+
+    /// What the connections see of a shared log.
+    struct SharedLogView: Sendable {
+        var freshness: LogFreshness
+        var lookNow: @Sendable () -> Void
+        /// Why the log cannot be reached now, or nil.
+        var failure: @Sendable () -> String?
     }
 
     private let shared: Shared
@@ -377,6 +389,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         switch handler {
         case .read(let read, let shortcut):
+            if let refusal = staleness(now: context.eventLoop.now) {
+                respond(id: id, error: refusal, context: context)
+                return
+            }
             answerRead(
                 id: id, method: request.method, read: read, shortcut: shortcut, payload: request.payload, principal: principal,
                 minRevision: request.minRevision, deadline: deadline, context: context)
@@ -433,6 +449,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
         return nil
     }
 
+    /// With a shared log: why reads are refused now (the host has not caught
+    /// up with the log for longer than `max_staleness_ms`: a revocation another
+    /// host committed may be missing), or nil.
+    private func staleness(now: NIODeadline) -> AccessError? {
+        guard let log = shared.sharedLog else { return nil }
+        let limit = configuration.maxStalenessMilliseconds
+        let silence = log.freshness.silence(now: now)
+        if let silence, silence.nanoseconds <= limit * 1_000_000 { return nil }
+        let since = silence.map { "for \($0.nanoseconds / 1_000_000) ms" } ?? "since it started"
+        let why = log.failure().map { " (\($0))" } ?? ""
+        return AccessError(
+            .unavailable,
+            "this host has not caught up with the shared log \(since)\(why), longer than max_staleness_ms \(limit): reads are refused rather than answered from a state that may miss a revocation; try another host, or again later")
+    }
+
     private func answerRead(
         id: UInt64, method: String, read: @escaping @Sendable (Data, ReadContext) throws(AccessError) -> Data,
         shortcut: ReadShortcut, payload: ByteBuffer, principal: Principal,
@@ -441,6 +472,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let published = self.published
         if published.revision < minRevision {
             // Read-your-writes: wait (at no cost) for the owner to publish the revision, or the deadline.
+            // With a shared log the revision may be another host's write: look for it now.
+            shared.sharedLog?.lookNow()
             let now = context.eventLoop.now
             let limit = machine.revisionWaitDeadline(now: now, requested: deadline)
             guard now < limit else {
@@ -530,10 +563,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             handler.waitTimer = nil
             let (expired, next) = handler.machine.waitTimerFired(now: context.eventLoop.now)
             let revision = handler.owner.published.revision
+            let unreachable = handler.shared.sharedLog?.failure().map { "; \($0)" } ?? ""
             for (id, read) in expired {
                 handler.respond(
                     id: id, code: .deadlineExceeded,
-                    message: "the state did not reach revision \(read.minRevision) in time (it is at \(revision))",
+                    message: "the state did not reach revision \(read.minRevision) in time (it is at \(revision))\(unreachable)",
                     revision: revision, context: context)
             }
             if let next { handler.scheduleWaitTimer(at: next, context: context) }
@@ -898,8 +932,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 case .success(let outcomes):
                     handler.deliver(ids, outcomes, context: context)
                 case .failure(let error):
-                    let refusal = AccessError(
-                        .unavailable, "the write could not be made durable and was not applied (\(error)); try again later")
+                    let refusal = Self.refusal(ofUndurableWrite: error)
                     handler.deliver(ids, ids.map { _ in .refused(refusal) }, context: context)
                 }
                 context.flush()
@@ -910,6 +943,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
             owner.assumeIsolated { $0.submit(calls, completion: completion) }
         } else {
             owner.loop.execute { owner.assumeIsolated { $0.submit(calls, completion: completion) } }
+        }
+    }
+
+    /// What a write the log did not take is answered: UNAVAILABLE (try again
+    /// later), or, once the writes stopped, DATA_LOSS (this host and the log
+    /// diverged) or FAILED_PRECONDITION (the log holds a newer format).
+    static func refusal(ofUndurableWrite error: any Error) -> AccessError {
+        switch (error as? StorageError)?.kind {
+        case .diverged?:
+            AccessError(.dataLoss, "the write was not applied: \(error)")
+        case .newerFormat?:
+            AccessError(.failedPrecondition, "the write was not applied: \(error)")
+        default:
+            AccessError(.unavailable, "the write could not be made durable and was not applied (\(error)); try again later")
         }
     }
 

@@ -78,6 +78,26 @@ package protocol EventLog: AnyObject, Sendable {
     /// Finishes what was appended (synced, for the local journal) and stops;
     /// every `follow` ends. Once; appends after it fail.
     func close()
+
+    /// Whether other hosts append to the log too. Then the state's owner
+    /// follows it (`follow`, applying what others commit) and reads mind its
+    /// `freshness`; the local journal has no other writer.
+    var hasOtherWriters: Bool { get }
+
+    /// When this host last held every committed record (a log with other
+    /// writers); nil: always (the local journal).
+    var freshness: LogFreshness? { get }
+
+    /// Look for new records now, without waiting for the next poll (a read
+    /// waits for a revision this host has not reached). The local journal:
+    /// nothing to do.
+    func lookNow()
+}
+
+extension EventLog {
+    package var hasOtherWriters: Bool { false }
+    package var freshness: LogFreshness? { nil }
+    package func lookNow() {}
 }
 
 extension EventLog {
@@ -123,6 +143,11 @@ package struct LogTrimmed: Error, Sendable, CustomStringConvertible {
     /// The oldest record it holds (head + 1 when it holds none).
     package var oldest: UInt64
     package var wanted: UInt64
+
+    package init(oldest: UInt64, wanted: UInt64) {
+        self.oldest = oldest
+        self.wanted = wanted
+    }
     package var description: String {
         "the log no longer holds record \(wanted) (it holds records from \(oldest) on); start from a snapshot"
     }

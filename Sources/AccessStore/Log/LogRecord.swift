@@ -88,13 +88,26 @@ package struct LogRecord: Sendable, Equatable {
     package var previousHash: LogHash
     /// The protobuf `JournalRecord`.
     package var bytes: [UInt8]
+    /// The seqs of its events, first to last; nil for a record of idempotent
+    /// replies alone. (A shared log stores them beside the bytes.)
+    package var eventSeqs: ClosedRange<UInt64>?
 
-    package init(lsn: UInt64, formatVersion: UInt32, batchID: BatchID, previousHash: LogHash, bytes: [UInt8]) {
+    package init(
+        lsn: UInt64, formatVersion: UInt32, batchID: BatchID, previousHash: LogHash, bytes: [UInt8],
+        eventSeqs: ClosedRange<UInt64>? = nil
+    ) {
         self.lsn = lsn
         self.formatVersion = formatVersion
         self.batchID = batchID
         self.previousHash = previousHash
         self.bytes = bytes
+        self.eventSeqs = eventSeqs
+    }
+
+    /// The seqs of a journal record's events.
+    static func seqs(of record: Accessd_V1_JournalRecord) -> ClosedRange<UInt64>? {
+        guard let first = record.events.first?.seq, let last = record.events.last?.seq, first <= last else { return nil }
+        return first...last
     }
 
     /// Its hash in the chain: SHA-256 of the previous hash and its bytes.
@@ -109,7 +122,7 @@ package struct LogRecord: Sendable, Equatable {
         record.previousHash = Data(previousHash.bytes)
         self.init(
             lsn: record.lsn, formatVersion: JournalFormat.version, batchID: batchID, previousHash: previousHash,
-            bytes: try record.serializedBytes())
+            bytes: try record.serializedBytes(), eventSeqs: Self.seqs(of: record))
     }
 
     /// Why a record's bytes do not make a record of its format.
@@ -148,6 +161,8 @@ package struct LogRecord: Sendable, Equatable {
             batch = id
             previous = hash
         }
-        self.init(lsn: decoded.lsn, formatVersion: formatVersion, batchID: batch, previousHash: previous, bytes: bytes)
+        self.init(
+            lsn: decoded.lsn, formatVersion: formatVersion, batchID: batch, previousHash: previous, bytes: bytes,
+            eventSeqs: Self.seqs(of: decoded))
     }
 }

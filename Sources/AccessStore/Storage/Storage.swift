@@ -55,6 +55,13 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         case permissionDenied
         /// Anything else.
         case io
+        /// The log and this host's state disagree (a record missing, a hash
+        /// that does not match): writes stop (DATA_LOSS) until the state is
+        /// rebuilt from the log (`accessd resync`).
+        case diverged
+        /// The log holds a record in a format this accessd does not know:
+        /// writes stop (FAILED_PRECONDITION) until it is upgraded.
+        case newerFormat
     }
 
     public var kind: Kind

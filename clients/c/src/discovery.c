@@ -23,7 +23,9 @@ static const char *const config_keys[] = {
     "max_connections_per_uid", "admin_reserved_connections", "max_inbound_bytes_per_uid",
     "outbound_high_water_bytes", "revision_wait_ms", "max_revision_wait_ms", "write_rate_per_uid",
     "write_burst_per_uid", "max_idempotency_key_bytes", "max_idempotency_keys_per_uid",
-    "max_idempotency_keys", "metrics_textfile", "metrics_textfile_interval_s",
+    "max_idempotency_keys", "metrics_textfile", "metrics_textfile_interval_s", "log",
+    "postgresql_hosts", "postgresql_database", "postgresql_user", "postgresql_password_file",
+    "log_writer", "log_connect_timeout_ms", "log_append_timeout_ms", "log_poll_ms", "max_staleness_ms",
 };
 
 /* The keys socket discovery reads, the others it only recognises: the keys
