@@ -174,8 +174,10 @@ let package = Package(
                 "CAccessdSystem",
                 "AccessDaemon",
                 "AccessPaths",
+                "AccessPostgresLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift

@@ -47,7 +47,7 @@ struct Accessd: AsyncParsableCommand {
             \(ExitStatus.all.map { "  \($0.code)  \($0.meaning)" }.joined(separator: "\n"))
             """,
         version: AccessdVersion.current,
-        subcommands: [Restore.self])
+        subcommands: [Restore.self, Log.self, Resync.self])
 
     @Option(help: "The config file (key = value lines; --help-config lists its keys).")
     var config: String?
@@ -91,6 +91,14 @@ struct Accessd: AsyncParsableCommand {
     @Flag(name: .customLong("help-config-markdown"), help: .hidden)
     var helpConfigMarkdown = false
 
+    /// The configuration as the flags, the environment and the config file give it.
+    func loader(environment: [String: String] = ProcessInfo.processInfo.environment) -> ConfigurationLoader {
+        ConfigurationLoader(
+            configFlag: config, socketFlag: socket, stateDirFlag: stateDir, adminUIDs: adminUIDs, adminGIDs: adminGIDs,
+            logLevelFlag: logLevel, fsyncFlag: fsync, acceptDataLoss: acceptDataLoss,
+            environment: environment)
+    }
+
     func validate() throws {
         if helpConfig { throw CleanExit.message(ConfigKey.helpText) }
         if helpConfigMarkdown { throw CleanExit.message(ConfigKey.markdownTable) }
@@ -109,10 +117,7 @@ struct Accessd: AsyncParsableCommand {
         let format = JournaldLogHandler.format(environment: environment)
         LoggingSystem.bootstrap { label in JournaldLogHandler(label: label, level: sharedLevel, format: format) }
         let logger = Logger(label: "accessd")
-        let loader = ConfigurationLoader(
-            configFlag: config, socketFlag: socket, stateDirFlag: stateDir, adminUIDs: adminUIDs, adminGIDs: adminGIDs,
-            logLevelFlag: logLevel, fsyncFlag: fsync, acceptDataLoss: acceptDataLoss,
-            environment: environment)
+        let loader = self.loader(environment: environment)
         if checkConfig { throw ConfigurationCheck.run(loader) }
 
         // Taken first, so that a start that fails can answer the connections waiting on it.

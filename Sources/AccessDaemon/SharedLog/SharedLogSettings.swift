@@ -1,5 +1,5 @@
 import AccessPaths
-import AccessPostgresLog
+package import AccessPostgresLog
 import Foundation
 import NIOCore
 
@@ -9,7 +9,7 @@ extension DaemonConfiguration {
     /// credential `postgresql-password` (`LoadCredential=`), else
     /// `$ACCESSD_POSTGRESQL_PASSWORD`; none is fine for trust or peer
     /// authentication. Throws what an operator must fix.
-    func sharedLogSettings(environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    package func sharedLogSettings(environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> PostgresLogSettings
     {
         guard let endpoints = PostgresEndpoint.list(postgresqlHosts) else {
@@ -45,7 +45,7 @@ extension DaemonConfiguration {
 }
 
 /// A shared log configured so that it cannot run.
-struct SharedLogConfigurationError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+package struct SharedLogConfigurationError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
 }

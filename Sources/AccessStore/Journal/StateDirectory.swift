@@ -623,3 +623,25 @@ public struct StateDirectory: Sendable {
         return (name, bytes.count, kept.last?.lsn ?? lsn)
     }
 }
+
+extension StateDirectory {
+    /// The newest journal record the directory holds, read cheaply (the
+    /// newest snapshot's lsn, or the last whole record of the newest
+    /// segment, whichever is later) without recovering: whether this host
+    /// is behind what a shared log keeps. 0 for an empty directory.
+    package func newestLSN() throws(StorageError) -> UInt64 {
+        let files = try files()
+        var newest = files.snapshots.first?.lsn ?? 0
+        if let segment = files.segments.last, let bytes = try storage.read(path + "/" + segment.name),
+            let scan = try? JournalFormat.scan(bytes)
+        {
+            newest = max(newest, segment.lsn - 1)
+            if let last = scan.records.last,
+                let record = try? LogRecord.decode(Array(last.payload), formatVersion: scan.version).record
+            {
+                newest = max(newest, record.lsn)
+            }
+        }
+        return newest
+    }
+}
