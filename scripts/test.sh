@@ -22,6 +22,10 @@ if ! python3 -c 'import google.protobuf' 2>/dev/null; then
     echo "installing the protobuf package for $(command -v python3)" >&2
     python3 -m pip install -q protobuf >&2
 fi
+# PostgreSQL 15 for the shared log's tests (they start their own throw-away server).
+# shellcheck source=lib/postgres.sh
+source "$(dirname "$0")/lib/postgres.sh"
+pg_install >&2
 
 # protobuf-c and valgrind, for the C client (CClientTests and scripts/test-c-client.sh).
 scripts/test-c-client.sh --install-deps
