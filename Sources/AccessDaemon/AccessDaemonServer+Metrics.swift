@@ -8,13 +8,14 @@ extension AccessDaemonServer {
         let state = owner.published.state
         let snapshot = runtimeStatus()
         let health = HealthCheck.answer(
-            service: "", journalFailure: journal.failure, draining: draining.withLockedValue { $0 }, revision: state.revision)
+            service: "", journalFailure: writeFailure(), readsRefused: readsRefused(),
+            draining: draining.withLockedValue { $0 }, revision: state.revision)
         return DaemonReading(
             revision: state.revision, users: state.users.count, accounts: state.accounts.count,
             connections: snapshot.connections, serving: health.status == .serving,
             uptimeNanoseconds: UInt64((NIODeadline.now() - startedAt).nanoseconds),
             startTimeMilliseconds: startedAtMilliseconds, lastSnapshotRevision: snapshot.snapshotRevision,
-            lastSnapshotAtMilliseconds: snapshot.snapshotAtMilliseconds)
+            lastSnapshotAtMilliseconds: snapshot.snapshotAtMilliseconds, log: logReport())
     }
 
     /// The metrics as Prometheus text, gathered from every loop; completed on `loop`.
@@ -23,6 +24,21 @@ extension AccessDaemonServer {
         metrics.gather(on: loop).map { [self] totals in
             metrics.render(totals, reading(), excludingCaller: excludingCaller)
         }
+    }
+
+    /// What the daemon says of its log now.
+    func logReport() -> LogReport {
+        LogReport(log: journal, published: owner.published, writesStopped: writesStopped.withLockedValue { $0 })
+    }
+
+    /// Why writes are refused now: stopped for good (a divergence), or the log cannot take them.
+    func writeFailure() -> String? {
+        writesStopped.withLockedValue { $0 }.map { "writes are stopped: \($0)" } ?? journal.failure
+    }
+
+    /// Why reads are refused now (a shared log past max_staleness_ms), or nil.
+    func readsRefused() -> String? {
+        logReport().readsRefused(maxStalenessMilliseconds: live.current.maxStalenessMilliseconds, failure: journal.failure)
     }
 
     /// What connections ask of the metrics and the health probe.
@@ -35,7 +51,9 @@ extension AccessDaemonServer {
             callsInFlight: { [metrics] loop in
                 metrics.gather(on: loop).map { UInt64(max(0, $0.callsInFlight - 1)) }
             },
-            health: HealthProbe(journalFailure: { journal.failure }, draining: { draining.withLockedValue { $0 } }),
+            health: HealthProbe(
+                journalFailure: { [self] in writeFailure() }, draining: { draining.withLockedValue { $0 } },
+                readsRefused: { [self] in readsRefused() }, log: { [self] in journal.hasOtherWriters ? logReport() : nil }),
             uptimeMilliseconds: { (NIODeadline.now() - startedAt).nanoseconds / 1_000_000 })
     }
 

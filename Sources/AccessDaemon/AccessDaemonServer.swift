@@ -75,6 +75,8 @@ public final class AccessDaemonServer: Sendable {
     /// Set as `tearDown` begins: the health check says NOT_SERVING from then on, and a connection
     /// accepted from then on is told GoAway as soon as it is set up.
     let draining = NIOLockedValueBox(false)
+    /// Why writes are refused from now on (a divergence from the shared log), once they are.
+    let writesStopped = NIOLockedValueBox<String?>(nil)
     /// Writes `metrics_textfile` every interval, when set.
     let metricsTextfileTask: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
 
@@ -185,6 +187,7 @@ public final class AccessDaemonServer: Sendable {
         let connections = self.connections
         let journal = self.journal
         let lastSnapshot = self.lastSnapshot
+        let writesStopped = self.writesStopped
         let control = DaemonControl(
             snapshot: { [self] in
                 self.snapshot(force: true).map { written in (written?.revision ?? 0, written?.path ?? "") }
@@ -196,7 +199,8 @@ public final class AccessDaemonServer: Sendable {
                 return DaemonStatus(
                     connections: peers.connections, snapshotRevision: snapshot.revision,
                     snapshotLSN: snapshot.lsn, snapshotAtMilliseconds: snapshot.at, fsyncPolicy: stats.durability,
-                    journalRecords: stats.appended, journalSyncs: stats.syncs)
+                    journalRecords: stats.appended, journalSyncs: stats.syncs,
+                    log: LogReport(log: journal, published: owner.published, writesStopped: writesStopped.withLockedValue { $0 }))
             })
         var connectionShared = ConnectionHandler.Shared(
             owner: owner, control: control, live: live, logger: logger, metrics: metricsHooks())
@@ -207,6 +211,7 @@ public final class AccessDaemonServer: Sendable {
             try await owner.loop.submit {
                 owner.assumeIsolated { owner in
                     owner.setOnWritesStopped { error in
+                        writesStopped.withLockedValue { $0 = "\(error)" }
                         logger.critical(
                             "writes are stopped: every write is refused from now on, reads go on",
                             metadata: .accessd([.error: "\(error)"]))

@@ -19,4 +19,7 @@ struct DaemonStatus: Sendable {
     var fsyncPolicy: String
     var journalRecords: UInt64
     var journalSyncs: UInt64
+    var log = LogReport(
+        kind: "local", connected: true, headLSN: 0, appliedLSN: 0, appliedHash: .zero, lagRecords: 0, lagMilliseconds: 0,
+        silence: .zero, writesStopped: nil)
 }

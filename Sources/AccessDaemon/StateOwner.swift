@@ -15,10 +15,15 @@ public import NIOCore
 public final class PublishedState: Sendable {
     public let state: AccessState
     public let history: EventHistory
+    /// The log record the state is that of, and its hash (GetStats).
+    let lsn: UInt64
+    let logHash: LogHash
 
-    init(state: AccessState, history: EventHistory) {
+    init(state: AccessState, history: EventHistory, lsn: UInt64 = 0, logHash: LogHash = .zero) {
         self.state = state
         self.history = history
+        self.lsn = lsn
+        self.logHash = logHash
     }
 
     public var revision: UInt64 { state.revision }
@@ -161,7 +166,8 @@ public actor StateOwner {
         self.policy = policy
         self.log = log
         self.clock = clock
-        self.publishedBox = NIOLockedValueBox(PublishedState(state: durable.state, history: durable.history))
+        self.publishedBox = NIOLockedValueBox(
+            PublishedState(state: durable.state, history: durable.history, lsn: durable.lsn, logHash: durable.logHash))
         self.revisions = RevisionSignal(reached: durable.state.revision)
         self.latestEventTime = Self.newestEventTime(in: durable.history) ?? Timestamp(millisecondsSinceEpoch: 0)
     }
@@ -474,7 +480,7 @@ public actor StateOwner {
         guard value.lsn > durable.lsn else { return }
         durable = value
         if published {
-            let published = PublishedState(state: value.state, history: value.history)
+            let published = PublishedState(state: value.state, history: value.history, lsn: value.lsn, logHash: value.logHash)
             publishedBox.withLockedValue { $0 = published }
             revisions.reached(value.state.revision)
             for follower in followers.values { follower() }

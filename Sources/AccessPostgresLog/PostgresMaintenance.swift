@@ -72,6 +72,16 @@ package enum PostgresMaintenance {
         }
     }
 
+    /// The oldest record the log still holds (nil when it holds none): a host
+    /// whose state ends before the record just before it cannot catch up by
+    /// reading records, and starts from the newest snapshot.
+    package static func oldestRecord(settings: PostgresLogSettings, logger: Logger) async throws -> UInt64? {
+        try await withConnection(settings, logger: logger, requireSchema: true) { connection in
+            let oldest: Int64 = try await single(connection, "SELECT coalesce(min(lsn), -1) FROM accessd.log", logger: logger)
+            return oldest < 0 ? nil : UInt64(oldest)
+        }
+    }
+
     /// The log's rows and snapshots, said in lines.
     package static func status(settings: PostgresLogSettings, logger: Logger) async throws -> [String] {
         try await withConnection(settings, logger: logger, requireSchema: true) { connection in

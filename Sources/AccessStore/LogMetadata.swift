@@ -59,6 +59,8 @@ package enum LogKey: String, Sendable, CaseIterable {
     /// A shared log's servers (`postgresql_hosts`), and this host's name in its rows.
     case servers = "accessd.servers"
     case writer = "accessd.writer"
+    /// The oldest record a shared log still holds.
+    case oldestLSN = "accessd.oldest_lsn"
     /// Whether the socket came from systemd (socket activation).
     case activated = "accessd.activated"
     /// A thread's nice value.

@@ -49,11 +49,29 @@ struct Stats: AsyncParsableCommand {
 
     @OptionGroup var options: ConnectionOptions
 
+    @Flag(help: "Also a SHA-256 of the state's records (equal on every host at the same revision; a pass over the whole state).")
+    var digest = false
+
     func run() async throws {
+        var request = Accessd_V1_GetStatsRequest()
+        request.stateDigest = digest
         try await options.run(
-            Methods.getStats, Accessd_V1_GetStatsRequest()
+            Methods.getStats, request
         ) { stats in
-            block([
+            let log: [(String, String)] =
+                stats.log.isEmpty
+                ? []
+                : [
+                    ("log", "\(stats.log), \(stats.logConnected ? "connected" : "not reachable")"),
+                    ("applied", "record \(stats.logAppliedLsn) of \(stats.logHeadLsn), hash \(stats.logHash)"),
+                    ("lag", stats.logLagRecords == 0 ? "none" : "\(stats.logLagRecords) records for \(stats.logLagMs) ms"),
+                ]
+                    + (stats.log == "local"
+                        ? []
+                        : [("caught up", stats.logSilenceMs < 0 ? "not since the start" : "\(stats.logSilenceMs) ms ago")])
+                    + (stats.writesStopped.isEmpty ? [] : [("writes stopped", stats.writesStopped)])
+                    + (stats.stateDigest.isEmpty ? [] : [("state digest", stats.stateDigest)])
+            return block([
                 ("daemon", "accessd \(stats.daemonVersion.isEmpty ? "(version unknown)" : stats.daemonVersion), up \(duration(stats.uptimeMs))"),
                 ("revision", "\(stats.revision)"), ("accounts", "\(stats.accounts)"), ("users", "\(stats.users)"),
                 ("connections", "\(stats.connections)"), ("calls in flight", "\(stats.callsInFlight)"),
@@ -62,7 +80,7 @@ struct Stats: AsyncParsableCommand {
                 ("fsync policy", stats.fsyncPolicy),
                 ("journal", "\(stats.journalRecords) records, \(stats.journalSyncs) syncs since start"),
                 ("oldest event", "seq \(stats.oldestEventSeq) (ListEvents and FollowEvents answer from it on)"),
-            ])
+            ] + log)
         }
     }
 }

@@ -137,6 +137,9 @@ struct Accessd: AsyncParsableCommand {
         if let readOnly = StateDirectoryMount.readOnlyProblem(loaded.configuration.stateDirectory, environment: environment) {
             throw Self.fail(.start(.config, what: "config error", error: readOnly), answering: listener, logger: logger)
         }
+        if loaded.configuration.log == .postgresql {
+            await SharedLogResync.atStart(configuration: loaded.configuration, logger: logger)
+        }
         let configuredSocketPath = loaded.configuration.socketPath
         if let listener {
             loaded.configuration.socketPath = listener.path ?? "(socket passed by systemd)"

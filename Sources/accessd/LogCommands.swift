@@ -140,6 +140,47 @@ struct Resync: AsyncParsableCommand {
 
 /// What `accessd resync` and a start behind the log's oldest row do.
 enum SharedLogResync {
+    /// At a start on a shared log: a host whose state ends before the record
+    /// just before the log's oldest (the log was trimmed past it, or the host
+    /// is new and the log no longer begins at record 1) cannot catch up by
+    /// reading records, and starts from the log's newest snapshot; its own
+    /// files are moved aside, never deleted. A log that does not answer
+    /// changes nothing: the host starts from its own state, and its follower
+    /// says so if it turns out to be behind what the log keeps.
+    static func atStart(configuration: DaemonConfiguration, logger: Logger) async {
+        guard let settings = try? configuration.sharedLogSettings() else { return }  // the start itself says why
+        let path = configuration.stateDirectory
+        let newest: UInt64
+        if FileManager.default.fileExists(atPath: path) {
+            guard let lsn = try? StateDirectory(path: path).newestLSN() else { return }  // recovery says why
+            newest = lsn
+        } else {
+            newest = 0
+        }
+        let oldest: UInt64?
+        do {
+            oldest = try await PostgresMaintenance.oldestRecord(settings: settings, logger: Log.quiet)
+        } catch {
+            logger.warning(
+                "could not ask the shared log where it begins; starting from this host's own state",
+                metadata: .accessd([.error: "\(describePostgres(error))"]))
+            return
+        }
+        guard let oldest, newest + 1 < oldest else { return }
+        logger.notice(
+            "this host's state ends before the oldest record the shared log keeps: starting from the log's newest snapshot",
+            metadata: .accessd([.lsn: "\(newest)", .oldestLSN: "\(oldest)"]))
+        do {
+            for line in try await run(settings: settings, stateDirectory: path, logger: Log.quiet, force: true) {
+                logger.notice("\(line)")
+            }
+        } catch {
+            logger.error(
+                "could not start from the shared log's newest snapshot; starting from this host's own state (writes stop until accessd resync)",
+                metadata: .accessd([.error: "\(describePostgres(error))"]))
+        }
+    }
+
     /// Moves the directory's state aside and installs the log's newest snapshot; the lines say what was done.
     static func run(settings: PostgresLogSettings, stateDirectory: String, logger: Logger, force: Bool) async throws
         -> [String]

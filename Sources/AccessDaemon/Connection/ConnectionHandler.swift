@@ -454,14 +454,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// host committed may be missing), or nil.
     private func staleness(now: NIODeadline) -> AccessError? {
         guard let log = shared.sharedLog else { return nil }
-        let limit = configuration.maxStalenessMilliseconds
-        let silence = log.freshness.silence(now: now)
-        if let silence, silence.nanoseconds <= limit * 1_000_000 { return nil }
-        let since = silence.map { "for \($0.nanoseconds / 1_000_000) ms" } ?? "since it started"
-        let why = log.failure().map { " (\($0))" } ?? ""
-        return AccessError(
-            .unavailable,
-            "this host has not caught up with the shared log \(since)\(why), longer than max_staleness_ms \(limit): reads are refused rather than answered from a state that may miss a revocation; try another host, or again later")
+        return LogReport.readsRefused(
+            silence: log.freshness.silence(now: now), maxStalenessMilliseconds: configuration.maxStalenessMilliseconds,
+            failure: log.failure()
+        ).map { AccessError(.unavailable, $0) }
     }
 
     private func answerRead(
@@ -620,6 +616,20 @@ final class ConnectionHandler: ChannelDuplexHandler {
             stats.journalRecords = status.journalRecords
             stats.journalSyncs = status.journalSyncs
             stats.oldestEventSeq = published.oldestEventSeq(shared.events)
+            let log = status.log
+            stats.log = log.kind
+            stats.logConnected = log.connected
+            stats.logHeadLsn = log.headLSN
+            stats.logAppliedLsn = log.appliedLSN
+            stats.logLagRecords = log.lagRecords
+            stats.logLagMs = log.lagMilliseconds
+            stats.logSilenceMs = log.silence.map { $0.nanoseconds / 1_000_000 } ?? -1
+            stats.logHash = log.appliedHash.description
+            stats.writesStopped = log.writesStopped ?? ""
+            if let request = try? Accessd_V1_GetStatsRequest(serializedBytes: payload), request.stateDigest {
+                // The published state is a value: hashed on this loop, as a list read would be.
+                stats.stateDigest = (try? SnapshotFile.stateDigest(published.state)).map(Hex.encode) ?? ""
+            }
             answerStats(id: id, stats, revision: published.revision, context: context)
         case .metrics:
             answerMetrics(id: id, context: context)
@@ -771,8 +781,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         let probe = shared.metrics?.health
         let reply = HealthCheck.answer(
-            service: request.service, journalFailure: probe?.journalFailure(),
-            draining: draining || (probe?.draining() ?? false), revision: published.revision)
+            service: request.service, journalFailure: probe?.journalFailure(), readsRefused: probe?.readsRefused(),
+            draining: draining || (probe?.draining() ?? false), revision: published.revision, log: probe?.log())
         respond(id: id, payload: (try? reply.serializedBytes()) ?? Data(), revision: published.revision, context: context)
     }
 

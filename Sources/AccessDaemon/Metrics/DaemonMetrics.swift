@@ -17,6 +17,7 @@ struct DaemonReading: Sendable {
     var startTimeMilliseconds: Int64
     var lastSnapshotRevision: UInt64
     var lastSnapshotAtMilliseconds: Int64
+    var log: LogReport
 }
 
 /// The daemon's metrics. The calls (by method and code, their durations,
@@ -48,6 +49,12 @@ public final class DaemonMetrics: Sendable {
     private let startTime: CoreMetrics.Meter
     private let lastSnapshotRevision: CoreMetrics.Meter
     private let lastSnapshotTime: CoreMetrics.Meter
+    private let logConnected: CoreMetrics.Meter
+    private let logHead: CoreMetrics.Meter
+    private let logApplied: CoreMetrics.Meter
+    private let logLagRecords: CoreMetrics.Meter
+    private let logLag: CoreMetrics.Meter
+    private let writesStopped: CoreMetrics.Meter
     /// Scrapes set the gauges, then emit: one at a time.
     private let scrapeLock = NIOLock()
 
@@ -118,6 +125,13 @@ public final class DaemonMetrics: Sendable {
         lastSnapshotRevision = gauge("snapshot_last_revision", "", "The revision the last snapshot holds (0: none yet).")
         lastSnapshotTime = gauge(
             "snapshot_last_timestamp", "seconds", "When the last snapshot was written, in seconds since the epoch (0: none yet).")
+        logConnected = gauge("log_connected", "", "1 while the log answers (the local journal always does; a shared log in PostgreSQL when reachable), else 0.")
+        logHead = gauge("log_head_lsn", "", "The newest record of the log as this host last saw it.")
+        logApplied = gauge("log_applied_lsn", "", "The newest record of the log this host has applied.")
+        logLagRecords = gauge("log_lag_records", "", "Records the log holds that this host has not applied yet.")
+        logLag = gauge("log_lag", "seconds", "How long this host has been behind the log (0 when it is not).")
+        writesStopped = gauge(
+            "writes_stopped", "", "1 once writes are refused for good (a divergence from the shared log; accessd resync mends it), else 0.")
         let info = registry.makeGauge(
             descriptor: name("build_info", "", "Always 1; the version label says which accessd this is."), labels: [("version", version)])
         info.set(Int64(1))
@@ -146,6 +160,12 @@ public final class DaemonMetrics: Sendable {
             startTime.set(Double(reading.startTimeMilliseconds) / 1000)
             lastSnapshotRevision.set(Int64(clamping: reading.lastSnapshotRevision))
             lastSnapshotTime.set(Double(reading.lastSnapshotAtMilliseconds) / 1000)
+            logConnected.set(reading.log.connected ? 1 : 0)
+            logHead.set(Int64(clamping: reading.log.headLSN))
+            logApplied.set(Int64(clamping: reading.log.appliedLSN))
+            logLagRecords.set(Int64(clamping: reading.log.lagRecords))
+            logLag.set(Double(reading.log.lagMilliseconds) / 1000)
+            writesStopped.set(reading.log.writesStopped == nil ? 0 : 1)
             return registry.emitToString()
         }
         // The registry keeps its families in a dictionary: sorted by name, the text reads the same at every scrape.

@@ -11,6 +11,11 @@ struct HealthProbe: Sendable {
     var journalFailure: @Sendable () -> String?
     /// Whether the daemon is shutting down.
     var draining: @Sendable () -> Bool
+    /// Why reads are refused now (a shared log not caught up with for longer
+    /// than max_staleness_ms), or nil.
+    var readsRefused: @Sendable () -> String? = { nil }
+    /// The log's report (its lag), with a shared log.
+    var log: @Sendable () -> LogReport? = { nil }
 }
 
 /// HealthService.Check, with the meaning of gRPC's health checking
@@ -32,11 +37,16 @@ enum HealthCheck {
     typealias Status = Accessd_V1_HealthCheckResponse.ServingStatus
 
     /// The answer for `service` ("" for the daemon as a whole).
-    static func answer(service: String, journalFailure: String?, draining: Bool, revision: UInt64)
-        -> Accessd_V1_HealthCheckResponse
-    {
+    static func answer(
+        service: String, journalFailure: String?, readsRefused: String? = nil, draining: Bool, revision: UInt64,
+        log: LogReport? = nil
+    ) -> Accessd_V1_HealthCheckResponse {
         var response = Accessd_V1_HealthCheckResponse()
         response.revision = revision
+        if let log {
+            response.logLagRecords = log.lagRecords
+            response.logLagMs = log.lagMilliseconds
+        }
         let takesWrites: Bool
         if service.isEmpty {
             takesWrites = true
@@ -50,6 +60,9 @@ enum HealthCheck {
         if draining {
             response.status = .notServing
             response.reason = "accessd is shutting down"
+        } else if let readsRefused {
+            response.status = .notServing
+            response.reason = readsRefused
         } else if let journalFailure, takesWrites {
             response.status = .notServing
             response.reason =

@@ -39,22 +39,8 @@ package enum SnapshotFile {
     }
 
     package static func encode(_ value: DurableState, writtenAt: Timestamp) throws -> [UInt8] {
-        let state = value.state
-        let records = state.records
-        var snapshot = Accessd_V1_StateSnapshot()
-        snapshot.formatVersion = formatVersion
-        snapshot.nextSeq = records.nextSeq
+        var snapshot = records(of: value.state)
         snapshot.writtenAtMs = writtenAt.millisecondsSinceEpoch
-        snapshot.accounts = records.accounts.map { Accessd_V1_Account($0) }
-        snapshot.users = records.users.map(Accessd_V1_User.init)
-        snapshot.roles = records.roles.map(Accessd_V1_Role.init)
-        snapshot.offices = records.offices.map(Accessd_V1_Office.init)
-        snapshot.projects = records.projects.map(Accessd_V1_Project.init)
-        snapshot.products = records.products.map(Accessd_V1_Product.init)
-        snapshot.shares = records.shares.map(Accessd_V1_Share.init)
-        snapshot.clientLinks = records.clientLinks.map(Accessd_V1_ClientLink.init)
-        snapshot.activations = records.activations.map(Accessd_V1_PendingActivation.init)
-        snapshot.outbox = records.outbox.map { Accessd_V1_OutboxMessage($0) }
         snapshot.journalLsn = value.lsn
         if value.lsn > 0 { snapshot.journalHash = Data(value.logHash.bytes) }
         var idempotency = value.idempotency
@@ -68,6 +54,57 @@ package enum SnapshotFile {
         append(CRC32C.checksum(payload), to: &header)
         assert(header.count == headerLength)
         return header + payload
+    }
+
+    /// SHA-256 of the state's records as a snapshot encodes them (not its
+    /// time, lsn or stored replies), each table's records sorted by their
+    /// bytes (a table's order is its hashing's, which differs between
+    /// processes): equal on every host that applied the same history (GetStats
+    /// `state_digest`).
+    /// - Complexity: O(n log n) in the records.
+    package static func stateDigest(_ state: AccessState) throws -> [UInt8] {
+        let snapshot = records(of: state)
+        var hasher = SHA256()
+        func count(_ value: Int) { hasher.update(withUnsafeBytes(of: UInt64(value).littleEndian) { Array($0) }) }
+        func table(_ records: [some SwiftProtobuf.Message]) throws {
+            let encoded = try records.map { try $0.serializedBytes() as [UInt8] }.sorted { $0.lexicographicallyPrecedes($1) }
+            count(encoded.count)
+            for bytes in encoded {
+                count(bytes.count)
+                hasher.update(bytes)
+            }
+        }
+        count(Int(snapshot.nextSeq))
+        try table(snapshot.accounts)
+        try table(snapshot.users)
+        try table(snapshot.roles)
+        try table(snapshot.offices)
+        try table(snapshot.projects)
+        try table(snapshot.products)
+        try table(snapshot.shares)
+        try table(snapshot.clientLinks)
+        try table(snapshot.activations)
+        try table(snapshot.outbox)
+        return hasher.finalize()
+    }
+
+    /// The snapshot message with the state's records and nothing else.
+    private static func records(of state: AccessState) -> Accessd_V1_StateSnapshot {
+        let records = state.records
+        var snapshot = Accessd_V1_StateSnapshot()
+        snapshot.formatVersion = formatVersion
+        snapshot.nextSeq = records.nextSeq
+        snapshot.accounts = records.accounts.map { Accessd_V1_Account($0) }
+        snapshot.users = records.users.map(Accessd_V1_User.init)
+        snapshot.roles = records.roles.map(Accessd_V1_Role.init)
+        snapshot.offices = records.offices.map(Accessd_V1_Office.init)
+        snapshot.projects = records.projects.map(Accessd_V1_Project.init)
+        snapshot.products = records.products.map(Accessd_V1_Product.init)
+        snapshot.shares = records.shares.map(Accessd_V1_Share.init)
+        snapshot.clientLinks = records.clientLinks.map(Accessd_V1_ClientLink.init)
+        snapshot.activations = records.activations.map(Accessd_V1_PendingActivation.init)
+        snapshot.outbox = records.outbox.map { Accessd_V1_OutboxMessage($0) }
+        return snapshot
     }
 
     /// Whether `bytes` are a whole snapshot: its header, length and checksum

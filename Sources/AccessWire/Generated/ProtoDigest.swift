@@ -5,11 +5,11 @@ public enum ProtoDigest {
     public static let sha256: [String: String] = [
         "accessd/v1/access.proto": "41abbfae41a2cc66346b28bc6a4ea66c8d2028eb85b697b909baa7b890091669",
         "accessd/v1/accounts.proto": "82578e1746652f6685996030a42487a1af2340266a0ca4630a5156840ae8fdbb",
-        "accessd/v1/admin.proto": "9d58d799554237b7bd1d2d94edda9ac6b208f92f35a7fbf921b395d5d98c2eae",
+        "accessd/v1/admin.proto": "0f551c8fd4ad247996d55d3ae53a300d17d47aa0759029ef6228fc47a1512560",
         "accessd/v1/clients.proto": "d7cf70e4888a8cb4d6a9c0017ea55b7c32b6c57fc88f3071cdc9f1ee9e87e4bd",
         "accessd/v1/events.proto": "0defedfb8301db946fed639f759441a5c4d3509e3727017f7c4041eeb459d973",
         "accessd/v1/frames.proto": "f99e57418378a111dce8b096bcdcd73c1239e29d5700850daf34825ec02eca33",
-        "accessd/v1/health.proto": "88b776da9cac57e58b873227f3d3fda016dd22f3f619f8749bec5e68a87bc9fa",
+        "accessd/v1/health.proto": "405b5dbf735642d4426b373fce83af58569a4fee23f0ca2230132070300d72c5",
         "accessd/v1/offices.proto": "c313c7a3fc884bb0e15ebf690b847599ca858ce94e7c367eb1ff513dc7eb8f35",
         "accessd/v1/products.proto": "23efe9bd298cf27391595f4356f98cc7956916fd34520deb6dac42a215624622",
         "accessd/v1/projects.proto": "2a3f8ebb9989da8e7f65597813d17b6eae8214050165bb333719200fb9133482",

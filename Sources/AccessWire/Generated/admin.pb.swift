@@ -142,57 +142,177 @@ public nonisolated struct Accessd_V1_GetStatsRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Also compute state_digest (a pass over the whole state: for checks and
+  /// tests, not for a scrape every second).
+  public var stateDigest: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Accessd_V1_GetStatsResponse: Sendable {
+public nonisolated struct Accessd_V1_GetStatsResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var revision: UInt64 = 0
+  public var revision: UInt64 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
 
-  public var accounts: UInt64 = 0
+  public var accounts: UInt64 {
+    get {_storage._accounts}
+    set {_uniqueStorage()._accounts = newValue}
+  }
 
-  public var users: UInt64 = 0
+  public var users: UInt64 {
+    get {_storage._users}
+    set {_uniqueStorage()._users = newValue}
+  }
 
-  public var connections: UInt64 = 0
+  public var connections: UInt64 {
+    get {_storage._connections}
+    set {_uniqueStorage()._connections = newValue}
+  }
 
-  public var callsInFlight: UInt64 = 0
+  public var callsInFlight: UInt64 {
+    get {_storage._callsInFlight}
+    set {_uniqueStorage()._callsInFlight = newValue}
+  }
 
-  public var lastSnapshotRevision: UInt64 = 0
+  public var lastSnapshotRevision: UInt64 {
+    get {_storage._lastSnapshotRevision}
+    set {_uniqueStorage()._lastSnapshotRevision = newValue}
+  }
 
-  public var lastSnapshotAtMs: Int64 = 0
+  public var lastSnapshotAtMs: Int64 {
+    get {_storage._lastSnapshotAtMs}
+    set {_uniqueStorage()._lastSnapshotAtMs = newValue}
+  }
 
-  public var stateDirectory: String = String()
+  public var stateDirectory: String {
+    get {_storage._stateDirectory}
+    set {_uniqueStorage()._stateDirectory = newValue}
+  }
 
-  public var socketPath: String = String()
+  public var socketPath: String {
+    get {_storage._socketPath}
+    set {_uniqueStorage()._socketPath = newValue}
+  }
 
   /// The journal's fsync policy: always, interval or none.
-  public var fsyncPolicy: String = String()
+  public var fsyncPolicy: String {
+    get {_storage._fsyncPolicy}
+    set {_uniqueStorage()._fsyncPolicy = newValue}
+  }
 
   /// Journal records written and fdatasyncs done since the daemon started
   /// (records per sync shows how much group commit shares).
-  public var journalRecords: UInt64 = 0
+  public var journalRecords: UInt64 {
+    get {_storage._journalRecords}
+    set {_uniqueStorage()._journalRecords = newValue}
+  }
 
-  public var journalSyncs: UInt64 = 0
+  public var journalSyncs: UInt64 {
+    get {_storage._journalSyncs}
+    set {_uniqueStorage()._journalSyncs = newValue}
+  }
 
   /// The journal record the last snapshot holds.
-  public var lastSnapshotLsn: UInt64 = 0
+  public var lastSnapshotLsn: UInt64 {
+    get {_storage._lastSnapshotLsn}
+    set {_uniqueStorage()._lastSnapshotLsn = newValue}
+  }
 
   /// The oldest event seq ListEvents and FollowEvents can still answer from.
-  public var oldestEventSeq: UInt64 = 0
+  public var oldestEventSeq: UInt64 {
+    get {_storage._oldestEventSeq}
+    set {_uniqueStorage()._oldestEventSeq = newValue}
+  }
 
   /// Milliseconds since the daemon started.
-  public var uptimeMs: Int64 = 0
+  public var uptimeMs: Int64 {
+    get {_storage._uptimeMs}
+    set {_uniqueStorage()._uptimeMs = newValue}
+  }
 
-  public var daemonVersion: String = String()
+  public var daemonVersion: String {
+    get {_storage._daemonVersion}
+    set {_uniqueStorage()._daemonVersion = newValue}
+  }
+
+  /// The log every write goes through: "local" (this host's journal) or
+  /// "postgresql" (a log several hosts share; README "Several hosts").
+  public var log: String {
+    get {_storage._log}
+    set {_uniqueStorage()._log = newValue}
+  }
+
+  /// Whether the log answers now (the local journal always does).
+  public var logConnected: Bool {
+    get {_storage._logConnected}
+    set {_uniqueStorage()._logConnected = newValue}
+  }
+
+  /// The newest record of the log as this host last saw it, and the newest
+  /// record this host has applied (its state is that record's).
+  public var logHeadLsn: UInt64 {
+    get {_storage._logHeadLsn}
+    set {_uniqueStorage()._logHeadLsn = newValue}
+  }
+
+  public var logAppliedLsn: UInt64 {
+    get {_storage._logAppliedLsn}
+    set {_uniqueStorage()._logAppliedLsn = newValue}
+  }
+
+  /// Records the log holds that this host has not applied yet, and for how
+  /// many milliseconds it has been behind (0 and 0 when it is not).
+  public var logLagRecords: UInt64 {
+    get {_storage._logLagRecords}
+    set {_uniqueStorage()._logLagRecords = newValue}
+  }
+
+  public var logLagMs: Int64 {
+    get {_storage._logLagMs}
+    set {_uniqueStorage()._logLagMs = newValue}
+  }
+
+  /// Milliseconds since this host last held every committed record (a shared
+  /// log only: past max_staleness_ms reads are refused); -1: not since it
+  /// started.
+  public var logSilenceMs: Int64 {
+    get {_storage._logSilenceMs}
+    set {_uniqueStorage()._logSilenceMs = newValue}
+  }
+
+  /// The hash of record log_applied_lsn, hex (the chain over every record
+  /// before it: equal on every host at the same lsn).
+  public var logHash: String {
+    get {_storage._logHash}
+    set {_uniqueStorage()._logHash = newValue}
+  }
+
+  /// Why writes are refused from now on (a divergence from the shared log, a
+  /// record of a newer format), empty while they are not.
+  public var writesStopped: String {
+    get {_storage._writesStopped}
+    set {_uniqueStorage()._writesStopped = newValue}
+  }
+
+  /// SHA-256, hex, of the state's records at `revision`, when the request asks
+  /// for it: equal on every host at the same revision.
+  public var stateDigest: String {
+    get {_storage._stateDigest}
+    set {_uniqueStorage()._stateDigest = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Accessd_V1_BackupRequest: Sendable {
@@ -589,26 +709,7 @@ nonisolated extension Accessd_V1_SnapshotResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Accessd_V1_GetStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Accessd_V1_GetStatsRequest, rhs: Accessd_V1_GetStatsRequest) -> Bool {
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}accounts\0\u{1}users\0\u{1}connections\0\u{3}calls_in_flight\0\u{3}last_snapshot_revision\0\u{3}last_snapshot_at_ms\0\u{3}state_directory\0\u{3}socket_path\0\u{3}fsync_policy\0\u{3}journal_records\0\u{3}journal_syncs\0\u{3}last_snapshot_lsn\0\u{3}oldest_event_seq\0\u{3}uptime_ms\0\u{3}daemon_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}state_digest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -616,96 +717,262 @@ nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftP
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.accounts) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.users) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.connections) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.callsInFlight) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.lastSnapshotRevision) }()
-      case 7: try { try decoder.decodeSingularInt64Field(value: &self.lastSnapshotAtMs) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.stateDirectory) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.socketPath) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.fsyncPolicy) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.journalRecords) }()
-      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.journalSyncs) }()
-      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.lastSnapshotLsn) }()
-      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.oldestEventSeq) }()
-      case 15: try { try decoder.decodeSingularInt64Field(value: &self.uptimeMs) }()
-      case 16: try { try decoder.decodeSingularStringField(value: &self.daemonVersion) }()
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.stateDigest) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.revision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 1)
+    if self.stateDigest != false {
+      try visitor.visitSingularBoolField(value: self.stateDigest, fieldNumber: 1)
     }
-    if self.accounts != 0 {
-      try visitor.visitSingularUInt64Field(value: self.accounts, fieldNumber: 2)
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Accessd_V1_GetStatsRequest, rhs: Accessd_V1_GetStatsRequest) -> Bool {
+    if lhs.stateDigest != rhs.stateDigest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Accessd_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}accounts\0\u{1}users\0\u{1}connections\0\u{3}calls_in_flight\0\u{3}last_snapshot_revision\0\u{3}last_snapshot_at_ms\0\u{3}state_directory\0\u{3}socket_path\0\u{3}fsync_policy\0\u{3}journal_records\0\u{3}journal_syncs\0\u{3}last_snapshot_lsn\0\u{3}oldest_event_seq\0\u{3}uptime_ms\0\u{3}daemon_version\0\u{1}log\0\u{3}log_connected\0\u{3}log_head_lsn\0\u{3}log_applied_lsn\0\u{3}log_lag_records\0\u{3}log_lag_ms\0\u{3}log_silence_ms\0\u{3}log_hash\0\u{3}writes_stopped\0\u{3}state_digest\0")
+
+  fileprivate class _StorageClass {
+    var _revision: UInt64 = 0
+    var _accounts: UInt64 = 0
+    var _users: UInt64 = 0
+    var _connections: UInt64 = 0
+    var _callsInFlight: UInt64 = 0
+    var _lastSnapshotRevision: UInt64 = 0
+    var _lastSnapshotAtMs: Int64 = 0
+    var _stateDirectory: String = String()
+    var _socketPath: String = String()
+    var _fsyncPolicy: String = String()
+    var _journalRecords: UInt64 = 0
+    var _journalSyncs: UInt64 = 0
+    var _lastSnapshotLsn: UInt64 = 0
+    var _oldestEventSeq: UInt64 = 0
+    var _uptimeMs: Int64 = 0
+    var _daemonVersion: String = String()
+    var _log: String = String()
+    var _logConnected: Bool = false
+    var _logHeadLsn: UInt64 = 0
+    var _logAppliedLsn: UInt64 = 0
+    var _logLagRecords: UInt64 = 0
+    var _logLagMs: Int64 = 0
+    var _logSilenceMs: Int64 = 0
+    var _logHash: String = String()
+    var _writesStopped: String = String()
+    var _stateDigest: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _revision = source._revision
+      _accounts = source._accounts
+      _users = source._users
+      _connections = source._connections
+      _callsInFlight = source._callsInFlight
+      _lastSnapshotRevision = source._lastSnapshotRevision
+      _lastSnapshotAtMs = source._lastSnapshotAtMs
+      _stateDirectory = source._stateDirectory
+      _socketPath = source._socketPath
+      _fsyncPolicy = source._fsyncPolicy
+      _journalRecords = source._journalRecords
+      _journalSyncs = source._journalSyncs
+      _lastSnapshotLsn = source._lastSnapshotLsn
+      _oldestEventSeq = source._oldestEventSeq
+      _uptimeMs = source._uptimeMs
+      _daemonVersion = source._daemonVersion
+      _log = source._log
+      _logConnected = source._logConnected
+      _logHeadLsn = source._logHeadLsn
+      _logAppliedLsn = source._logAppliedLsn
+      _logLagRecords = source._logLagRecords
+      _logLagMs = source._logLagMs
+      _logSilenceMs = source._logSilenceMs
+      _logHash = source._logHash
+      _writesStopped = source._writesStopped
+      _stateDigest = source._stateDigest
     }
-    if self.users != 0 {
-      try visitor.visitSingularUInt64Field(value: self.users, fieldNumber: 3)
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
     }
-    if self.connections != 0 {
-      try visitor.visitSingularUInt64Field(value: self.connections, fieldNumber: 4)
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._revision) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._accounts) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._users) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._connections) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._callsInFlight) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._lastSnapshotRevision) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._lastSnapshotAtMs) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._stateDirectory) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._socketPath) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._fsyncPolicy) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._journalRecords) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._journalSyncs) }()
+        case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._lastSnapshotLsn) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._oldestEventSeq) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._uptimeMs) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._daemonVersion) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._log) }()
+        case 18: try { try decoder.decodeSingularBoolField(value: &_storage._logConnected) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._logHeadLsn) }()
+        case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._logAppliedLsn) }()
+        case 21: try { try decoder.decodeSingularUInt64Field(value: &_storage._logLagRecords) }()
+        case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._logLagMs) }()
+        case 23: try { try decoder.decodeSingularInt64Field(value: &_storage._logSilenceMs) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._logHash) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._writesStopped) }()
+        case 26: try { try decoder.decodeSingularStringField(value: &_storage._stateDigest) }()
+        default: break
+        }
+      }
     }
-    if self.callsInFlight != 0 {
-      try visitor.visitSingularUInt64Field(value: self.callsInFlight, fieldNumber: 5)
-    }
-    if self.lastSnapshotRevision != 0 {
-      try visitor.visitSingularUInt64Field(value: self.lastSnapshotRevision, fieldNumber: 6)
-    }
-    if self.lastSnapshotAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.lastSnapshotAtMs, fieldNumber: 7)
-    }
-    if !self.stateDirectory.isEmpty {
-      try visitor.visitSingularStringField(value: self.stateDirectory, fieldNumber: 8)
-    }
-    if !self.socketPath.isEmpty {
-      try visitor.visitSingularStringField(value: self.socketPath, fieldNumber: 9)
-    }
-    if !self.fsyncPolicy.isEmpty {
-      try visitor.visitSingularStringField(value: self.fsyncPolicy, fieldNumber: 10)
-    }
-    if self.journalRecords != 0 {
-      try visitor.visitSingularUInt64Field(value: self.journalRecords, fieldNumber: 11)
-    }
-    if self.journalSyncs != 0 {
-      try visitor.visitSingularUInt64Field(value: self.journalSyncs, fieldNumber: 12)
-    }
-    if self.lastSnapshotLsn != 0 {
-      try visitor.visitSingularUInt64Field(value: self.lastSnapshotLsn, fieldNumber: 13)
-    }
-    if self.oldestEventSeq != 0 {
-      try visitor.visitSingularUInt64Field(value: self.oldestEventSeq, fieldNumber: 14)
-    }
-    if self.uptimeMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.uptimeMs, fieldNumber: 15)
-    }
-    if !self.daemonVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.daemonVersion, fieldNumber: 16)
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if _storage._revision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._revision, fieldNumber: 1)
+      }
+      if _storage._accounts != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._accounts, fieldNumber: 2)
+      }
+      if _storage._users != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._users, fieldNumber: 3)
+      }
+      if _storage._connections != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._connections, fieldNumber: 4)
+      }
+      if _storage._callsInFlight != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._callsInFlight, fieldNumber: 5)
+      }
+      if _storage._lastSnapshotRevision != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._lastSnapshotRevision, fieldNumber: 6)
+      }
+      if _storage._lastSnapshotAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._lastSnapshotAtMs, fieldNumber: 7)
+      }
+      if !_storage._stateDirectory.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stateDirectory, fieldNumber: 8)
+      }
+      if !_storage._socketPath.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._socketPath, fieldNumber: 9)
+      }
+      if !_storage._fsyncPolicy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fsyncPolicy, fieldNumber: 10)
+      }
+      if _storage._journalRecords != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._journalRecords, fieldNumber: 11)
+      }
+      if _storage._journalSyncs != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._journalSyncs, fieldNumber: 12)
+      }
+      if _storage._lastSnapshotLsn != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._lastSnapshotLsn, fieldNumber: 13)
+      }
+      if _storage._oldestEventSeq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._oldestEventSeq, fieldNumber: 14)
+      }
+      if _storage._uptimeMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._uptimeMs, fieldNumber: 15)
+      }
+      if !_storage._daemonVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._daemonVersion, fieldNumber: 16)
+      }
+      if !_storage._log.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._log, fieldNumber: 17)
+      }
+      if _storage._logConnected != false {
+        try visitor.visitSingularBoolField(value: _storage._logConnected, fieldNumber: 18)
+      }
+      if _storage._logHeadLsn != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._logHeadLsn, fieldNumber: 19)
+      }
+      if _storage._logAppliedLsn != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._logAppliedLsn, fieldNumber: 20)
+      }
+      if _storage._logLagRecords != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._logLagRecords, fieldNumber: 21)
+      }
+      if _storage._logLagMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._logLagMs, fieldNumber: 22)
+      }
+      if _storage._logSilenceMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._logSilenceMs, fieldNumber: 23)
+      }
+      if !_storage._logHash.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._logHash, fieldNumber: 24)
+      }
+      if !_storage._writesStopped.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._writesStopped, fieldNumber: 25)
+      }
+      if !_storage._stateDigest.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stateDigest, fieldNumber: 26)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Accessd_V1_GetStatsResponse, rhs: Accessd_V1_GetStatsResponse) -> Bool {
-    if lhs.revision != rhs.revision {return false}
-    if lhs.accounts != rhs.accounts {return false}
-    if lhs.users != rhs.users {return false}
-    if lhs.connections != rhs.connections {return false}
-    if lhs.callsInFlight != rhs.callsInFlight {return false}
-    if lhs.lastSnapshotRevision != rhs.lastSnapshotRevision {return false}
-    if lhs.lastSnapshotAtMs != rhs.lastSnapshotAtMs {return false}
-    if lhs.stateDirectory != rhs.stateDirectory {return false}
-    if lhs.socketPath != rhs.socketPath {return false}
-    if lhs.fsyncPolicy != rhs.fsyncPolicy {return false}
-    if lhs.journalRecords != rhs.journalRecords {return false}
-    if lhs.journalSyncs != rhs.journalSyncs {return false}
-    if lhs.lastSnapshotLsn != rhs.lastSnapshotLsn {return false}
-    if lhs.oldestEventSeq != rhs.oldestEventSeq {return false}
-    if lhs.uptimeMs != rhs.uptimeMs {return false}
-    if lhs.daemonVersion != rhs.daemonVersion {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._accounts != rhs_storage._accounts {return false}
+        if _storage._users != rhs_storage._users {return false}
+        if _storage._connections != rhs_storage._connections {return false}
+        if _storage._callsInFlight != rhs_storage._callsInFlight {return false}
+        if _storage._lastSnapshotRevision != rhs_storage._lastSnapshotRevision {return false}
+        if _storage._lastSnapshotAtMs != rhs_storage._lastSnapshotAtMs {return false}
+        if _storage._stateDirectory != rhs_storage._stateDirectory {return false}
+        if _storage._socketPath != rhs_storage._socketPath {return false}
+        if _storage._fsyncPolicy != rhs_storage._fsyncPolicy {return false}
+        if _storage._journalRecords != rhs_storage._journalRecords {return false}
+        if _storage._journalSyncs != rhs_storage._journalSyncs {return false}
+        if _storage._lastSnapshotLsn != rhs_storage._lastSnapshotLsn {return false}
+        if _storage._oldestEventSeq != rhs_storage._oldestEventSeq {return false}
+        if _storage._uptimeMs != rhs_storage._uptimeMs {return false}
+        if _storage._daemonVersion != rhs_storage._daemonVersion {return false}
+        if _storage._log != rhs_storage._log {return false}
+        if _storage._logConnected != rhs_storage._logConnected {return false}
+        if _storage._logHeadLsn != rhs_storage._logHeadLsn {return false}
+        if _storage._logAppliedLsn != rhs_storage._logAppliedLsn {return false}
+        if _storage._logLagRecords != rhs_storage._logLagRecords {return false}
+        if _storage._logLagMs != rhs_storage._logLagMs {return false}
+        if _storage._logSilenceMs != rhs_storage._logSilenceMs {return false}
+        if _storage._logHash != rhs_storage._logHash {return false}
+        if _storage._writesStopped != rhs_storage._writesStopped {return false}
+        if _storage._stateDigest != rhs_storage._stateDigest {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -49,6 +49,12 @@ public nonisolated struct Accessd_V1_HealthCheckResponse: Sendable {
 
   public var revision: UInt64 = 0
 
+  /// With a shared log: records committed that this host has not applied
+  /// yet, and for how many milliseconds it has been behind.
+  public var logLagRecords: UInt64 = 0
+
+  public var logLagMs: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// The values of grpc.health.v1's ServingStatus, with this project's
@@ -134,7 +140,7 @@ nonisolated extension Accessd_V1_HealthCheckRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Accessd_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthCheckResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}reason\0\u{1}revision\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}reason\0\u{1}revision\0\u{3}log_lag_records\0\u{3}log_lag_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -145,6 +151,8 @@ nonisolated extension Accessd_V1_HealthCheckResponse: SwiftProtobuf.Message, Swi
       case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.revision) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.logLagRecords) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.logLagMs) }()
       default: break
       }
     }
@@ -160,6 +168,12 @@ nonisolated extension Accessd_V1_HealthCheckResponse: SwiftProtobuf.Message, Swi
     if self.revision != 0 {
       try visitor.visitSingularUInt64Field(value: self.revision, fieldNumber: 3)
     }
+    if self.logLagRecords != 0 {
+      try visitor.visitSingularUInt64Field(value: self.logLagRecords, fieldNumber: 4)
+    }
+    if self.logLagMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.logLagMs, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -167,6 +181,8 @@ nonisolated extension Accessd_V1_HealthCheckResponse: SwiftProtobuf.Message, Swi
     if lhs.status != rhs.status {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.revision != rhs.revision {return false}
+    if lhs.logLagRecords != rhs.logLagRecords {return false}
+    if lhs.logLagMs != rhs.logLagMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
