@@ -55,6 +55,12 @@ swift test --skip-build --skip AccessIntegrationTests
 swift test --skip-build --filter AccessIntegrationTests --skip HostilePeerTests
 swift test --skip-build --filter HostilePeerTests
 ACCESSD="$(swift build --show-bin-path)/accessd" scripts/test-c-client.sh
+# Several hosts (README "Several hosts"): the test lab itself (network
+# namespaces, PostgreSQL with a synchronous standby), then three accessd on
+# one shared log with writers and faults (kill -9, a cut host, PostgreSQL
+# crashed and stopped, a failover).
+scripts/test-lab.sh
+ACCESSD="$(swift build --show-bin-path)/accessd" scripts/test-cluster.sh
 
 # The Debian packages, from one release build (the only one): lintian must
 # find no error in any of them (each override says why it is there), then

@@ -76,6 +76,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var meter: CallMeter
     /// Streams whose next events are being read from disk.
     private var diskPulls: Set<UInt64> = []
+    /// With a shared log: the writes sent to the owner and not yet answered,
+    /// with the timer that answers one at its deadline if the log has not
+    /// said by then whether its record committed.
+    private var writeDeadlines: [UInt64: Scheduled<Void>] = [:]
+    /// Writes answered at their deadline whose outcome has not come back yet.
+    private var timedOutWrites: Set<UInt64> = []
 
     init(
         shared: Shared, configuration: DaemonConfiguration, peer: PeerCredentials?, usage: PeerUsage? = nil,
@@ -149,6 +155,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         stallTimer = nil
         waitTimer?.cancel()
         waitTimer = nil
+        for timer in writeDeadlines.values { timer.cancel() }
+        writeDeadlines = [:]
+        timedOutWrites = []
         if inboundCharged != 0 {
             usage?.addInbound(-inboundCharged)
             inboundCharged = 0
@@ -934,6 +943,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let calls = queued.map(\.call)
         let owner = self.owner
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        if shared.sharedLog != nil {
+            for write in queued {
+                guard let deadline = write.call.deadline else { continue }
+                writeDeadlines[write.id] = context.eventLoop.scheduleTask(deadline: deadline) {
+                    let (handler, context) = loopBound.value
+                    handler.writeDeadlinePassed(write.id, context: context)
+                }
+            }
+        }
         let connectionLoop = context.eventLoop
         let completion: StateOwner.BatchCompletion = { result in
             @Sendable func deliver() {
@@ -970,9 +988,29 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// With a shared log, a write whose deadline passes while its record is
+    /// being appended is answered then (a host cut off from the log would
+    /// otherwise hold it until the append's own timeout): it may still
+    /// commit, which a retry with the same idempotency key finds out.
+    private func writeDeadlinePassed(_ id: UInt64, context: ChannelHandlerContext) {
+        guard writeDeadlines.removeValue(forKey: id) != nil else { return }
+        timedOutWrites.insert(id)
+        respond(
+            id: id, code: .deadlineExceeded,
+            message:
+                "the deadline passed before the shared log said whether the write committed: it may still be applied; send it again with the same idempotency key to learn its outcome",
+            context: context)
+        context.flush()
+        if machine.finished(id) == .close { context.close(promise: nil) }
+    }
+
     private func deliver(_ ids: [UInt64], _ outcomes: [WriteOutcome], context: ChannelHandlerContext) {
         var close = false
         for (id, outcome) in zip(ids, outcomes) {
+            // Answered at its deadline already (the first outcome for an id
+            // is that call's: the owner answers batches in order).
+            if timedOutWrites.remove(id) != nil { continue }
+            writeDeadlines.removeValue(forKey: id)?.cancel()
             switch outcome {
             case .applied(let reply, let revision):
                 respond(id: id, payload: reply, revision: revision, context: context)
