@@ -14,7 +14,10 @@
 # seqs have no gap, its hash chain holds, every host ends at the same record
 # with the same hash and the same state digest, a min_revision read on one
 # host sees a write made on another, and a new host started after
-# `accessd log trim` begins from the log's newest snapshot and agrees.
+# `accessd log trim` begins from the log's newest snapshot and agrees. Last,
+# the log loses its newest records (an asynchronous failover): the host
+# that applied them refuses writes with DATA_LOSS, answers reads, and
+# `accessd resync` rebuilds it.
 #
 #   scripts/test-cluster.sh [--seconds 60]
 #
@@ -147,11 +150,11 @@ log_level = info
 EOF
 }
 start_daemon() { # start_daemon HOST
-    local host="$1"
-    : >"$work/$host/out"
+    local host="$1" started
+    started="$(grep -c "listening on" "$work/$host/out" 2>/dev/null || true)"
     ip netns exec "$(lab_ns "$host")" "$accessd" --config "$work/$host/accessd.conf" >>"$work/$host/out" 2>&1 &
     daemon_pid[$host]=$!
-    eventually 30 grep -q "listening on" "$work/$host/out" ||
+    eventually 30 eval '[ "$(grep -c "listening on" "$work/$host/out")" -gt "${started:-0}" ]' ||
         { echo "accessd on $host did not start:"; tail -20 "$work/$host/out"; return 1; }
 }
 stat_of() { # stat_of HOST FIELD
@@ -262,6 +265,8 @@ converged() {
 }
 check "every host reaches the log's newest record" eventually 60 converged
 converge_s=$((SECONDS - written_at))
+# The log's rows as they are now, for a failure's post-mortem (KEEP_CLUSTER=1 keeps $work).
+sql "COPY (SELECT lsn, writer, first_seq, last_seq, encode(batch_id, 'hex'), encode(prev_hash, 'hex'), encode(hash, 'hex'), committed_at FROM accessd.log ORDER BY lsn) TO STDOUT" >"$work/log-rows" || true
 say "converged $converge_s s after the writers stopped, at record $(log_head)"
 
 acked=0
@@ -355,6 +360,35 @@ new_host() {
 }
 check "a new host started after the trim begins from the newest snapshot and reaches the others' state" new_host
 check "every acknowledged write is on d" peer verify "$work/d/accessd.sock" "${acks[@]}"
+
+# ---- divergence, and accessd resync ------------------------------------------------------
+# The log loses its last records, as after a failover to a standby that was
+# not synchronous: a host that applied them no longer follows the log.
+lost_from=$(($(log_head) - 2))
+sql "DELETE FROM accessd.snapshots WHERE lsn >= $lost_from" "DELETE FROM accessd.log WHERE lsn >= $lost_from" >/dev/null
+say "removed records $lost_from... from the log"
+write_refused_data_loss() {
+    local out
+    out="$(peer one "$work/a/accessd.sock" "cluster-after-loss")"
+    echo "$out"
+    [ "${out%% *}" = DATA_LOSS ] && [[ "$out" =~ record\ [0-9]+ ]]
+}
+check "after the log lost records a applied, a write on a is refused with DATA_LOSS naming the record" write_refused_data_loss
+check "reads on a go on meanwhile" read_answers a OK
+stopped_reported() { [ -n "$(stat_of a writes_stopped)" ]; }
+check "GetStats on a says why its writes stopped" stopped_reported
+resynced() {
+    kill -TERM "${daemon_pid[a]}"
+    wait "${daemon_pid[a]}" 2>/dev/null || true
+    ip netns exec "$(lab_ns a)" "$accessd" --config "$work/a/accessd.conf" resync || return
+    start_daemon a || return
+    eventually 30 eval '[ "$(stat_of a log_applied_lsn)" = "$(log_head)" ]' || { echo "a at $(stat_of a log_applied_lsn) of $(log_head)"; return 1; }
+    local out
+    out="$(peer one "$work/a/accessd.sock" "cluster-after-resync")"
+    echo "$out"
+    [ "${out%% *}" = OK ]
+}
+check "accessd resync rebuilds a from the log; a catches up and takes writes again" resynced
 
 # ---- figures ---------------------------------------------------------------------------
 errors="$(grep -h '^err \|^down ' "${acks[@]}" | awk '{ n[$1 == "down" ? "down" : $3]++ } END { for (k in n) printf "%s=%d ", k, n[k] }')"
