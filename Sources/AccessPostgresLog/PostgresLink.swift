@@ -234,6 +234,42 @@ package func single<Value: PostgresDecodable & Sendable>(
     return found
 }
 
+/// Runs `body` in an explicit transaction and returns once its COMMIT has
+/// completed. A write is never a bare statement: in the extended protocol
+/// PostgreSQL sends a statement's rows and its CommandComplete before it
+/// commits the implicit transaction (at Sync), and PostgresNIO ends the query
+/// at CommandComplete, so a bare INSERT "succeeds" before it is committed,
+/// let alone flushed by a synchronous standby (a crash then loses a write
+/// that was acknowledged). A COMMIT's CommandComplete comes after the commit,
+/// and after the synchronous standbys have it (`synchronous_commit = on`).
+package func inTransaction<Value: Sendable>(
+    _ connection: PostgresConnection, logger: Logger, _ body: () async throws -> Value
+) async throws -> Value {
+    try await execute(connection, PostgresQuery(unsafeSQL: "BEGIN"), logger: logger)
+    let value: Value
+    do {
+        value = try await body()
+    } catch {
+        try? await execute(connection, PostgresQuery(unsafeSQL: "ROLLBACK"), logger: logger)
+        throw error
+    }
+    try await execute(connection, PostgresQuery(unsafeSQL: "COMMIT"), logger: logger)
+    return value
+}
+
+/// Returns once everything the server had committed before it is on its
+/// synchronous standbys too. A row is visible on the primary as soon as it
+/// is committed there, before the standbys have it (its writer is still
+/// waiting for them): a reader that applied it, and a failover that lost
+/// it, would leave the reader ahead of the log. A transaction with an xid
+/// commits after them in the WAL, and its commit waits for the standbys'
+/// flush, which is in WAL order.
+package func durabilityBarrier(_ connection: PostgresConnection, logger: Logger) async throws {
+    _ = try await inTransaction(connection, logger: logger) {
+        try await single(connection, "SELECT txid_current()", logger: logger, as: Int64.self)
+    }
+}
+
 extension PostgresQuery {
     /// SQL of the project's own, without binds (never text from a peer or a file).
     package init(unsafeSQL sql: String) {

@@ -132,7 +132,9 @@ package final class PostgresLog: EventLog {
                 deadline, what: "the commit of record \(record.lsn)",
                 expire: { await writer.drop(connection, because: "an append timed out") }
             ) {
-                try await single(connection, query, logger: logger, as: Bool.self)
+                try await inTransaction(connection, logger: logger) {
+                    try await single(connection, query, logger: logger, as: Bool.self)
+                }
             }
         } catch {
             return await appendFailed(record, error: error, connection: connection)
@@ -232,6 +234,8 @@ package final class PostgresLog: EventLog {
             {
                 rows.append(Row(lsn: lsn, format: format, batch: batch, previous: previous, hash: hash, record: record, first: first, last: last))
             }
+            // Applied only once a failover cannot lose them.
+            if !rows.isEmpty { try await durabilityBarrier(connection, logger: logger) }
             return rows
         }
         var records: [LogRecord] = []
@@ -451,6 +455,8 @@ package final class PostgresLog: EventLog {
             found = try Row(lsn: lsn, format: format, batch: batch, previous: previous, hash: hash, record: record, first: first, last: last)
                 .record(after: nil)
         }
+        // Found on the primary is not yet on its synchronous standbys: acknowledged only once it is.
+        if found != nil { try await durabilityBarrier(connection, logger: logger) }
         return found
     }
 
