@@ -4,6 +4,8 @@
 #   /etc/systemd/system/accessd.service, accessd.socket
 #   /etc/sysusers.d/accessd.conf (the user and group accessd)
 #   /etc/accessd/accessd.conf (kept when it exists)
+#   /usr/local/share/doc/accessd/examples/shared-log.conf (the drop-in for a
+#   shared log in PostgreSQL, an example: README "Several hosts")
 # then creates the user, and enables and starts accessd.socket when systemd runs.
 #
 #   install.sh [--root DIR] [--binaries DIR] [--no-start]
@@ -42,6 +44,8 @@ install -D -m 0755 "$binaries/accessctl" "$root/usr/local/bin/accessctl"
 install -D -m 0644 "$units/accessd.service" "$root/etc/systemd/system/accessd.service"
 install -D -m 0644 "$units/accessd.socket" "$root/etc/systemd/system/accessd.socket"
 install -D -m 0644 "$units/accessd.sysusers" "$root/etc/sysusers.d/accessd.conf"
+# An example, not in force: the drop-in for a shared log in PostgreSQL (README "Several hosts").
+install -D -m 0644 "$units/accessd-shared-log.conf" "$root/usr/local/share/doc/accessd/examples/shared-log.conf"
 if [ ! -e "$root/etc/accessd/accessd.conf" ]; then
     install -D -m 0644 "$units/accessd.conf" "$root/etc/accessd/accessd.conf"
 fi

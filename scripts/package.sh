@@ -147,6 +147,8 @@ for unit in accessd.service accessd.socket; do
 done
 install -D -m 0644 scripts/systemd/accessd.sysusers "$stage/usr/lib/sysusers.d/accessd.conf"
 install -D -m 0644 scripts/systemd/accessd.conf "$stage/etc/accessd/accessd.conf"
+# An example, not in force: the drop-in for a shared log in PostgreSQL (README "Several hosts").
+install -D -m 0644 scripts/systemd/accessd-shared-log.conf "$stage/usr/share/doc/accessd/examples/shared-log.conf"
 
 # Man pages, from the argument parsers: swift-argument-parser's generate-manual
 # (the tool its generate-manual plugin runs; the plugin itself would build every

@@ -67,6 +67,46 @@ import Testing
         #expect(readme.contains("exposure level \(String(format: "%.1f", score))"), "the README states the score: \(overall)")
     }
 
+    /// Issue 15: the drop-in for a shared log in PostgreSQL, installed as an
+    /// example and put where an operator puts it, verifies clean, keeps the
+    /// exposure at 2.0 or better (the README says its score), and opens only
+    /// what the log needs: TCP, to the addresses allowed, and the password as
+    /// a credential.
+    @Test(.enabled(if: analyze != nil, "systemd-analyze is absent (scripts/test.sh installs systemd)"))
+    func theSharedLogDropInVerifiesScoresAndOpensOnlyWhatTheLogNeeds() throws {
+        let root = try installedRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let example = root + "/usr/local/share/doc/accessd/examples/shared-log.conf"
+        #expect(FileManager.default.fileExists(atPath: example), "install.sh installs the drop-in as an example")
+        #expect(!FileManager.default.fileExists(atPath: root + "/etc/systemd/system/accessd.service.d"), "not in force")
+        let dropIns = root + "/etc/systemd/system/accessd.service.d"
+        try FileManager.default.createDirectory(atPath: dropIns, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: example, toPath: dropIns + "/shared-log.conf")
+        let verify = try SystemdTestSupport.run(Self.analyze!, ["verify", "--root=\(root)", "accessd.service"])
+        #expect(verify.status == 0)
+        #expect(verify.stdout.isEmpty && verify.stderr.isEmpty, "verify printed:\n\(verify.stdout)\(verify.stderr)")
+        let security = try SystemdTestSupport.run(
+            Self.analyze!, ["security", "--offline=true", "--root=\(root)", "--threshold=20", "--no-pager", "accessd.service"])
+        #expect(security.status == 0, "exposure above 2.0:\n\(security.stdout)\(security.stderr)")
+        let overall = try #require(
+            (security.stdout + security.stderr).split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(overall.split(separator: " ").compactMap { Double($0) }.first, "\(overall)")
+        #expect(score > 0.5 && score <= 2.0, "the drop-in is in force and the exposure stays OK: \(overall)")
+        let readme = try String(
+            contentsOf: SystemdTestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("with the drop-in, \(String(format: "%.1f", score))"), "the README states the score: \(overall)")
+
+        let dropIn = settings(try unit("accessd-shared-log.conf"))
+        func values(_ key: String) -> [String] { dropIn.filter { $0.key == key }.map(\.value) }
+        #expect(values("PrivateNetwork") == ["no"])
+        let families = Set(values("RestrictAddressFamilies").flatMap { $0.split(separator: " ").map(String.init) })
+        #expect(families == ["AF_UNIX", "AF_INET", "AF_INET6"])
+        #expect(values("IPAddressDeny").isEmpty, "the unit's IPAddressDeny=any stays in force")
+        #expect(!values("IPAddressAllow").isEmpty && !values("IPAddressAllow").contains("any"))
+        #expect(values("LoadCredential") == ["postgresql-password:/etc/accessd/postgresql-password"])
+        #expect(Set(dropIn.map(\.key)) == ["PrivateNetwork", "RestrictAddressFamilies", "IPAddressAllow", "LoadCredential"])
+    }
+
     @Test func theServiceUnitHasWhatAnOperatorExpects() throws {
         let service = settings(try unit("accessd.service"))
         func value(_ key: String) -> String? { service.last { $0.key == key }?.value }
