@@ -9,6 +9,8 @@
 #   - the mixed load (90% Check, 10% writes);
 #   - durable writes (fsync = always) at 1, 8, 32, 64 writers beside Redis SET
 #     with appendfsync always and the raw fdatasync rate;
+#   - durable writes through a shared log in PostgreSQL at 1, 8, 64 writers on
+#     one host and on three, and the follower lag (scripts/bench-shared-log.sh);
 #   - snapshot pause, recovery and memory per user at 10,000 / 100,000 / 1,000,000 users.
 # RESULT lines go to stdout, progress to stderr; BENCHMARKS.md is written with the figures.
 #
@@ -159,6 +161,12 @@ done
 kill "$accessd_pid"
 wait "$accessd_pid" 2> /dev/null || true
 
+# The shared log in PostgreSQL (issue 15): its own small data set and daemons.
+say "shared log (scripts/bench-shared-log.sh)"
+scripts/bench-shared-log.sh --bin "$bin" --seconds "$seconds" --rows "$work/shared-log-rows"
+shared_rows=$(sed '/^| follower lag/d;/^$/d' "$work/shared-log-rows")
+shared_lag=$(grep '^| follower lag' "$work/shared-log-rows" || true)
+
 # Snapshot, recovery, memory at scale.
 scale_rows=""
 declare -A scale_pause scale_recovery scale_memory
@@ -258,6 +266,23 @@ append + fdatasync on the same filesystem: $raw_rate syncs/s.
 | writers | accessd writes/s | p50 us | p99 us | errors | Redis AOF SET/s | Redis p50 us | Redis p99 us | ratio vs Redis | ratio vs raw fdatasync |
 |---|---|---|---|---|---|---|---|---|---|
 ${durable_rows}
+## Durable writes through a shared log
+
+\`scripts/bench-shared-log.sh\`: a PostgreSQL 15 on this machine, reached through its Unix socket (its
+data on the same disk), with \`synchronous_commit = on\` and no standby; 2,000 users in 200 accounts
+loaded through the log. \`SetLicenseCount\` by \`accessd-bench\`, one write in flight per writer, each
+acknowledged once its record is committed (an explicit transaction: BEGIN, \`accessd.append()\`,
+COMMIT), beside the local journal (fsync = always) on the same data set. Three hosts: three accessd on
+the one log, ceil(N/3) writers on each, three generators at once (rates summed, the worst
+percentiles). Follower lag: \`scripts/cluster-writer.py lag\` (Python), one write at a time on one host,
+timed from its acknowledgement to its events on another host's FollowEvents stream.
+
+| log | hosts | writers | writes/s | p50 us | p99 us | errors | ratio vs local journal |
+|---|---|---|---|---|---|---|---|
+${shared_rows}
+
+${shared_lag}
+
 ## Snapshot, recovery, memory
 
 Per size: a state of N users in N/10 accounts built by \`accessd-durability-bench state\` (snapshot, then

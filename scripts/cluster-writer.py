@@ -24,6 +24,10 @@ Usage:
       One Check: prints "CODE allowed MS message".
   cluster-writer.py GENERATED_DIR one SOCKET KEY
       One write (as `write` does, once): prints "CODE ACCOUNT_ID OWNER_EMAIL REVISION MS".
+  cluster-writer.py GENERATED_DIR lag SOCKET_A SOCKET_B COUNT
+      Follower lag: COUNT writes on A one after another, each timed from its
+      acknowledgement on A to the moment B's FollowEvents stream delivers its
+      revision. Prints "RESULT name=follower_lag writes=N p50_ms=.. p99_ms=.. max_ms=..".
 
 The socket is not checked as the clients check it (the test made it).
 """
@@ -34,7 +38,7 @@ import sys
 import time
 
 sys.path.insert(0, sys.argv[1])
-from accessd.v1 import access_pb2, admin_pb2, frames_pb2, types_pb2  # noqa: E402
+from accessd.v1 import access_pb2, admin_pb2, events_pb2, frames_pb2, types_pb2  # noqa: E402
 
 CODE_NAMES = {
     0: "OK", 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
@@ -248,6 +252,46 @@ def one(path, key):
     return 0
 
 
+def lag(path_a, path_b, count):
+    writer = Connection(path_a)
+    follower = Connection(path_b)
+    stats, _ = follower.call(
+        "/accessd.v1.AdminService/GetStats", admin_pb2.GetStatsRequest(), admin_pb2.GetStatsResponse, timeout_ms=5000)
+    seen = stats.revision
+    stream_id = follower.next_id
+    follower.next_id += 1
+    frame = frames_pb2.ClientFrame()
+    frame.request.id = stream_id
+    frame.request.method = "/accessd.v1.EventService/FollowEvents"
+    frame.request.payload = events_pb2.FollowEventsRequest(after_seq=seen).SerializeToString()
+    body = frame.SerializeToString()
+    follower.sock.sendall(struct.pack(">I", len(body)) + body)
+    lags = []
+    for n in range(count):
+        created, response, _, _ = write_once(writer, f"lag-{os.getpid()}-{n}", 5000)
+        acknowledged = time.monotonic()
+        if created is None:
+            print(f"the write failed: {CODE_NAMES.get(response.code, response.code)} {response.message}", file=sys.stderr)
+            return 1
+        while seen < response.revision:
+            (length,) = struct.unpack(">I", follower._read_exact(4))
+            server_frame = frames_pb2.ServerFrame.FromString(follower._read_exact(length))
+            if server_frame.WhichOneof("kind") != "response" or server_frame.response.id != stream_id:
+                continue
+            if not server_frame.response.more:
+                print(f"the stream ended: {server_frame.response.message}", file=sys.stderr)
+                return 1
+            seen = max(seen, server_frame.response.revision)
+        lags.append(max(0.0, time.monotonic() - acknowledged) * 1000)
+    lags.sort()
+
+    def at(q):
+        return lags[min(len(lags) - 1, int(q * len(lags)))]
+
+    print(f"RESULT name=follower_lag writes={len(lags)} p50_ms={at(0.5):.2f} p99_ms={at(0.99):.2f} max_ms={lags[-1]:.2f}")
+    return 0
+
+
 def main():
     command, path = sys.argv[2], sys.argv[3]
     rest = sys.argv[4:]
@@ -263,6 +307,8 @@ def main():
                          int(rest[3]) if len(rest) > 3 else 5000)
         if command == "one":
             return one(path, rest[0])
+        if command == "lag":
+            return lag(path, rest[0], int(rest[1]))
     except Gone as gone:
         print(f"GONE {gone}")
         return 2

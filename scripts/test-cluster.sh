@@ -331,6 +331,14 @@ min_revision_read() {
     [ "${out%% *}" = OK ] && [[ "$out" == "OK allowed "* ]]
 }
 check "a Check on b with min_revision from a write on a sees the write" min_revision_read
+follower_lag() {
+    local out
+    out="$(peer lag "$work/a/accessd.sock" "$work/b/accessd.sock" 20)" || { echo "$out"; return 1; }
+    echo "$out"
+    [[ "$out" == "RESULT name=follower_lag writes=20 "* ]]
+}
+check "writes on a reach b's FollowEvents stream (follower lag over 20 writes)" follower_lag
+grep -h "name=follower_lag" "$work/check.out" | sed 's/^/# /' || true
 
 # ---- trim, and a new host from the newest snapshot ------------------------------------
 cat >"$work/trim.conf" <<EOF
