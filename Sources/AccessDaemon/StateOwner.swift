@@ -232,6 +232,9 @@ public actor StateOwner {
                     batch.completion(result.map { Array($0[start..<end]) }.mapError { $0 })
                     start = end
                 }
+                // Whatever way the batch ended (committed, failed, or run again after a conflict and
+                // then needing no record), the records other hosts committed meanwhile apply now.
+                owner.applyArrived()
                 owner.scheduleDrain()
             }
         }
@@ -282,16 +285,15 @@ public actor StateOwner {
             working = durable
             if error.kind == .diverged || error.kind == .newerFormat { stopWrites(error) }
             completion(.failure(error))
-            applyArrived()
         case .success(.committed(_, let hash)):
             working.logHash = hash
             becameDurable(working, published: !prepared.events.isEmpty)
             completion(.success(prepared.outcomes))
-            applyArrived()
         case .success(.conflict(let records)):
-            // Another writer appended first: take its records, then run the same calls again on the new state.
+            // Another writer appended first: take its records, then run the same calls again on the new
+            // state. The records that arrived meanwhile stay: the conflict's may end before theirs (read
+            // earlier), and those beyond it apply once the batch is done (`drain`), past what it took.
             working = durable
-            arrivedDuringAppend = []
             if let error = catchUp(records) { return completion(.failure(error)) }
             execute(batch, completion: completion)
         }
@@ -300,15 +302,19 @@ public actor StateOwner {
     /// Records another host committed (the log's follower hands them over,
     /// in lsn order): applied and published as this host's own are. Records
     /// this host holds already are passed over; one that does not follow its
-    /// newest stops the writes (DATA_LOSS). While an append is in flight they
-    /// wait for its answer (a conflict brings them anyway).
+    /// newest stops the writes (DATA_LOSS). While a batch is being appended
+    /// they wait until it is done, however it ends (`drain`).
     func applyCommitted(_ records: [LogRecord]) {
         guard writesStopped == nil else { return }
         if appending {
             arrivedDuringAppend += records
             return
         }
-        if let error = catchUp(records.filter { $0.lsn > durable.lsn }, emptyIsError: false) {
+        // Past what this host holds, each once: a follower that started again from the durable
+        // record hands some over twice while they wait for an append.
+        var newer: [LogRecord] = []
+        for record in records where record.lsn > (newer.last?.lsn ?? durable.lsn) { newer.append(record) }
+        if let error = catchUp(newer, emptyIsError: false) {
             stopWrites(error)
         }
     }

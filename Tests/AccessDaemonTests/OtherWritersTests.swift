@@ -4,6 +4,7 @@ import AccessStore
 import AccessWire
 import Foundation
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import AccessDaemon
@@ -91,5 +92,93 @@ import Testing
         #expect(refusal.code == .failedPrecondition)
         #expect(refusal.message.contains("record 1") && refusal.message.contains("format \(newer)"))
         #expect(try rig.durable().lsn == 0 && rig.owner.published.state.accounts.isEmpty)
+    }
+}
+
+/// The owner and another host's records while its own append is in flight:
+/// they wait for the batch to end, however it ends, and none is lost. (Found
+/// by scripts/test-cluster.sh: a host restarted behind the log retried a
+/// write whose reply it had lost; the conflict's records, read before the
+/// follower's, ended earlier; the batch, run again, needed no record; and
+/// the follower's newer records were dropped, so the next one "did not
+/// follow" and the writes stopped with DATA_LOSS.)
+@Suite struct RecordsArrivingDuringAnAppendTests {
+    /// Accounts 100... created on another host, one record each, chained from the empty log.
+    static func anotherHostsRecords(_ count: Int) throws -> [LogRecord] {
+        let other = try JournalRig(disk: SimulatedDisk())
+        defer { other.shutdown() }
+        var records: [LogRecord] = []
+        var previous = LogHash.zero
+        var seq: UInt64 = 0
+        for n in 0..<count {
+            _ = try other.write([JournalRig.createAccount(100 + n)])
+            let events = try other.durable().history.events(after: seq)
+            seq = try #require(events.last).seq
+            let record = try OtherWritersTests.record(lsn: UInt64(n + 1), after: previous, events)
+            records.append(record)
+            previous = record.hash
+        }
+        return records
+    }
+
+    @Test func recordsNewerThanAConflictsApplyOnceTheBatchRunAgainNeedsNoRecord() async throws {
+        let records = try Self.anotherHostsRecords(4)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let log = HeldLog()
+        let empty = try StateDirectory(storage: SimulatedDisk(), path: "/state").recover(acceptLoss: false, logger: JournalRig.quietLogger)
+        let owner = StateOwner(loop: group.next(), durable: empty.durable, policy: DomainPolicy(), log: log)
+
+        // This host's write, appended at record 1; it must not outlive its deadline.
+        var write = JournalRig.createAccount(0)
+        write.deadline = .now() + .milliseconds(200)
+        let call = write
+        let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
+        owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
+        #expect(await log.waitForAppends(1))
+        #expect(log.waiting.first?.lsn == 1)
+
+        // The follower brings records 1 to 3 meanwhile.
+        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.get()
+        // The conflict's own read came earlier: record 1 only. Run again on it, the write is past
+        // its deadline and needs no record.
+        try await Task.sleep(nanoseconds: 300_000_000)
+        log.answer(.success(.conflict([records[0]])))
+        let outcomes = try await outcome.futureResult.get()
+        guard case .refused(let error) = try #require(outcomes.first) else {
+            Issue.record("the write ran after its deadline")
+            return
+        }
+        #expect(error.code == .deadlineExceeded)
+        #expect(log.waiting.isEmpty, "nothing appended for it")
+
+        let afterBatch = try await owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.get()
+        #expect(afterBatch.0 == 3, "records 2 and 3, which came during the append, applied once the batch ended")
+        #expect(afterBatch.1 == nil)
+        // The follower goes on with record 4: it follows.
+        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted([records[3]]) } }.get()
+        let after = try await owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.get()
+        #expect(after.0 == 4 && after.1 == nil)
+        #expect(JournalRig.names(owner.published.state) == ["Account 100", "Account 101", "Account 102", "Account 103"])
+    }
+
+    @Test func aRecordHandedOverTwiceWhileAnAppendWaitsAppliesOnce() async throws {
+        let records = try Self.anotherHostsRecords(3)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let log = HeldLog()
+        let empty = try StateDirectory(storage: SimulatedDisk(), path: "/state").recover(acceptLoss: false, logger: JournalRig.quietLogger)
+        let owner = StateOwner(loop: group.next(), durable: empty.durable, policy: DomainPolicy(), log: log)
+        let call = JournalRig.createAccount(0)
+        let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
+        owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
+        #expect(await log.waitForAppends(1))
+        // A follower that started again from the durable record hands records 1 and 2 over twice.
+        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<2])) } }.get()
+        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.get()
+        log.answer(.failure(StorageError(.io, "the shared log is unreachable")))
+        await #expect(throws: StorageError.self) { try await outcome.futureResult.get() }
+        let after = try await owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.get()
+        #expect(after.0 == 3 && after.1 == nil)
     }
 }
