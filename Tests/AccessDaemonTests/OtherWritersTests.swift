@@ -121,7 +121,7 @@ import Testing
         return records
     }
 
-    @Test func recordsNewerThanAConflictsApplyOnceTheBatchRunAgainNeedsNoRecord() async throws {
+    @Test func recordsNewerThanAConflictsApplyOnceTheBatchRunAgainNeedsNoRecord() throws {
         let records = try Self.anotherHostsRecords(4)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -135,16 +135,16 @@ import Testing
         let call = write
         let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
         owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
-        #expect(await log.waitForAppends(1))
+        #expect(log.waitForAppends(1))
         #expect(log.waiting.first?.lsn == 1)
 
         // The follower brings records 1 to 3 meanwhile.
-        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.get()
+        try owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.wait()
         // The conflict's own read came earlier: record 1 only. Run again on it, the write is past
         // its deadline and needs no record.
-        try await Task.sleep(nanoseconds: 300_000_000)
+        usleep(300_000)
         log.answer(.success(.conflict([records[0]])))
-        let outcomes = try await outcome.futureResult.get()
+        let outcomes = try outcome.futureResult.wait()
         guard case .refused(let error) = try #require(outcomes.first) else {
             Issue.record("the write ran after its deadline")
             return
@@ -152,17 +152,17 @@ import Testing
         #expect(error.code == .deadlineExceeded)
         #expect(log.waiting.isEmpty, "nothing appended for it")
 
-        let afterBatch = try await owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.get()
+        let afterBatch = try owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.wait()
         #expect(afterBatch.0 == 3, "records 2 and 3, which came during the append, applied once the batch ended")
         #expect(afterBatch.1 == nil)
         // The follower goes on with record 4: it follows.
-        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted([records[3]]) } }.get()
-        let after = try await owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.get()
+        try owner.loop.submit { owner.assumeIsolated { $0.applyCommitted([records[3]]) } }.wait()
+        let after = try owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.wait()
         #expect(after.0 == 4 && after.1 == nil)
         #expect(JournalRig.names(owner.published.state) == ["Account 100", "Account 101", "Account 102", "Account 103"])
     }
 
-    @Test func aRecordHandedOverTwiceWhileAnAppendWaitsAppliesOnce() async throws {
+    @Test func aRecordHandedOverTwiceWhileAnAppendWaitsAppliesOnce() throws {
         let records = try Self.anotherHostsRecords(3)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -172,13 +172,13 @@ import Testing
         let call = JournalRig.createAccount(0)
         let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
         owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
-        #expect(await log.waitForAppends(1))
+        #expect(log.waitForAppends(1))
         // A follower that started again from the durable record hands records 1 and 2 over twice.
-        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<2])) } }.get()
-        try await owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.get()
+        try owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<2])) } }.wait()
+        try owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.wait()
         log.answer(.failure(StorageError(.io, "the shared log is unreachable")))
-        await #expect(throws: StorageError.self) { try await outcome.futureResult.get() }
-        let after = try await owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.get()
+        #expect(throws: StorageError.self) { try outcome.futureResult.wait() }
+        let after = try owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.wait()
         #expect(after.0 == 3 && after.1 == nil)
     }
 }

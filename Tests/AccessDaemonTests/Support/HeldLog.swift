@@ -1,4 +1,5 @@
 import AccessStore
+import Foundation
 import NIOConcurrencyHelpers
 
 /// A shared log whose appends wait for the test to answer them: the test
@@ -20,10 +21,10 @@ final class HeldLog: EventLog {
     var waiting: [LogRecord] { held.withLockedValue { $0.map(\.record) } }
 
     /// Waits (polling, up to 5 s) until `count` appends wait; false if they never did.
-    func waitForAppends(_ count: Int) async -> Bool {
+    func waitForAppends(_ count: Int) -> Bool {
         for _ in 0..<500 {
             if held.withLockedValue({ $0.count }) >= count { return true }
-            try? await Task.sleep(nanoseconds: 10_000_000)
+            usleep(10_000)
         }
         return false
     }
