@@ -306,6 +306,7 @@ let package = Package(
                 "AccessStore",
                 "AccessTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSwift
         ),

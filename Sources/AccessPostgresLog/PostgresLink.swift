@@ -1,6 +1,8 @@
+import Foundation
 package import Logging
 package import NIOCore
 import NIOConcurrencyHelpers
+import NIOPosix
 package import PostgresNIO
 
 /// The shared log could not be reached, or refused this host: said so that
@@ -22,12 +24,37 @@ package func describePostgres(_ error: any Error) -> String {
         switch error.code {
         case .serverClosedConnection: return "the server closed the connection"
         case .clientClosedConnection: return "the connection was closed"
-        case .connectionError: return "cannot connect: \(error.underlying.map { "\($0)" } ?? "connection error")"
+        case .connectionError: return "cannot connect: " + describeConnectFailure(error.underlying)
         default: return "\(error.code)" + (error.underlying.map { ": \($0)" } ?? "")
         }
     }
     if let error = error as? PostgresUnreachable { return error.description }
     return "\(error)"
+}
+
+/// Why a connection could not be made. Where it is the process's sandbox
+/// that refused (systemd's `RestrictAddressFamilies=` makes `socket()` fail
+/// with EAFNOSUPPORT, `IPAddressDeny=` makes `connect()` fail with EPERM),
+/// it says which setting and what to do, rather than NIO's bare errno.
+package func describeConnectFailure(_ underlying: (any Error)?) -> String {
+    guard let underlying else { return "connection error" }
+    var errors: [any Error] = [underlying]
+    if let failed = underlying as? NIOConnectionError {
+        if let dns = failed.dnsAError ?? failed.dnsAAAAError { return "cannot resolve \(failed.host): \(dns)" }
+        errors = failed.connectionErrors.map(\.error)
+    }
+    let codes = errors.compactMap { ($0 as? IOError)?.errnoCode }
+    if codes.contains(EAFNOSUPPORT) {
+        return "this process may not open TCP sockets (socket(): address family not supported, errno \(EAFNOSUPPORT)); "
+            + "under systemd, accessd.service allows Unix sockets only: install the drop-in for a shared log "
+            + "(shared-log.conf; README, The shared log under systemd) or name the server's socket directory"
+    }
+    if codes.contains(EPERM) {
+        return "the connection is not permitted (connect(): errno \(EPERM)); under systemd, IPAddressDeny=any "
+            + "holds: add the server's address to IPAddressAllow= of the shared-log drop-in"
+    }
+    guard !errors.isEmpty else { return "\(underlying)" }
+    return errors.map { "\($0)" }.joined(separator: "; ")
 }
 
 /// The SQLSTATE of a server error, if it is one.
