@@ -260,7 +260,10 @@ converged() {
     local head host
     head="$(log_head)" || return
     for host in "${hosts[@]}"; do
-        [ "$(stat_of "$host" log_applied_lsn)" = "$head" ] || return 1
+        [ "$(stat_of "$host" log_applied_lsn)" = "$head" ] || {
+            echo "the log's newest record is $head; $host has applied $(stat_of "$host" log_applied_lsn) (writes stopped: $(stat_of "$host" writes_stopped))"
+            return 1
+        }
     done
 }
 check "every host reaches the log's newest record" eventually 60 converged
