@@ -6,7 +6,9 @@
 # stop, journal priorities, LimitNOFILE= and the snapshot thread's nice value,
 # no thread-priority complaints from the Swift runtime, failing starts under
 # socket activation, a state_dir outside /var/lib (ReadWritePaths=), health,
-# metrics and metrics_textfile, backup, verify and restore, upgrade,
+# metrics and metrics_textfile, backup, verify and restore, a shared log in
+# the container's PostgreSQL (refused without the drop-in, written with it and
+# the password as a credential, through the socket without it), upgrade,
 # removal and purge; the C library package's ldconfig trigger there, and, on
 # this machine, a C program built against libaccessd-client-dev with pkg-config.
 #
@@ -31,7 +33,7 @@ debs=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --debs) debs="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "test-systemd.sh: unknown argument $1 (see --help)" >&2; exit 64 ;;
     esac
 done
@@ -98,8 +100,9 @@ for list in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     mirror="$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' "$list")"
 done
 mirror="${mirror:-http://deb.debian.org/debian}"
-# procps: /bin/kill, which accessd.service's ExecReload= runs (the package depends on it).
-packages="systemd,systemd-sysv,dbus,procps,libprotobuf-c1"
+# procps: /bin/kill, which accessd.service's ExecReload= runs (the package depends on it);
+# postgresql: the shared log's server, run by the container's systemd.
+packages="systemd,systemd-sysv,dbus,procps,libprotobuf-c1,postgresql"
 cache_dir=/var/cache/accessd-test-systemd
 key="$(printf 'bookworm minbase %s %s' "$packages" "$mirror" | sha256sum | cut -c1-16)"
 cache="$cache_dir/bookworm-$key.tar.zst"
@@ -121,6 +124,9 @@ else
     fi
 fi
 cp "$first" "$upgrade" "$library" "$root/root/"
+# The container's PostgreSQL listens on a port of its own (the container shares this machine's network).
+pg_port=55432
+sed -i "s/^port = .*/port = $pg_port/" "$root"/etc/postgresql/*/main/postgresql.conf 2>/dev/null || true
 
 # ---- the C library's packages, on this machine: a C program built with pkg-config ----
 passed=0
@@ -444,6 +450,91 @@ check "with what the backup held (Acme)" has_acme
 gone="$(in_ct accessctl accounts get "${initech:-acc_none}" 2>&1)" && gone_status=0 || gone_status=$?
 check "and without the write made after it (Initech: NOT_FOUND)" contains "$gone" "NOT_FOUND"
 check "which accessctl reports as a refused call (exit 2)" test "$gone_status" = 2
+
+# ---- the shared log: PostgreSQL in the container, the drop-in, the credential ---------------
+# PostgreSQL 15 of the root file system, run by the container's systemd
+# (postgresql@15-main) on port $pg_port: the container shares this machine's
+# network namespace, where another PostgreSQL may hold 5432.
+psql_ct() { in_ct runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$pg_port" "$@"; }
+check "PostgreSQL runs under the container's systemd (postgresql@15-main, port $pg_port)" \
+    wait_ct 60 "systemctl is-active postgresql@15-main && pg_isready -q -h 127.0.0.1 -p $pg_port"
+pg_password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+# The daemons' role with a password for TCP (Debian's pg_hba: scram-sha-256
+# on 127.0.0.1, peer on the socket), and the log's database.
+psql_ct -c "CREATE ROLE accessd LOGIN PASSWORD '$pg_password'" -c "CREATE DATABASE accessd" >/dev/null 2>&1 || true
+sh_ct "printf 'log = postgresql\npostgresql_hosts = /run/postgresql/.s.PGSQL.$pg_port\npostgresql_user = postgres\n' > /tmp/admin.conf && chmod 0644 /tmp/admin.conf"
+initialized="$(in_ct runuser -u postgres -- accessd --config /tmp/admin.conf log init --writer-role accessd 2>&1)" \
+    && init_status=0 || init_status=$?
+log_init() { echo "$initialized"; test "$init_status" = 0; }
+check "accessd log init (as postgres, through the socket) makes the schema and grants the role accessd" log_init
+# "COUNT WRITERS" of accessd.log.
+log_rows() { psql_ct -d accessd -tA -c "SELECT count(*) || ' ' || coalesce(string_agg(DISTINCT writer, ','), '-') FROM accessd.log" 2>&1 || true; }
+# The shipped config with the shared log at $1, on a state directory of its
+# own: this host's earlier state is not in this log.
+shared_config() {
+    sh_ct "cp /root/accessd.conf.orig $config && printf 'state_dir = /var/lib/accessd/shared\nlog = postgresql\npostgresql_hosts = $1\nlog_writer = ct-1\n' >> $config"
+}
+create_account() { # create_account NAME: accessctl's output
+    in_ct accessctl accounts create --name "$1" --owner-email "owner@$1.example" --owner-first-name Ada \
+        --owner-last-name Owner 2>&1
+}
+
+# Without the drop-in: the unit allows Unix sockets only.
+shared_config "127.0.0.1:$pg_port"
+mark="$(cursor)"
+in_ct systemctl restart accessd
+refused="$(create_account globex)" && refused_status=0 || refused_status=$?
+refused_write() { echo "$refused"; test "$refused_status" = 2 && contains "$refused" "UNAVAILABLE"; }
+check "without the drop-in, a write to a log over TCP fails with UNAVAILABLE (exit 2)" refused_write
+check "and says why: this process may not open TCP sockets; install the shared-log drop-in" \
+    contains "$refused" "may not open TCP sockets.*shared-log"
+echo "note: without the drop-in, accessctl says: $(head -1 <<<"$refused")"
+warned="$(journal "$mark" warning)"
+check "the journal says it at priority warning (cannot reach the shared log)" \
+    contains "$warned" "cannot reach the shared log.*may not open TCP sockets"
+rows="$(log_rows)"
+check "and the log holds no record ($rows)" test "${rows%% *}" = 0
+
+# With the drop-in the package ships, and the password as a credential.
+sh_ct "install -D -m 0644 /usr/share/doc/accessd/examples/shared-log.conf /etc/systemd/system/accessd.service.d/shared-log.conf"
+sh_ct "install -m 0600 /dev/null /etc/accessd/postgresql-password && printf '%s\n' '$pg_password' > /etc/accessd/postgresql-password"
+sh_ct "systemctl daemon-reload && systemctl restart accessd"
+wait_ct 10 'systemctl is-active accessd' || true
+written="$(create_account globex || true)"
+globex="$(grep -oE 'acc_[a-z0-9]+' <<<"$written" | head -1 || true)"
+acknowledged() { echo "$written"; test -n "$globex"; }
+check "with shared-log.conf (PrivateNetwork=no, AF_INET, IPAddressAllow=localhost) a write is acknowledged" acknowledged
+rows="$(log_rows)"
+check "and it is in accessd.log, written by ct-1 ($rows)" test "${rows%% *}" -ge 1 -a "${rows#* }" = ct-1
+stats="$(in_ct accessctl stats 2>&1 || true)"
+check "accessctl stats: log postgresql, connected" contains "$stats" "postgresql, connected"
+pid="$(main_pid)"
+secret_kept() {
+    local where properties
+    for where in "/proc/$pid/cmdline" "/proc/$pid/environ"; do
+        if [ "$(in_ct grep -c -a -F -- "$pg_password" "$where" || true)" != 0 ]; then echo "the password is in $where"; return 1; fi
+    done
+    properties="$(in_ct systemctl show accessd -p Environment -p ExecStart)"
+    if [ "$(grep -c -F -- "$pg_password" <<<"$properties" || true)" != 0 ]; then echo "the password is in the unit's properties"; return 1; fi
+    in_ct sh -c "tr '\\0' '\\n' < /proc/$pid/environ | grep '^CREDENTIALS_DIRECTORY='"
+}
+check "the password reached accessd as a credential: not in its command line, environment or unit" secret_kept
+check "the credential is the service's only (/run/credentials/accessd.service, no access for others)" sh_ct \
+    "ls -l /run/credentials/accessd.service/postgresql-password && stat -c %A /run/credentials/accessd.service/postgresql-password | grep -c -- '---\$' >/dev/null"
+
+# Through the server's socket, with no drop-in and no password: peer authentication as accessd.
+sh_ct "rm /etc/systemd/system/accessd.service.d/shared-log.conf /etc/accessd/postgresql-password && systemctl daemon-reload"
+shared_config "/run/postgresql/.s.PGSQL.$pg_port"
+sh_ct "systemctl restart accessd"
+wait_ct 10 'systemctl is-active accessd' || true
+# (Reads answer once the host has caught up with the log since its start.)
+check "through the server's socket under the shipped unit: the host has the log's state (globex)" \
+    wait_ct 15 "accessctl accounts get ${globex:-acc_none} | grep -c globex >/dev/null"
+written="$(create_account hooli || true)"
+check "and a write is acknowledged (peer authentication, no password)" contains "$written" "acc_[a-z0-9]+"
+rows_after="$(log_rows)"
+check "and lands in accessd.log ($rows -> $rows_after)" test "${rows_after%% *}" -gt "${rows%% *}"
+sh_ct "cp /root/accessd.conf.orig $config && systemctl restart accessd"
 
 # ---- upgrade, remove, purge -----------------------------------------------------------------
 wait_ct 10 'systemctl is-active accessd' || true
