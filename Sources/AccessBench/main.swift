@@ -7,12 +7,17 @@
 //   accessd-bench --socket PATH [--conns 32] [--depth 1] [--seconds 5] [--warmup 1]
 //                 [--mix check|mixed|writes] [--setup users=100000,accounts=10000]
 //                 [--ids FILE] [--save-ids FILE] [--echo] [--name NAME] [--threads N]
+//                 [--write-frames FILE]
 //
 // --setup loads the data set first through the socket as an administrator (run
 // it as root or an admin uid), --save-ids writes its (user account) pairs for
 // later runs; --ids reads such lines instead (as `accessd-durability-bench
 // state` leaves them too). The mixed mix is 90% Check,
 // 10% SetLicenseCount (each connection writes its own account).
+// --write-frames writes the Check requests it would send (each a 4-byte
+// big-endian length and the `Request` bytes after its id) to FILE and stops:
+// the frames of scripts/bench-load.c, the C generator that drives accessd,
+// the echo server and Redis alike.
 
 import AccessWire
 import Foundation
@@ -39,6 +44,7 @@ struct Options {
     var echo = false
     var name: String?
     var threads = System.coreCount
+    var writeFrames: String?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -61,6 +67,7 @@ struct Options {
             case "--save-ids": saveIDs = value
             case "--name": name = value
             case "--threads": threads = Self.number(flag, value)
+            case "--write-frames": writeFrames = value
             case "--setup":
                 for part in value.split(separator: ",") {
                     let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
@@ -162,6 +169,18 @@ if options.echo {
 // Spread the checks over users rather than account by account.
 var generator = SystemRandomNumberGenerator()
 pairs.shuffle(using: &generator)
+if let path = options.writeFrames {
+    var bytes: [UInt8] = []
+    let templates = try checkTemplates(pairs)
+    for template in templates {
+        let length = UInt32(template.rest.count)
+        bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        bytes += template.rest
+    }
+    guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else { Options.fail("cannot write \(path)") }
+    print("RESULT name=frames requests=\(templates.count) bytes=\(bytes.count) file=\(path)")
+    exit(0)
+}
 let plan = LoadPlan(
     reads: try checkTemplates(pairs), writes: try writeTemplates(writers), depth: options.depth,
     writeEvery: options.mix == .check ? 0 : options.mix == .writes ? 1 : 10)
