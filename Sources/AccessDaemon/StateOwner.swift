@@ -141,7 +141,7 @@ public actor StateOwner {
     /// log holds a record this accessd cannot read): every write fails with it.
     private(set) var writesStopped: StorageError?
     /// Records another host committed that arrived (`applyCommitted`) while
-    /// an append was in flight: applied once it is answered.
+    /// a batch was being appended: applied once the batch is done (`drain`).
     private var arrivedDuringAppend: [LogRecord] = []
     /// The newest event time applied: events get no earlier time, so their
     /// times never go back, whichever host's clock wrote the one before.
