@@ -6,6 +6,7 @@ import NIOCore
 import SwiftProtobuf
 import Testing
 
+@testable import AccessCore
 @testable import AccessServer
 
 /// The hot path's codec (`ClientFrameHead`, `ResponseFrame`, `CheckFastPath`)
@@ -175,5 +176,43 @@ import Testing
         // Both members of the oneof, an unknown field: left to swift-protobuf.
         #expect(CheckFastPath.request(ByteBuffer(bytes: [0x22, 1, 0x61, 0x2A, 1, 0x62])) == nil)
         #expect(CheckFastPath.request(ByteBuffer(bytes: [0x30, 1])) == nil)
+    }
+    /// A decision written by `CheckFastPath.write(_: CheckResult, ...)`, its
+    /// reason from parts and its rule digit by digit, is what swift-protobuf
+    /// writes for `Accessd_V1_CheckResponse(result)`: every path and every
+    /// denial, ids of every length.
+    @Test func decisionsAreWrittenAsSwiftProtobufWritesTheirResponses() throws {
+        var random = SeededGenerator(seed: 0xDEC1_5102)
+        let ids = ["", "1", "a1b2", String(repeating: "z", count: 36), String(repeating: "9", count: 130)]
+        func id<ID: EntityID>(_: ID.Type) -> ID { ID(uncheckedRawValue: ID.prefix + ids.randomElement(using: &random)!) }
+        for _ in 0..<2000 {
+            let path: AccessPath? =
+                switch Int.random(in: 0...3, using: &random) {
+                case 0: nil
+                case 1: .homeRole(id(RoleID.self))
+                case 2: .share(id(ShareID.self))
+                default: .clientLink(agency: id(AccountID.self), role: id(RoleID.self))
+                }
+            let user = id(UserID.self)
+            let account = id(AccountID.self)
+            let permission = Permission.allCases.randomElement(using: &random)!
+            let denials: [Denial] = [
+                .inactiveUser(user, UserStatus.allCases.randomElement(using: &random)!),
+                .noAccessPath(user, account),
+                .lacksManageClients(user, agency: id(AccountID.self), client: account),
+                .permissionNotGiven(path ?? .homeRole(id(RoleID.self)), permission, account),
+                .projectNotVisible(user, id(ProjectID.self)),
+                .productNotShared(path ?? .share(id(ShareID.self)), id(ProductID.self)),
+                .shareNotAccountWide(path ?? .share(id(ShareID.self))),
+            ]
+            let result =
+                Bool.random(using: &random)
+                ? CheckResult(allowed: true, path: path, denial: nil)
+                : CheckResult(allowed: false, path: path, denial: denials.randomElement(using: &random)!)
+            var buffer = ByteBuffer()
+            ProtoWriter.write(CheckFastPath.length(of: result), to: &buffer) { CheckFastPath.write(result, to: &$0) }
+            let expected: [UInt8] = try Accessd_V1_CheckResponse(result).serializedBytes()
+            #expect(Array(buffer.readableBytesView) == expected, "\(result)")
+        }
     }
 }

@@ -77,6 +77,8 @@ struct Indexes: Hashable, Sendable {
     var clientsByAgency: TreeDictionary<AccountID, TreeSet<AccountID>> = [:]
     var agenciesByClient: TreeDictionary<AccountID, TreeSet<AccountID>> = [:]
     var activationByUser: TreeDictionary<UserID, TokenHash> = [:]
+    /// What each user holds in every account they can act in (see `UserAccess`).
+    var access: TreeDictionary<UserID, UserAccess> = [:]
 }
 
 extension TreeDictionary {

@@ -8,10 +8,18 @@ public enum AccessPath: Hashable, Sendable, CustomStringConvertible {
     case clientLink(agency: AccountID, role: RoleID)
 
     public var description: String {
+        var text = ""
+        forEachPart { text += $0 }
+        return text
+    }
+
+    /// `description` in its parts (see `CheckResult.forEachReasonPart`).
+    public func forEachPart(_ body: (String) -> Void) {
         switch self {
-        case .homeRole(let role): "home role \(role)"
-        case .share(let share): "share \(share)"
-        case .clientLink(let agency, let role): "client link of agency \(agency) with role \(role)"
+        case .homeRole(let role): body("home role "); body(role.rawValue)
+        case .share(let share): body("share "); body(share.rawValue)
+        case .clientLink(let agency, let role):
+            body("client link of agency "); body(agency.rawValue); body(" with role "); body(role.rawValue)
         }
     }
 }
@@ -53,34 +61,26 @@ extension AccessState {
     /// ones; an Account Owner holds every permission.
     func homePermissions(of user: User) -> Permissions {
         guard let role = roles[user.role] else { return [] }
-        return role.isAccountOwner ? .all : role.permissions.union(user.extraPermissions)
+        return AccessGrant.homePermissions(role: role, extra: user.extraPermissions)
     }
 
     /// The access `user` has in `account`, by home role, share or client link,
     /// in that order; nil when none. Status is not looked at here (R7 is the
-    /// caller's first question). O(log n).
+    /// caller's first question). Looked up from the primary collections: the
+    /// reference for what `UserAccess` keeps. O(log n).
     func grant(of user: User, in account: AccountID) -> AccessGrant? {
         if user.account == account, let role = roles[user.role] {
             return AccessGrant(
                 account: account, path: .homeRole(role.id), permissions: homePermissions(of: user),
                 isAccountOwner: role.isAccountOwner, productScope: .allCurrentAndNew)
         }
-        // R16: a grantee holds MANAGE_PRODUCTS on the shared products, and billing if set; nothing else.
         if let shareID = indexes.shareByPair[SharePair(owner: account, grantee: user.id)], let share = shares[shareID] {
-            var permissions = Permissions(.manageProducts)
-            if share.billing { permissions.formUnion(Permissions([.viewBilling, .editBilling])) }
-            return AccessGrant(
-                account: account, path: .share(shareID), permissions: permissions, isAccountOwner: false,
-                productScope: share.scope)
+            return .share(share)
         }
-        // R18: the agency's users with MANAGE_CLIENTS act with the approved role.
-        if let link = clientLinks[ClientLinkKey(agency: user.account, client: account)], link.status == .approved,
-            let roleID = link.role, let role = roles[roleID], homePermissions(of: user).contains(.manageClients)
+        if let link = clientLinks[ClientLinkKey(agency: user.account, client: account)],
+            homePermissions(of: user).contains(.manageClients)
         {
-            return AccessGrant(
-                account: account, path: .clientLink(agency: link.agency, role: roleID),
-                permissions: role.isAccountOwner ? .all : role.permissions, isAccountOwner: role.isAccountOwner,
-                productScope: .allCurrentAndNew)
+            return .clientLink(link, roleOf: { roles[$0] })
         }
         return nil
     }
@@ -89,13 +89,15 @@ extension AccessState {
     /// VIEW_ALL_PROJECTS; or P is PUBLIC and (P has no offices, or the user
     /// shares an office with P); or the user is a member of P. Offices and
     /// memberships are the user's home ones; a share gives no project access.
-    func sees(_ project: Project, user: User, grant: AccessGrant) -> Bool {
+    /// The user's record is looked at only for offices and memberships.
+    func sees(_ project: Project, user: @autoclosure () -> User, grant: AccessGrant) -> Bool {
         if case .share = grant.path { return false }
         if grant.isAccountOwner || grant.permissions.contains(.viewAllProjects) { return true }
+        guard grant.isHome else { return project.visibility == .public && project.offices.isEmpty }
         if project.visibility == .public {
             if project.offices.isEmpty { return true }
-            if grant.isHome && !project.offices.isDisjoint(with: user.offices) { return true }
+            if !project.offices.isDisjoint(with: user().offices) { return true }
         }
-        return grant.isHome && project.members.contains(user.id)
+        return project.members.contains(user().id)
     }
 }

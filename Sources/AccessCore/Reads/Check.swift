@@ -31,8 +31,20 @@ public struct CheckResult: Hashable, Sendable {
 
     /// A sentence for people, built only when asked for (checks are the hot path).
     public var reason: String {
-        guard let denial else { return "allowed by " + (path?.description ?? "administrator") }
-        return denial.description
+        var text = ""
+        forEachReasonPart { text += $0 }
+        return text
+    }
+
+    /// `reason` in its parts (fixed words, ids and names, in order), so that
+    /// a codec writes the sentence without formatting one per call.
+    public func forEachReasonPart(_ body: (String) -> Void) {
+        guard let denial else {
+            body("allowed by ")
+            if let path { path.forEachPart(body) } else { body("administrator") }
+            return
+        }
+        denial.forEachPart(body)
     }
 
     static func allow(_ path: AccessPath) -> CheckResult {
@@ -78,35 +90,61 @@ public enum Denial: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
+        var text = ""
+        forEachPart { text += $0 }
+        return text
+    }
+
+    /// `description` in its parts (see `CheckResult.forEachReasonPart`).
+    public func forEachPart(_ body: (String) -> Void) {
         switch self {
         case .inactiveUser(let user, let status):
-            "user \(user) is \(status.rawValue), and only ACTIVE users act"
+            body("user "); body(user.rawValue); body(" is "); body(status.rawValue); body(", and only ACTIVE users act")
         case .noAccessPath(let user, let account):
-            "user \(user) has no role, share or client link in account \(account)"
+            body("user "); body(user.rawValue); body(" has no role, share or client link in account "); body(account.rawValue)
         case .lacksManageClients(let user, let agency, let client):
-            "user \(user) lacks MANAGE_CLIENTS in agency \(agency), so cannot act in client \(client)"
+            body("user "); body(user.rawValue); body(" lacks MANAGE_CLIENTS in agency "); body(agency.rawValue)
+            body(", so cannot act in client "); body(client.rawValue)
         case .permissionNotGiven(let path, let permission, let account):
-            "\(path) does not give \(permission) in account \(account)"
+            path.forEachPart(body); body(" does not give "); body(permission.name); body(" in account "); body(account.rawValue)
         case .projectNotVisible(let user, let project):
-            "user \(user) does not see project \(project)"
+            body("user "); body(user.rawValue); body(" does not see project "); body(project.rawValue)
         case .productNotShared(let path, let product):
-            "\(path) does not cover product \(product)"
+            path.forEachPart(body); body(" does not cover product "); body(product.rawValue)
         case .shareNotAccountWide(let path):
-            "\(path) covers chosen products only, not the whole account"
+            path.forEachPart(body); body(" covers chosen products only, not the whole account")
         }
     }
 }
 
 extension AccessState {
-    /// R19. Unknown ids are NOT_FOUND; a resource that does not fit the
-    /// permission or the account is INVALID_ARGUMENT. O(log n) in all users.
+    /// R19, from the access `apply` keeps (`UserAccess`): one lookup of the
+    /// user, a bit test, and the project or product where there is one.
+    /// Unknown ids are NOT_FOUND; a resource that does not fit the permission
+    /// or the account is INVALID_ARGUMENT. O(log n) in all users.
     public func check(_ request: CheckRequest) throws(AccessError) -> CheckResult {
-        guard let user = users[request.user] else { throw .notFound("no user \(PeerText.quote(request.user))") }
-        return try check(request, user: user)
+        guard let access = indexes.access[request.user] else { throw .notFound("no user \(PeerText.quote(request.user))") }
+        return try check(request, access: access)
     }
 
-    /// `check` for a user already looked up (`user.id == request.user`).
-    public func check(_ request: CheckRequest, user: User) throws(AccessError) -> CheckResult {
+    /// `check` for a user's access already looked up (`access(of: request.user)`).
+    public func check(_ request: CheckRequest, access: UserAccess) throws(AccessError) -> CheckResult {
+        let grant = access.grant(in: request.account)
+        // A grant names an account that exists (accounts are never deleted).
+        if grant == nil, !accounts.contains(request.account) {
+            throw .notFound("no account \(PeerText.quote(request.account))")
+        }
+        try validate(request.resource, for: request.permission, in: request.account)
+        return judge(
+            user: request.user, status: access.status, home: access.account, grant: access.status == .active ? grant : nil,
+            account: request.account, permission: request.permission, resource: request.resource,
+            record: users[request.user]!)
+    }
+
+    /// R19 looked up from the primary collections, as it was before grants
+    /// were kept: the reference the property tests hold `check` equal to.
+    public func computedCheck(_ request: CheckRequest) throws(AccessError) -> CheckResult {
+        guard let user = users[request.user] else { throw .notFound("no user \(PeerText.quote(request.user))") }
         guard accounts.contains(request.account) else { throw .notFound("no account \(PeerText.quote(request.account))") }
         try validate(request.resource, for: request.permission, in: request.account)
         return evaluate(user: user, account: request.account, permission: request.permission, resource: request.resource)
@@ -136,8 +174,9 @@ extension AccessState {
         }
     }
 
-    /// The decision itself, for existing things; `decide` uses it too, so that
-    /// a write is allowed exactly when Check says so.
+    /// The decision itself, for existing things, looked up from the primary
+    /// collections; `decide` uses it too, so that a write is allowed exactly
+    /// when Check says so.
     func evaluate(user: User, account: AccountID, permission: Permission, resource: CheckResource?) -> CheckResult {
         decision(user: user, account: account, permission: permission, resource: resource).result
     }
@@ -147,27 +186,34 @@ extension AccessState {
         user: User, account: AccountID, permission: Permission, resource: CheckResource?
     ) -> (result: CheckResult, grant: AccessGrant?) {
         let grant = user.status == .active ? grant(of: user, in: account) : nil
-        return (judge(user: user, grant: grant, account: account, permission: permission, resource: resource), grant)
+        let result = judge(
+            user: user.id, status: user.status, home: user.account, grant: grant, account: account, permission: permission,
+            resource: resource, record: user)
+        return (result, grant)
     }
 
+    /// The grant (nil when the user is not ACTIVE or reaches the account by
+    /// no path) against the permission and the resource. The user's record is
+    /// looked at only for offices and memberships (R14).
     private func judge(
-        user: User, grant: AccessGrant?, account: AccountID, permission: Permission, resource: CheckResource?
+        user: UserID, status: UserStatus, home: AccountID, grant: AccessGrant?, account: AccountID, permission: Permission,
+        resource: CheckResource?, record: @autoclosure () -> User
     ) -> CheckResult {
         // R7: only an ACTIVE user acts, through any path.
-        guard user.status == .active else { return .deny(.inactiveUser(user.id, user.status)) }
+        guard status == .active else { return .deny(.inactiveUser(user, status)) }
         guard let grant else {
-            if let link = clientLinks[ClientLinkKey(agency: user.account, client: account)], link.status == .approved {
-                return .deny(.lacksManageClients(user.id, agency: user.account, client: account))
+            if let link = clientLinks[ClientLinkKey(agency: home, client: account)], link.status == .approved {
+                return .deny(.lacksManageClients(user, agency: home, client: account))
             }
-            return .deny(.noAccessPath(user.id, account))
+            return .deny(.noAccessPath(user, account))
         }
         guard grant.holds(permission) else {
             return .deny(.permissionNotGiven(grant.path, permission, account), path: grant.path)
         }
         switch resource {
         case .project(let id):
-            guard sees(projects[id]!, user: user, grant: grant) else {
-                return .deny(.projectNotVisible(user.id, id), path: grant.path)
+            guard sees(projects[id]!, user: record(), grant: grant) else {
+                return .deny(.projectNotVisible(user, id), path: grant.path)
             }
         case .product(let id):
             guard grant.productScope.covers(id) else { return .deny(.productNotShared(grant.path, id), path: grant.path) }

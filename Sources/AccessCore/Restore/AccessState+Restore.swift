@@ -54,6 +54,9 @@ extension AccessState {
     /// The tables and indexes are built in independent pieces, which
     /// `pieces` runs: one after another by default (the core starts no
     /// thread); the store passes one that runs them on the machine's cores.
+    /// How many users a restore compares the access it built with the one computed from the records.
+    static let restoreAccessSample = 1000
+
     public init(restoring records: StateRecords, pieces: PieceRunner = .oneAfterAnother) throws(RestoreError) {
         self.init()
         func fail(_ message: String) -> RestoreError { RestoreError(message: message) }
@@ -128,10 +131,12 @@ extension AccessState {
         var emailIndex = Indexes()
         var userGroups = Indexes()
         var otherIndexes = Indexes()
+        var access = Indexes()
         pieces.run(
             { users = Table(uniqueKeysWithValues: records.users.lazy.map { ($0.id, $0) }) },
             { emailIndex.rebuildEmailIndex(from: records) },
             { userGroups.rebuildUserGroups(from: records) },
+            { access.rebuildAccess(from: records) },
             {
                 otherIndexes.rebuildOtherIndexes(from: records)
                 others.accounts = Table(uniqueKeysWithValues: records.accounts.lazy.map { ($0.id, $0) })
@@ -156,10 +161,17 @@ extension AccessState {
         outbox = others.outbox
         otherIndexes.takeEmailIndex(from: emailIndex)
         otherIndexes.takeUserGroups(from: userGroups)
+        otherIndexes.takeAccess(from: access)
         indexes = otherIndexes
         // Two users with one email in a region, or two shares for one pair, collapse in the rebuilt indexes.
         guard indexes.userByEmail.count == records.users.count else { throw fail("two users share an email in one region") }
         guard indexes.shareByPair.count == records.shares.count else { throw fail("two shares for one owner and grantee") }
+        // The access built in bulk, against the lookups of the primary collections, for about 1,000 users.
+        let step = Swift.max(1, records.users.count / Self.restoreAccessSample)
+        let sample = stride(from: 0, to: records.users.count, by: step).lazy.map { records.users[$0] }
+        if let disagreement = accessDisagreement(among: sample) {
+            throw fail(disagreement)
+        }
     }
 }
 

@@ -14,6 +14,7 @@ extension Indexes {
         rebuildEmailIndex(from: records)
         rebuildUserGroups(from: records)
         rebuildOtherIndexes(from: records)
+        rebuildAccess(from: records)
     }
 
     // Each index is built in plain hash tables first (cheap lookups, no

@@ -46,11 +46,18 @@ extension AccessState {
                     indexes.licensesInUse.add(user.licenseDelta(from: old, to: role), at: role.account)
                 }
             }
+            // What the role gives: to its users, and to the agencies' users who act with it in a client.
+            if old.permissions != role.permissions || old.isAccountOwner != role.isAccountOwner {
+                refreshAccess(of: indexes.usersByRole[role.id] ?? [])
+                refreshAccess(of: agencyUsers(actingWith: role.id, in: role.account))
+            }
         case .roleDeleted(let id):
             guard let old = roles[id], indexes.usersByRole[id] == nil else { throw fail("cannot delete role \(id)") }
+            let actingWith = agencyUsers(actingWith: id, in: old.account)
             roles[id] = nil
             indexes.rolesByAccount.remove(id, from: old.account)
             indexes.roleByName[ScopedName(account: old.account, name: old.name)] = nil
+            refreshAccess(of: actingWith)
 
         case .userAdded(let user):
             guard users[user.id] == nil else { throw fail("user \(user.id) exists already") }
@@ -121,6 +128,7 @@ extension AccessState {
                 if case .products(var list) = shares[shareID]!.scope, list.contains(id) {
                     list.remove(id)
                     shares[shareID]!.scope = .products(list)
+                    refreshAccess(of: shares[shareID]!.grantee)
                 }
             }
             products[id] = nil
@@ -135,17 +143,20 @@ extension AccessState {
             indexes.sharesByOwner.insert(share.id, into: share.owner)
             indexes.sharesByGrantee.insert(share.id, into: share.grantee)
             indexes.shareByPair[pair] = share.id
+            refreshAccess(of: share.grantee)
         case .shareUpdated(let share):
             guard let old = shares[share.id], old.owner == share.owner, old.grantee == share.grantee else {
                 throw fail("no share \(share.id)")
             }
             shares[share.id] = share
+            refreshAccess(of: share.grantee)
         case .shareRemoved(let id), .shareRetired(let id):
             guard let old = shares[id] else { throw fail("no share \(id)") }
             shares[id] = nil
             indexes.sharesByOwner.remove(id, from: old.owner)
             indexes.sharesByGrantee.remove(id, from: old.grantee)
             indexes.shareByPair[SharePair(owner: old.owner, grantee: old.grantee)] = nil
+            refreshAccess(of: old.grantee)
 
         case .clientAdded(let link):
             guard clientLinks[link.key] == nil, accounts.contains(link.agency), accounts.contains(link.client) else {
@@ -154,16 +165,23 @@ extension AccessState {
             clientLinks[link.key] = link
             indexes.clientsByAgency.insert(link.client, into: link.agency)
             indexes.agenciesByClient.insert(link.agency, into: link.client)
+            if link.status == .approved { refreshAccess(of: indexes.usersByAccount[link.agency] ?? []) }
         case .clientAccessRequested(let link), .clientAccessApproved(let link), .clientAccessDenied(let link),
             .clientAccessRevoked(let link):
             guard clientLinks[link.key] != nil else { throw fail("no client link \(link.key)") }
             if let role = link.role, roles[role]?.account != link.client { throw fail("no role \(role) in the client") }
+            let before = clientLinks[link.key]!
             clientLinks[link.key] = link
+            // Only an approval, or its end, or its role changes what the agency's users hold.
+            if (before.status == .approved) != (link.status == .approved) || before.role != link.role {
+                refreshAccess(of: indexes.usersByAccount[link.agency] ?? [])
+            }
         case .clientRemoved(let key):
-            guard clientLinks[key] != nil else { throw fail("no client link \(key)") }
+            guard let old = clientLinks[key] else { throw fail("no client link \(key)") }
             clientLinks[key] = nil
             indexes.clientsByAgency.remove(key.client, from: key.agency)
             indexes.agenciesByClient.remove(key.agency, from: key.client)
+            if old.status == .approved { refreshAccess(of: indexes.usersByAccount[key.agency] ?? []) }
 
         case .outboxMessageQueued(let message):
             guard outbox[message.id] == nil else { throw fail("outbox message \(message.id) exists already") }
@@ -206,6 +224,7 @@ extension AccessState {
         indexes.activeOwners.add(owners, at: user.account)
 
         users[user.id] = user
+        refreshAccess(of: user.id)
         // Only a PENDING user has an activation (R9, R11).
         if user.status != .pending { dropActivation(of: user.id) }
     }

@@ -509,9 +509,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         if shortcut == .checkFastPath, let request = CheckFastPath.request(payload) {
             do {
-                let reply = try MethodTable.check(request, in: published.state)
-                respond(id: id, revision: published.revision, context: context, payloadLength: CheckFastPath.length(of: reply)) {
-                    CheckFastPath.write(reply, to: &$0)
+                let result = try MethodTable.checkResult(request, in: published.state)
+                respond(id: id, revision: published.revision, context: context, payloadLength: CheckFastPath.length(of: result)) {
+                    CheckFastPath.write(result, to: &$0)
                 }
             } catch {
                 respond(id: id, error: error, revision: published.revision, context: context)

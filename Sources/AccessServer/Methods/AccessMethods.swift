@@ -20,7 +20,24 @@ extension MethodTable {
 
     /// Check (R19): shared by the table and the daemon's fast path (`CheckFastPath`).
     public static func check(_ request: Accessd_V1_CheckRequest, in state: AccessState) throws(AccessError) -> Accessd_V1_CheckResponse {
-        let user = try WireInput.userRecord(request.user, field: "user", in: state)
+        Accessd_V1_CheckResponse(try checkResult(request, in: state))
+    }
+
+    /// The decision for a wire request: the user named by id (one lookup of
+    /// the access kept for them) or by email.
+    public static func checkResult(_ request: Accessd_V1_CheckRequest, in state: AccessState) throws(AccessError) -> CheckResult {
+        let named = WireInput.trimmed(request.user)
+        let user: UserID
+        let access: UserAccess
+        if let id = UserID(named), let found = state.access(of: id) {
+            (user, access) = (id, found)
+        } else {
+            user = try WireInput.user(request.user, field: "user", in: state)
+            guard let found = state.access(of: user) else {
+                throw AccessError(.internal, "user \(user) exists but no access is kept for it")
+            }
+            access = found
+        }
         let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
         let permission = try Permission.parse(request.permission, field: "permission")
         let resource: CheckResource? =
@@ -29,8 +46,6 @@ extension MethodTable {
             case .projectID(let id): .project(try WireInput.id(id, field: "project_id"))
             case .productID(let id): .product(try WireInput.id(id, field: "product_id"))
             }
-        let result = try state.check(
-            CheckRequest(user: user.id, account: account, permission: permission, resource: resource), user: user)
-        return Accessd_V1_CheckResponse(result)
+        return try state.check(CheckRequest(user: user, account: account, permission: permission, resource: resource), access: access)
     }
 }

@@ -1,4 +1,5 @@
 import AccessMapping
+public import AccessCore
 public import AccessWire
 public import NIOCore
 
@@ -68,6 +69,80 @@ public enum CheckFastPath {
         }
         writer.stringField(3, response.reason)
         writer.stringField(4, response.deniedBy)
+    }
+
+    // MARK: - A decision written as its CheckResponse
+
+    /// The encoded length of the `CheckResponse` of a decision.
+    public static func length(of result: CheckResult) -> Int {
+        var reason = 0
+        result.forEachReasonPart { reason += $0.utf8.count }
+        let path = result.path.map { 1 + ProtoWriter.varintSize(UInt64(length(of: $0))) + length(of: $0) } ?? 0
+        let rule = result.deniedBy.map { ProtoWriter.bytesFieldSize(1 + decimalDigits($0.rawValue)) } ?? 0
+        return (result.allowed ? 2 : 0) + path + ProtoWriter.bytesFieldSize(reason) + rule
+    }
+
+    /// Writes the `CheckResponse` of a decision (`length(of:)` bytes), as
+    /// swift-protobuf encodes `Accessd_V1_CheckResponse(result)`: the reason
+    /// from its parts, nothing formatted.
+    public static func write(_ result: CheckResult, to writer: inout ProtoWriter) {
+        if result.allowed {
+            writer.byte(0x08)
+            writer.byte(0x01)
+        }
+        if let path = result.path {
+            writer.byte(0x12)
+            writer.varint(UInt64(length(of: path)))
+            switch path {
+            case .homeRole(let id): writer.oneofStringField(1, id.rawValue)
+            case .share(let id): writer.oneofStringField(2, id.rawValue)
+            case .clientLink(let agency, let role):
+                writer.byte(3 << 3 | 2)
+                writer.varint(
+                    UInt64(ProtoWriter.bytesFieldSize(agency.rawValue.utf8.count) + ProtoWriter.bytesFieldSize(role.rawValue.utf8.count)))
+                writer.stringField(1, agency.rawValue)
+                writer.stringField(2, role.rawValue)
+            }
+        }
+        var reason = 0
+        result.forEachReasonPart { reason += $0.utf8.count }
+        if reason > 0 {
+            writer.byte(3 << 3 | 2)
+            writer.varint(UInt64(reason))
+            result.forEachReasonPart { writer.text($0) }
+        }
+        if let rule = result.deniedBy {
+            writer.byte(4 << 3 | 2)
+            writer.varint(UInt64(1 + decimalDigits(rule.rawValue)))
+            writer.byte(UInt8(ascii: "R"))
+            writeDecimal(rule.rawValue, to: &writer)
+        }
+    }
+
+    private static func length(of path: AccessPath) -> Int {
+        let inner: Int
+        switch path {
+        case .homeRole(let id): inner = id.rawValue.utf8.count
+        case .share(let id): inner = id.rawValue.utf8.count
+        case .clientLink(let agency, let role):
+            inner = ProtoWriter.bytesFieldSize(agency.rawValue.utf8.count) + ProtoWriter.bytesFieldSize(role.rawValue.utf8.count)
+        }
+        return 1 + ProtoWriter.varintSize(UInt64(inner)) + inner
+    }
+
+    private static func decimalDigits(_ value: Int) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        return digits
+    }
+
+    private static func writeDecimal(_ value: Int, to writer: inout ProtoWriter) {
+        if value >= 10 { writeDecimal(value / 10, to: &writer) }
+        writer.byte(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
     private static func length(of path: Accessd_V1_AccessPath) -> Int {

@@ -14,7 +14,9 @@ import Testing
 ///    without a gap from the previous `nextSeq`;
 /// 4. replaying every event so far on an empty state gives the state, and the
 ///    indexes equal the ones rebuilt from scratch;
-/// 5. `check` agrees with `ReferenceModel` on every user and account (and more).
+/// 5. `check` agrees with `ReferenceModel` on every user and account (and more),
+///    and with `computedCheck`, which looks up what `check` reads from the
+///    access `apply` keeps (`UserAccess`; item 4 compares that with a rebuild).
 ///
 /// The runs are driven by `SeededGenerator` from fixed seeds, so that every
 /// run of the test command checks the same sequences (a property-testing
@@ -458,6 +460,15 @@ struct RandomRun {
                 continue
             }
             stats.checks += 1
+            // The kept access (`UserAccess`) answers what the lookups of the primary collections answer.
+            do {
+                let computed = try state.computedCheck(request)
+                if computed != result || computed.reason != result.reason {
+                    problems.append("Check(\(describe(request))) = \(result); computed from the records it is \(computed)")
+                }
+            } catch {
+                problems.append("Check(\(describe(request))) answered, but computed from the records it fails: \(error)")
+            }
             let path = result.path.map(Self.pathName)
             if result.allowed {
                 stats.allowedChecks += 1
