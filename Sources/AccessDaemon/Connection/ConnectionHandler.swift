@@ -66,6 +66,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var wakeRegistrations: [UInt64: RevisionSignal.Registration] = [:]
     /// Set while frames are being handled (a writability change inside it must not re-enter).
     private var processing = false
+    /// The replies to the frames of one read, gathered meanwhile so that they
+    /// leave in one buffer and one write (see `emit`).
+    private var replies: ByteBuffer?
     /// For the one debug line per call: method, actor, trace metadata, start.
     private var callLog: [UInt64: (method: String, actor: String, metadata: [String: String], start: NIODeadline)] = [:]
     private var context: ChannelHandlerContext?
@@ -189,8 +192,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         for id in actions.waitingReads {
             respond(id: id, code: .unavailable, message: "accessd is shutting down before the state reached the revision; read again once it is back", context: context)
         }
-        context.flush()
-        if actions.close { context.close(promise: nil) }
+        flush(context)
+        if actions.close { close(context) }
     }
 
     // MARK: - Reading and back-pressure
@@ -226,6 +229,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 return
             }
         }
+        writeReplies(context)
         if case .scheduleStallTimer(let deadline) = machine.readEnded(now: context.eventLoop.now) {
             scheduleStallTimer(at: deadline, context: context)
         }
@@ -260,14 +264,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 handler.scheduleStallTimer(at: next, context: context)
             case .close:
                 handler.logger.notice("closing a connection whose frame did not finish within frame_stall_timeout_ms")
-                context.close(promise: nil)
+                handler.close(context)
             }
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         flushQueuedWrites(context: context)
-        context.flush()
+        flush(context)
     }
 
     /// NIO asks to read from the socket: not while the peer leaves replies unread.
@@ -290,7 +294,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             flushQueuedWrites(context: context)
             for id in machine.streams { pullStream(id, context: context) }
             for id in machine.backups { pullBackup(id, context: context) }
-            context.flush()
+            flush(context)
             if read { context.read() }
         }
         context.fireChannelWritabilityChanged()
@@ -298,7 +302,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("connection error", metadata: .accessd([.error: "\(error)"]))
-        context.close(promise: nil)
+        close(context)
     }
 
     /// Answers a connection-level error with id 0, then closes (spec: oversize, undecodable).
@@ -311,8 +315,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
             logger.notice("closing connection after a bad frame", metadata: metadata)
         }
         respond(id: 0, code: code, message: message, context: context)
+        writeReplies(context)
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
-        context.close(promise: nil)
+        close(context)
     }
 
     // MARK: - Calls
@@ -555,7 +560,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if let register { registerWake(at: register, context: context) }
         if !ready.isEmpty {
             chargeInbound(context: context)
-            context.flush()
+            flush(context)
             closeIfDrained(context: context)
         }
     }
@@ -577,7 +582,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             if let next { handler.scheduleWaitTimer(at: next, context: context) }
             handler.chargeInbound(context: context)
-            context.flush()
+            handler.flush(context)
             handler.closeIfDrained(context: context)
         }
     }
@@ -656,8 +661,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 case .failure(let error):
                     handler.respond(id: id, code: .unavailable, message: "the snapshot could not be written: \(error)", context: context)
                 }
-                context.flush()
-                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+                handler.flush(context)
+                if handler.machine.finished(id) == .close { handler.close(context) }
             }
         case .backup:
             backup(id: id, context: context)
@@ -686,8 +691,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 guard case .backup = handler.machine.calls[id] else { return }  // cancelled meanwhile
                 let code: StatusCode = error is BackupBusy ? .resourceExhausted : .unavailable
                 handler.respond(id: id, code: code, message: "no backup was taken: \(error)", context: context)
-                context.flush()
-                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+                handler.flush(context)
+                if handler.machine.finished(id) == .close { handler.close(context) }
             }
         }
     }
@@ -695,7 +700,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// Sends the next pieces of backup `id` until the peer stops taking them (or it ends).
     private func pullBackup(_ id: UInt64, context: ChannelHandlerContext) {
         var wrote = false
-        defer { if wrote { context.flush() } }
+        defer { if wrote { flush(context) } }
         while true {
             let next = machine.nextBackupPiece(id)
             // Every message of the stream, the last too, carries the revision the backup holds.
@@ -707,7 +712,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .finished:
                 respond(id: id, revision: revision, context: context)
                 wrote = true
-                if machine.finished(id) == .close { context.close(promise: nil) }
+                if machine.finished(id) == .close { close(context) }
                 return
             case .send(let piece):
                 wrote = true
@@ -754,8 +759,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .failure(let error):
                 handler.respond(id: id, code: .unavailable, message: "the daemon's figures could not be gathered: \(error)", context: context)
             }
-            context.flush()
-            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            handler.flush(context)
+            if handler.machine.finished(id) == .close { handler.close(context) }
         }
     }
 
@@ -776,8 +781,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .failure(let error):
                 handler.respond(id: id, code: .unavailable, message: "the metrics could not be gathered: \(error)", context: context)
             }
-            context.flush()
-            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            handler.flush(context)
+            if handler.machine.finished(id) == .close { handler.close(context) }
         }
     }
 
@@ -817,7 +822,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func pullStream(_ id: UInt64, context: ChannelHandlerContext) {
         var wrote = false
-        defer { if wrote { context.flush() } }
+        defer { if wrote { flush(context) } }
         while case .pull(let after) = machine.streamReady(id) {
             guard !diskPulls.contains(id) else { return }
             let published = owner.published
@@ -831,7 +836,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 unfollow(id)
                 respond(id: id, error: error, context: context)
                 wrote = true
-                if machine.finished(id) == .close { context.close(promise: nil) }
+                if machine.finished(id) == .close { close(context) }
                 return
             }
             let events: [Event]
@@ -841,7 +846,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 unfollow(id)
                 respond(id: id, error: error, context: context)
                 wrote = true
-                if machine.finished(id) == .close { context.close(promise: nil) }
+                if machine.finished(id) == .close { close(context) }
                 return
             }
             guard let last = events.last else { return }
@@ -885,8 +890,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .failure(let error):
                 handler.respond(id: id, error: error as? AccessError ?? AccessError(.unavailable, "\(error)"), context: context)
             }
-            context.flush()
-            if handler.machine.finished(id) == .close { context.close(promise: nil) }
+            handler.flush(context)
+            if handler.machine.finished(id) == .close { handler.close(context) }
         }
     }
 
@@ -913,13 +918,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     }
                 }
                 if let last = records.last { handler.machine.streamSent(id, through: last.seq) }
-                context.flush()
+                handler.flush(context)
                 if !records.isEmpty { handler.pullStream(id, context: context) }
             case .failure(let error):
                 handler.unfollow(id)
                 handler.respond(id: id, error: error as? AccessError ?? AccessError(.unavailable, "\(error)"), context: context)
-                context.flush()
-                if handler.machine.finished(id) == .close { context.close(promise: nil) }
+                handler.flush(context)
+                if handler.machine.finished(id) == .close { handler.close(context) }
             }
         }
     }
@@ -963,7 +968,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     let refusal = Self.refusal(ofUndurableWrite: error)
                     handler.deliver(ids, ids.map { _ in .refused(refusal) }, context: context)
                 }
-                context.flush()
+                handler.flush(context)
             }
             if connectionLoop.inEventLoop { deliver() } else { connectionLoop.execute(deliver) }
         }
@@ -1000,12 +1005,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
             message:
                 "the deadline passed before the shared log said whether the write committed: it may still be applied; send it again with the same idempotency key to learn its outcome",
             context: context)
-        context.flush()
-        if machine.finished(id) == .close { context.close(promise: nil) }
+        flush(context)
+        if machine.finished(id) == .close { close(context) }
     }
 
     private func deliver(_ ids: [UInt64], _ outcomes: [WriteOutcome], context: ChannelHandlerContext) {
-        var close = false
+        var closing = false
         for (id, outcome) in zip(ids, outcomes) {
             // Answered at its deadline already (the first outcome for an id
             // is that call's: the owner answers batches in order).
@@ -1017,13 +1022,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .refused(let error):
                 respond(id: id, error: error, context: context)
             }
-            if machine.finished(id) == .close { close = true }
+            if machine.finished(id) == .close { closing = true }
         }
-        if close { context.close(promise: nil) }
+        if closing { close(context) }
     }
 
     private func closeIfDrained(context: ChannelHandlerContext) {
-        if machine.checkDrained() == .close { context.close(promise: nil) }
+        if machine.checkDrained() == .close { close(context) }
     }
 
     // MARK: - Replies
@@ -1061,16 +1066,56 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
         let frame = ResponseFrame(
             id: id, code: UInt32(code.rawValue), message: message, more: more, revision: revision ?? published.revision)
-        var buffer = context.channel.allocator.buffer(capacity: 32 + message.utf8.count + payloadLength)
-        frame.write(to: &buffer, payloadLength: payloadLength, writePayload)
-        meter.sent(buffer.readableBytes)
+        emit(capacity: 32 + message.utf8.count + payloadLength, context: context) {
+            frame.write(to: &$0, payloadLength: payloadLength, writePayload)
+        }
+    }
+
+    /// Writes a frame for the socket: while a read's frames are handled, into
+    /// the buffer their replies share (written out at the read's end, or once
+    /// it holds `repliesWriteBytes`, so that back-pressure still sees them);
+    /// otherwise into a buffer of its own.
+    private func emit(capacity: Int, context: ChannelHandlerContext, _ write: (inout ByteBuffer) -> Void) {
+        guard processing else {
+            var buffer = context.channel.allocator.buffer(capacity: capacity)
+            write(&buffer)
+            meter.sent(buffer.readableBytes)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            return
+        }
+        if replies == nil { replies = context.channel.allocator.buffer(capacity: Swift.max(capacity, Self.repliesInitialBytes)) }
+        let before = replies!.readableBytes
+        write(&replies!)
+        meter.sent(replies!.readableBytes - before)
+        if replies!.readableBytes >= Self.repliesWriteBytes { writeReplies(context) }
+    }
+
+    private static let repliesInitialBytes = 4096
+    private static let repliesWriteBytes = 64 * 1024
+
+    /// Hands the gathered replies to the channel (before any flush or close).
+    private func writeReplies(_ context: ChannelHandlerContext) {
+        guard let buffer = replies else { return }
+        replies = nil
         context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        writeReplies(context)
+        context.flush()
+    }
+
+    private func close(_ context: ChannelHandlerContext) {
+        writeReplies(context)
+        context.close(promise: nil)
     }
 
     private func write(_ frame: Accessd_V1_ServerFrame, context: ChannelHandlerContext) {
         guard let bytes: [UInt8] = try? frame.serializedBytes() else { return }
-        meter.sent(bytes.count + 4)
-        context.write(wrapOutboundOut(context.channel.allocator.frame(bytes)), promise: nil)
+        emit(capacity: bytes.count + 4, context: context) {
+            $0.writeInteger(UInt32(bytes.count))
+            $0.writeBytes(bytes)
+        }
     }
 }
 
