@@ -152,6 +152,18 @@ public enum SeedCorpus {
             m.accountID = ids["acme"]!
             m.permission = .viewBilling
         }
+        try seed("batch-check", Methods.batchCheck) { (m: inout Accessd_V1_BatchCheckRequest) in
+            var first = Accessd_V1_CheckRequest()
+            first.user = gary
+            first.accountID = ids["acme"]!
+            first.permission = .viewBilling
+            var second = first
+            second.user = "nobody@example.com"
+            var third = first
+            third.productID = "prd_1"
+            third.permission = .manageProducts
+            m.checks = [first, second, third]
+        }
         try seed("accessible", Methods.listAccessibleAccounts) { (m: inout Accessd_V1_ListAccessibleAccountsRequest) in
             m.user = ids["gary"]!
         }

@@ -37,6 +37,7 @@ package enum ConfigKey: String, CaseIterable, Sendable {
     case defaultPeerClass = "default_peer_class"
     case maxFrameBytes = "max_frame_bytes"
     case maxCallsPerConnection = "max_calls_per_connection"
+    case maxBatchChecks = "max_batch_checks"
     case maxConnections = "max_connections"
     case maxConnectionsPerUID = "max_connections_per_uid"
     case adminReservedConnections = "admin_reserved_connections"
@@ -132,6 +133,8 @@ package enum ConfigKey: String, CaseIterable, Sendable {
             Spec(.whole(1024...(1 << 30)), default: "4194304", .applied, "longer frames: RESOURCE_EXHAUSTED, connection closed")
         case .maxCallsPerConnection:
             Spec(.whole(1...65536), default: "128", .applied, "more in flight: RESOURCE_EXHAUSTED")
+        case .maxBatchChecks:
+            Spec(.whole(1...100_000), default: "1000", .applied, "checks one BatchCheck may carry; more: INVALID_ARGUMENT")
         case .maxConnections:
             Spec(
                 .whole(1...1_000_000), default: "1024", .applied,

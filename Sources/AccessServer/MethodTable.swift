@@ -8,11 +8,14 @@ public struct ReadContext: Sendable {
     public var state: AccessState
     public var history: EventHistory
     public var principal: Principal
+    /// The most checks one BatchCheck may carry (`max_batch_checks`).
+    public var batchCheckLimit: Int
 
-    public init(state: AccessState, history: EventHistory, principal: Principal) {
+    public init(state: AccessState, history: EventHistory, principal: Principal, batchCheckLimit: Int = 1000) {
         self.state = state
         self.history = history
         self.principal = principal
+        self.batchCheckLimit = batchCheckLimit
     }
 }
 
@@ -24,6 +27,8 @@ public enum ReadShortcut: Sendable, Hashable {
     /// straight into the outbound buffer (`CheckFastPath`), when the payload
     /// has the common shape.
     case checkFastPath
+    /// BatchCheck: the same, for every check of the batch (`BatchCheckFastPath`).
+    case batchCheckFastPath
     /// ListEvents: answered from the event history the daemon keeps on disk,
     /// which reaches further back than the events held in memory.
     case eventHistoryOnDisk

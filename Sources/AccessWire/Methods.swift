@@ -79,6 +79,8 @@ public enum Methods {
 
     public static let check = Method<Accessd_V1_CheckRequest, Accessd_V1_CheckResponse>(
         "AccessService", "Check", .read, .everyPeer)
+    public static let batchCheck = Method<Accessd_V1_BatchCheckRequest, Accessd_V1_BatchCheckResponse>(
+        "AccessService", "BatchCheck", .read, .everyPeer)
     public static let listAccessibleAccounts = Method<Accessd_V1_ListAccessibleAccountsRequest, Accessd_V1_ListAccessibleAccountsResponse>(
         "AccessService", "ListAccessibleAccounts", .read, .everyPeer)
 
@@ -231,7 +233,7 @@ public enum Methods {
 
     /// Every method, in the protos' order.
     public static let all: [AnyMethod] = [
-        check.erased, listAccessibleAccounts.erased, getAccount.erased, renameAccount.erased,
+        check.erased, batchCheck.erased, listAccessibleAccounts.erased, getAccount.erased, renameAccount.erased,
         getBilling.erased, updateBilling.erased, createAccount.erased, setLicenseCount.erased,
         snapshot.erased, getStats.erased, backup.erased, getMetrics.erased,
         listAccounts.erased, addClient.erased, requestAccess.erased, approveAccess.erased,

@@ -215,4 +215,48 @@ import Testing
             #expect(Array(buffer.readableBytesView) == expected, "\(result)")
         }
     }
+    /// BatchCheck's fast path, on the state the method tour leaves: random
+    /// batches of real and unknown ids, of every permission and resource,
+    /// answer byte for byte what the method table's handler answers encoded
+    /// by swift-protobuf; past the limit both refuse alike.
+    @Test func batchChecksAnswerAsTheTableDoesByteForByte() async throws {
+        var harness = TableHarness()
+        _ = try await MethodTour.run(&harness)
+        let state = harness.state
+        var random = SeededGenerator(seed: 0xBA7C_4000)
+        let users = state.users.keys.map(\.rawValue) + state.users.values.map(\.email) + ["", "usr_zz", "nobody@x.example"]
+        let accounts = state.accounts.keys.map(\.rawValue) + ["", "acc_zz", "usr_1"]
+        let projects = state.projects.keys.map(\.rawValue) + ["prj_zz"]
+        let products = state.products.keys.map(\.rawValue) + ["prd_zz"]
+        for round in 0..<300 {
+            var request = Accessd_V1_BatchCheckRequest()
+            for _ in 0..<Int.random(in: 0...12, using: &random) {
+                var check = Accessd_V1_CheckRequest()
+                check.user = users.randomElement(using: &random)!
+                check.accountID = accounts.randomElement(using: &random)!
+                check.permission = Accessd_V1_Permission.allCases.randomElement(using: &random)!
+                switch Int.random(in: 0...3, using: &random) {
+                case 0: check.projectID = projects.randomElement(using: &random)!
+                case 1: check.productID = products.randomElement(using: &random)!
+                default: break
+                }
+                request.checks.append(check)
+            }
+            let limit = round.isMultiple(of: 5) ? 4 : 1000
+            let payload = ByteBuffer(bytes: try request.serializedBytes() as [UInt8])
+            let fast = try #require(BatchCheckFastPath.answer(payload, in: state, limit: limit))
+            let table = Result { () throws(AccessError) in try MethodTable.batchCheck(request, in: state, limit: limit) }
+            switch (fast, table) {
+            case (.success(let items), .success(let response)):
+                var buffer = ByteBuffer()
+                ProtoWriter.write(BatchCheckFastPath.length(of: items), to: &buffer) { BatchCheckFastPath.write(items, to: &$0) }
+                #expect(Array(buffer.readableBytesView) == (try response.serializedBytes() as [UInt8]), "\(request)")
+            case (.failure(let fastError), .failure(let error)):
+                #expect(fastError == error)
+                #expect(error.code == .invalidArgument && error.message.contains("max_batch_checks"))
+            default:
+                Issue.record("the fast path answers \(fast), the table \(table), for \(request)")
+            }
+        }
+    }
 }

@@ -425,6 +425,33 @@ public enum MethodTour {
                 $0.projectID = apollo.project.id
             })
         #expect(onProject.allowed)
+        // BatchCheck: in order, each answered as Check alone, an unknown user that item's NOT_FOUND.
+        let batch: Accessd_V1_BatchCheckResponse = try await h.call(
+            Methods.batchCheck,
+            make(Accessd_V1_BatchCheckRequest.self) {
+                $0.checks = [
+                    make(Accessd_V1_CheckRequest.self) {
+                        $0.user = gary
+                        $0.accountID = acme
+                        $0.permission = .viewBilling
+                    },
+                    make(Accessd_V1_CheckRequest.self) {
+                        $0.user = "nobody@example.com"
+                        $0.accountID = acme
+                        $0.permission = .viewBilling
+                    },
+                    make(Accessd_V1_CheckRequest.self) {
+                        $0.user = carlEmail
+                        $0.accountID = acme
+                        $0.permission = .manageProjects
+                        $0.projectID = apollo.project.id
+                    },
+                ]
+            })
+        #expect(batch.results.map(\.code) == [0, 5, 0])
+        #expect(batch.results.first?.response == through)
+        #expect(batch.results.dropFirst().first?.message.contains("no user has the id or email") == true)
+        #expect(batch.results.last?.response == onProject)
         let accessible: Accessd_V1_ListAccessibleAccountsResponse = try await h.call(
             Methods.listAccessibleAccounts,
             make(Accessd_V1_ListAccessibleAccountsRequest.self) { $0.user = agency.owner.id })

@@ -105,6 +105,7 @@ extension ConfigKey {
         case .defaultPeerClass: .word(\.peers.unlisted)
         case .maxFrameBytes: .whole(\.maximumFrameLength)
         case .maxCallsPerConnection: .whole(\.maximumCallsPerConnection)
+        case .maxBatchChecks: .whole(\.maximumBatchChecks)
         case .maxConnections: .whole(\.maximumConnections)
         case .maxConnectionsPerUID: .whole(\.maximumConnectionsPerUID)
         case .adminReservedConnections: .whole(\.connectionsReservedForAdministrators)

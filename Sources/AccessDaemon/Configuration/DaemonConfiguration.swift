@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable {
     /// docs/protocol.md defaults.
     public var maximumFrameLength = 4 * 1024 * 1024
     public var maximumCallsPerConnection = 128
+    /// Checks one BatchCheck may carry (`max_batch_checks`).
+    public var maximumBatchChecks = 1000
     /// Connections in all (`max_connections`); the last
     /// `connectionsReservedForAdministrators` of them only for administrators.
     public var maximumConnections = 1024

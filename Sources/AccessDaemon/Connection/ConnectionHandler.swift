@@ -523,9 +523,24 @@ final class ConnectionHandler: ChannelDuplexHandler {
             }
             return
         }
+        if shortcut == .batchCheckFastPath,
+            let answer = BatchCheckFastPath.answer(payload, in: published.state, limit: configuration.maximumBatchChecks)
+        {
+            switch answer {
+            case .success(let items):
+                respond(id: id, revision: published.revision, context: context, payloadLength: BatchCheckFastPath.length(of: items)) {
+                    BatchCheckFastPath.write(items, to: &$0)
+                }
+            case .failure(let error):
+                respond(id: id, error: error, revision: published.revision, context: context)
+            }
+            return
+        }
         do {
             let reply = try read(
-                Data(payload.readableBytesView), ReadContext(state: published.state, history: published.history, principal: principal))
+                Data(payload.readableBytesView), ReadContext(
+                    state: published.state, history: published.history, principal: principal,
+                    batchCheckLimit: configuration.maximumBatchChecks))
             respond(id: id, payload: reply, revision: published.revision, context: context)
         } catch {
             respond(id: id, error: error, revision: published.revision, context: context)

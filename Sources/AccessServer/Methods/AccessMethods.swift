@@ -9,6 +9,9 @@ extension MethodTable {
             Handlers.read(Methods.check, shortcut: .checkFastPath) { request, context throws(AccessError) in
                 try check(request, in: context.state)
             },
+            Handlers.read(Methods.batchCheck, shortcut: .batchCheckFastPath) { request, context throws(AccessError) in
+                try batchCheck(request, in: context.state, limit: context.batchCheckLimit)
+            },
             Handlers.read(Methods.listAccessibleAccounts) { request, context throws(AccessError) in
                 let user = try WireInput.user(request.user, field: "user", in: context.state)
                 var response = Accessd_V1_ListAccessibleAccountsResponse()
@@ -21,6 +24,35 @@ extension MethodTable {
     /// Check (R19): shared by the table and the daemon's fast path (`CheckFastPath`).
     public static func check(_ request: Accessd_V1_CheckRequest, in state: AccessState) throws(AccessError) -> Accessd_V1_CheckResponse {
         Accessd_V1_CheckResponse(try checkResult(request, in: state))
+    }
+
+    /// BatchCheck: every check answered as Check alone would answer it, its
+    /// error its own; more than `limit` checks fails the call.
+    public static func batchCheck(
+        _ request: Accessd_V1_BatchCheckRequest, in state: AccessState, limit: Int
+    ) throws(AccessError) -> Accessd_V1_BatchCheckResponse {
+        try checkBatchSize(request.checks.count, limit: limit)
+        var response = Accessd_V1_BatchCheckResponse()
+        response.results = request.checks.map { check in
+            var result = Accessd_V1_BatchCheckResult()
+            do throws(AccessError) {
+                result.response = Accessd_V1_CheckResponse(try checkResult(check, in: state))
+            } catch {
+                result.code = UInt32(error.code.rawValue)
+                result.message = error.message
+            }
+            return result
+        }
+        return response
+    }
+
+    /// INVALID_ARGUMENT for a batch longer than `max_batch_checks`.
+    public static func checkBatchSize(_ count: Int, limit: Int) throws(AccessError) {
+        guard count <= limit else {
+            throw AccessError(
+                .invalidArgument,
+                "a BatchCheck carries at most \(limit) checks (max_batch_checks) and this one has \(count); split it into several calls")
+        }
     }
 
     /// The decision for a wire request: the user named by id (one lookup of

@@ -3,7 +3,7 @@
 
 public enum ProtoDigest {
     public static let sha256: [String: String] = [
-        "accessd/v1/access.proto": "41abbfae41a2cc66346b28bc6a4ea66c8d2028eb85b697b909baa7b890091669",
+        "accessd/v1/access.proto": "12fb4aa490f5f55df53a8251e772502c6a95ec30c06ba3ec3b5b08a325a361f3",
         "accessd/v1/accounts.proto": "82578e1746652f6685996030a42487a1af2340266a0ca4630a5156840ae8fdbb",
         "accessd/v1/admin.proto": "0f551c8fd4ad247996d55d3ae53a300d17d47aa0759029ef6228fc47a1512560",
         "accessd/v1/clients.proto": "d7cf70e4888a8cb4d6a9c0017ea55b7c32b6c57fc88f3071cdc9f1ee9e87e4bd",
