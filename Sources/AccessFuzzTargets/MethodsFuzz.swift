@@ -79,6 +79,9 @@ enum MethodsFuzz {
                 if shortcut == .checkFastPath {
                     try checkFastPath(payload, state: state, answer: answer)
                 }
+                if shortcut == .batchCheckFastPath {
+                    try batchCheckFastPath(payload, state: state, limit: context.batchCheckLimit, answer: answer)
+                }
             case .write(let makeCommand, let makeReply):
                 let before = state
                 let events: [Event]
@@ -131,6 +134,25 @@ enum MethodsFuzz {
             throw Violation("the events of \(path) do not replay: \(error); events \(events)")
         }
         try check(replayed == after, "the events of \(path) replay to another state; events \(events)")
+    }
+
+    /// BatchCheck's fast path answers what the table answers, byte for byte.
+    static func batchCheckFastPath(
+        _ payload: [UInt8], state: AccessState, limit: Int, answer: Result<Data, AccessError>
+    ) throws(Violation) {
+        guard let fast = BatchCheckFastPath.answer(ByteBuffer(bytes: payload), in: state, limit: limit) else { return }
+        switch (fast, answer) {
+        case (.success(let items), .success(let data)):
+            var buffer = ByteBuffer()
+            ProtoWriter.write(BatchCheckFastPath.length(of: items), to: &buffer) { BatchCheckFastPath.write(items, to: &$0) }
+            try check(
+                Array(buffer.readableBytesView) == Array(data),
+                "BatchCheck's fast path answers \(Array(buffer.readableBytesView)), the table \(Array(data)); payload \(payload)")
+        case (.failure(let fastError), .failure(let error)):
+            try check(fastError == error, "BatchCheck's fast path refuses with \(fastError), the table with \(error); payload \(payload)")
+        default:
+            throw Violation("BatchCheck's fast path answers \(fast), the table \(answer); payload \(payload)")
+        }
     }
 
     /// Check's fast path (the daemon's codec) answers what the table answers, byte for byte.

@@ -76,6 +76,17 @@ struct Session: Sendable {
                 options: CallOptions(actor: actor, timeoutMilliseconds: milliseconds, dryRun: dryRun, idempotencyKey: key))
         }
     }
+
+    /// A read as `--as`, with its reply's revision, at a state no older than `minRevision`.
+    func reply<Request, Response>(_ method: Method<Request, Response>, _ request: Request, minRevision: UInt64) async throws -> Reply {
+        let client = self.client
+        let actor = self.actor
+        let milliseconds = try deadline?.remainingMilliseconds() ?? 0
+        return try await Deadline.run(deadline, write: false) {
+            try await client.reply(
+                method, request, options: CallOptions(actor: actor, timeoutMilliseconds: milliseconds, minRevision: minRevision))
+        }
+    }
 }
 
 /// `--timeout`: sent as each call's `timeout_ms` (what is left of it), and

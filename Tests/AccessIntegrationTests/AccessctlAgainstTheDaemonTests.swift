@@ -123,6 +123,43 @@ import Glibc
         }
     }
 
+    @Test func checkBatchAnswersEveryLineInOrderAndExitsWithTheWorstOutcome() throws {
+        try withWorld("check-batch") { world in
+            let lines = world.directory + "/checks.txt"
+            try """
+                # user account permission [project or product]
+                olga@acme.example \(world.acme) share-access
+                \(world.vic)  \(world.acme)  SHARE_ACCESS
+                nobody@acme.example \(world.acme) view-projects
+
+                """.write(toFile: lines, atomically: true, encoding: .utf8)
+            let mixed = try world.run(["check", "--batch", lines, "--batch-size", "2"])
+            #expect(mixed.status == 2, "an item that failed: exit 2; \(mixed)")
+            let rows = mixed.stdout.split(separator: "\n").map(String.init)
+            #expect(rows.count == 4 && rows[0].hasPrefix("USER"), "\(mixed)")
+            #expect(rows.count == 4 && rows[1].contains("yes") && rows[2].contains(" no ") && rows[3].contains("NOT_FOUND: no user has the id or email"), "\(mixed)")
+
+            let json = world.directory + "/checks.json"
+            try """
+                [{"user": "olga@acme.example", "account": "\(world.acme)", "permission": "MANAGE_PRODUCTS"},
+                 {"user": "\(world.olga)", "account": "\(world.acme)", "permission": "view-billing"}]
+                """.write(toFile: json, atomically: true, encoding: .utf8)
+            let allowed = try world.run(["check", "--batch", json])
+            #expect(allowed.status == 0 && allowed.stdout.split(separator: "\n").count == 3, "\(allowed)")
+            let asJSON = try world.run(["check", "--batch", json, "--json"])
+            #expect(asJSON.status == 0, "\(asJSON)")
+            let document = try Self.json(asJSON)
+            #expect((document["results"] as? [Any])?.count == 2, "\(asJSON)")
+
+            let bad = world.directory + "/bad.txt"
+            try "olga@acme.example \(world.acme)\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            let refused = try world.run(["check", "--batch", bad])
+            #expect(refused.status == 64 && refused.stderr.contains("line 1 has 2 words"), "\(refused)")
+            let both = try world.run(["check", "--batch", bad, "--user", "x"])
+            #expect(both.status == 64, "\(both)")
+        }
+    }
+
     @Test func versionIsTheDaemonsVersion() throws {
         let directory = try AccessctlRig.temporaryDirectory("version")
         defer { try? FileManager.default.removeItem(atPath: directory) }
