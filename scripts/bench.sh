@@ -42,7 +42,7 @@ say() { echo "bench.sh [$(( $(date +%s) - began ))s]: $*" >&2; }
 
 if [ -z "$bin" ]; then
     say "building (release)"
-    for product in accessd accessd-bench accessd-durability-bench; do
+    for product in accessd accessd-bench accessd-durability-bench accessd-core-bench; do
         swift build -c release --product "$product" --scratch-path .build-release >&2
     done
     bin=.build-release/release
@@ -137,7 +137,7 @@ load_median() { # name conns depth args...: a RESULT line of the medians of thre
     echo "$out runs=3"
 }
 check_rows=""
-declare -A check_ratio_redis check_ratio_echo check_p99 redis_p99 check_cpu redis_cpu
+declare -A check_ratio_redis check_ratio_echo check_p99 redis_p99 check_cpu redis_cpu redis_rps
 for conns in 1 32 128; do
     for depth in 1 16; do
         say "check conns=$conns depth=$depth"
@@ -159,9 +159,22 @@ for conns in 1 32 128; do
         redis_p99[$key]=$(field "$redis_line" p99_us)
         check_cpu[$key]=$(field "$line" server_cpu_us_per_call)
         redis_cpu[$key]=$(field "$redis_line" server_cpu_us_per_call)
+        redis_rps[$key]=$r_rps
         check_rows+="| $conns | $depth | $rps | $(field "$line" p50_us) | $(field "$line" p99_us) | $(field "$line" p999_us) | ${check_cpu[$key]} | $e_rps | $(field "$echo_line" p99_us) | $(field "$echo_line" server_cpu_us_per_call) | $r_rps | $(field "$redis_line" p99_us) | ${redis_cpu[$key]} | $rb_rps | ${check_ratio_echo[$key]} | ${check_ratio_redis[$key]} | $(ratio "${check_cpu[$key]}" "${redis_cpu[$key]}") |"$'\n'
     done
 done
+
+# BatchCheck: 100 checks per call on 32 connections, one call in flight on
+# each, by the same generator; checks per second against Redis GET pipelined
+# 16 deep (the matrix above).
+"$bin/accessd-bench" --socket "$work/accessd.sock" --ids "$work/ids" --write-frames "$work/batch.frames" --batch 100 >&2
+say "batch check conns=32 depth=1, 100 checks per call"
+batch_line=$(load_median batch_check 32 1 -s "$work/accessd.sock" -f "$work/batch.frames" -p $accessd_pid)
+batch_checks=$(awk -v r="$(field "$batch_line" rps)" 'BEGIN { printf "%.0f", r * 100 }')
+batch_cpu=$(awk -v c="$(field "$batch_line" server_cpu_us_per_call)" 'BEGIN { printf "%.3f", c / 100 }')
+batch_ratio=$(ratio "$batch_checks" "${redis_rps[32.16]}")
+echo "$batch_line checks_per_s=$batch_checks server_cpu_us_per_check=$batch_cpu ratio_vs_redis_pipelined_16=$batch_ratio"
+batch_row="| 32 | 1 | 100 | $(field "$batch_line" rps) | $batch_checks | $(field "$batch_line" p50_us) | $(field "$batch_line" p99_us) | $(field "$batch_line" server_cpu_us_per_call) | $batch_cpu | ${redis_rps[32.16]} | $batch_ratio |"
 
 # Mixed load.
 mixed_rows=""
@@ -233,12 +246,25 @@ for size in $sizes; do
     scale_rows+="| $size | $(field "$snapshot" bytes) | $(field "$snapshot" ms) | $(field "$pause" snapshot_ms) | $(field "$pause" reads_max_wait_during_ms) | $(field "$pause" writes_max_wait_during_ms) | $(field "$pause" reads_max_wait_outside_ms) | $(field "$recovery" ms) | $per_user |"$'\n'
 done
 
+# The decision alone: the core in one process, Check beside a plain
+# Dictionary lookup of the same users (accessd-core-bench, scripts/bench-core.sh).
+big=$(echo $sizes | awk '{ print $NF }')
+say "the core alone at $big users (accessd-core-bench)"
+core=$("$bin/accessd-core-bench" --users "$big" --accounts $((big / 10)) --small 10000)
+echo "$core"
+core_line() { grep "name=$1 users=$big " <<< "$core" | grep "${2:-}" || true; }
+core_lookup=$(field "$(core_line baseline_dictionary_lookup)" ns_per_call)
+core_home=$(field "$(core_line check_home_account)" ns_per_call)
+core_other=$(field "$(core_line check_other_account)" ns_per_call)
+core_ratio_home=$(field "$(core_line vs_baseline figure=check_home_account)" ratio_vs_dictionary_lookup)
+core_ratio_other=$(field "$(core_line vs_baseline figure=check_other_account)" ratio_vs_dictionary_lookup)
+core_memory=$(field "$(core_line memory)" rss_bytes_per_user)
+
 elapsed=$(( $(date +%s) - began ))
 say "done in ${elapsed}s; writing $out"
 
 # Targets.
 verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "**missed**"; fi; }
-big=$(echo $sizes | awk '{ print $NF }')
 targets="| Check 32x1 vs Redis GET (at least 1.0x) | ${check_ratio_redis[32.1]}x | $(verdict "${check_ratio_redis[32.1]} >= 1.0") |
 | Check 128x1 vs Redis GET (at least 1.0x) | ${check_ratio_redis[128.1]}x | $(verdict "${check_ratio_redis[128.1]} >= 1.0") |
 | Check 32x1 vs echo (at least 0.5x) | ${check_ratio_echo[32.1]}x | $(verdict "${check_ratio_echo[32.1]} >= 0.5") |
@@ -248,6 +274,9 @@ targets="| Check 32x1 vs Redis GET (at least 1.0x) | ${check_ratio_redis[32.1]}x
 | Check 128x1 server CPU per call at most 1.5x Redis GET's | ${check_cpu[128.1]} us vs ${redis_cpu[128.1]} us | $(verdict "${check_cpu[128.1]} <= 1.5 * ${redis_cpu[128.1]}") |
 | Check 32x16 vs Redis GET pipelined 16 (at least 0.5x) | ${check_ratio_redis[32.16]}x | $(verdict "${check_ratio_redis[32.16]} >= 0.5") |
 | Check 32x16 server CPU per call (at most 1.5 us) | ${check_cpu[32.16]} us | $(verdict "${check_cpu[32.16]} <= 1.5") |
+| BatchCheck of 100, 32x1: checks/s vs Redis GET pipelined 16 (at least 1.0x) | ${batch_ratio}x | $(verdict "$batch_ratio >= 1.0") |
+| The decision alone at $big users: Check (home account) vs a Dictionary lookup (at most 2.5x) | ${core_ratio_home}x | $(verdict "$core_ratio_home <= 2.5") |
+| The decision alone at $big users: Check (another account) vs a Dictionary lookup (at most 2.5x) | ${core_ratio_other}x | $(verdict "$core_ratio_other <= 2.5") |
 | Durable writes, 32 writers, vs Redis SET appendfsync always (at least 1.0x) | ${durable_ratio[32]}x | $(verdict "${durable_ratio[32]} >= 1.0") |
 | $big users: longest call wait during a snapshot (under 10 ms) | ${scale_pause[$big]} ms | $(verdict "${scale_pause[$big]} < 10") |
 | $big users: recovery (under 3 s) | ${scale_recovery[$big]} ms | $(verdict "${scale_recovery[$big]} < 3000") |
@@ -256,8 +285,8 @@ targets="| Check 32x1 vs Redis GET (at least 1.0x) | ${check_ratio_redis[32.1]}x
 cat > "$out" << EOF
 # Benchmarks
 
-Figures of one run of \`scripts/bench.sh\` (issue 6), in ${elapsed} s. The Check matrix is driven by
-\`scripts/bench-load.c\` for every server (see Check); the other loads by
+Figures of one run of \`scripts/bench.sh\` (issue 6), in ${elapsed} s. The Check matrix and BatchCheck
+are driven by \`scripts/bench-load.c\` for every server (see Check); the mixed and write loads by
 \`accessd-bench\` (release): raw NIO channels over $(nproc) event loops, D calls in flight per connection,
 requests written from pre-serialized bytes, replies read only as far as their id and code, latencies
 in an HdrHistogram; ${seconds} s measured after 1 s of warm-up. The echo baseline is the same generator,
@@ -293,6 +322,30 @@ connections and pipeline is beside, as a cross-check of the generator.
 | conns | depth | accessd rps | p50 us | p99 us | p99.9 us | CPU us/call | echo rps | echo p99 us | echo CPU us/call | Redis GET rps | Redis p99 us | Redis CPU us/call | redis-benchmark rps | ratio vs echo | ratio vs Redis | CPU vs Redis |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${check_rows}
+## BatchCheck
+
+\`AccessService/BatchCheck\` with 100 checks per call (the checks of the matrix above, taken in turn),
+one call in flight on each of 32 connections, by \`scripts/bench-load.c\` (median of three runs);
+checks per second against Redis GET pipelined 16 deep on 32 connections in the matrix above.
+
+| conns | depth | checks per call | calls/s | checks/s | p50 us | p99 us | CPU us/call | CPU us/check | Redis GET 32x16 rps | checks/s vs Redis |
+|---|---|---|---|---|---|---|---|---|---|---|
+${batch_row}
+
+## The decision alone
+
+\`accessd-core-bench\` (as \`scripts/bench-core.sh\` runs it): $big users in $((big / 10)) accounts built
+through \`execute\` in one process, then each figure the best of five rounds of 100,000 calls on
+random users: a plain \`Dictionary<UserID, User>\` lookup of the same users, Check in the user's home
+account (one lookup of the access kept for the user, a bit test), Check in a random other account
+(mostly no path: the account and the client link looked up too). The process's RSS per user: $core_memory bytes.
+
+| figure | ns per call | vs Dictionary lookup |
+|---|---|---|
+| Dictionary lookup | $core_lookup | 1.00 |
+| Check, home account | $core_home | $core_ratio_home |
+| Check, another account | $core_other | $core_ratio_other |
+
 ## Mixed load
 
 90% Check, 10% \`AdminService/SetLicenseCount\` (each connection writes its own account), fsync = always.

@@ -7,7 +7,7 @@
 //   accessd-bench --socket PATH [--conns 32] [--depth 1] [--seconds 5] [--warmup 1]
 //                 [--mix check|mixed|writes] [--setup users=100000,accounts=10000]
 //                 [--ids FILE] [--save-ids FILE] [--echo] [--name NAME] [--threads N]
-//                 [--write-frames FILE]
+//                 [--write-frames FILE [--batch N]]
 //
 // --setup loads the data set first through the socket as an administrator (run
 // it as root or an admin uid), --save-ids writes its (user account) pairs for
@@ -17,7 +17,8 @@
 // --write-frames writes the Check requests it would send (each a 4-byte
 // big-endian length and the `Request` bytes after its id) to FILE and stops:
 // the frames of scripts/bench-load.c, the C generator that drives accessd,
-// the echo server and Redis alike.
+// the echo server and Redis alike. With --batch N, each frame is one
+// BatchCheck of N of those checks.
 
 import AccessWire
 import Foundation
@@ -45,6 +46,8 @@ struct Options {
     var name: String?
     var threads = System.coreCount
     var writeFrames: String?
+    /// With --write-frames: checks per BatchCheck frame (0: Check frames).
+    var batch = 0
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -68,6 +71,7 @@ struct Options {
             case "--name": name = value
             case "--threads": threads = Self.number(flag, value)
             case "--write-frames": writeFrames = value
+            case "--batch": batch = Self.number(flag, value)
             case "--setup":
                 for part in value.split(separator: ",") {
                     let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
@@ -116,6 +120,24 @@ func checkTemplates(_ pairs: [(String, String)]) throws -> [RequestTemplate] {
         check.accountID = pair.1
         check.permission = permissions[n % permissions.count]
         return try RequestTemplate(method: Methods.check.path, payload: check.serializedBytes())
+    }
+}
+
+/// BatchChecks of `size` checks each, the checks of `checkTemplates` taken in turn.
+func batchTemplates(_ pairs: [(String, String)], size: Int) throws -> [RequestTemplate] {
+    let permissions: [Accessd_V1_Permission] = [.manageProjects, .viewBilling, .viewProjects, .editAccountSettings]
+    let frames = max(1, min(4096, pairs.count / size))
+    return try (0..<frames).map { frame in
+        var batch = Accessd_V1_BatchCheckRequest()
+        batch.checks = (0..<size).map { item in
+            let n = (frame * size + item) % pairs.count
+            var check = Accessd_V1_CheckRequest()
+            check.user = pairs[n].0
+            check.accountID = pairs[n].1
+            check.permission = permissions[n % permissions.count]
+            return check
+        }
+        return try RequestTemplate(method: Methods.batchCheck.path, payload: batch.serializedBytes())
     }
 }
 
@@ -171,7 +193,7 @@ var generator = SystemRandomNumberGenerator()
 pairs.shuffle(using: &generator)
 if let path = options.writeFrames {
     var bytes: [UInt8] = []
-    let templates = try checkTemplates(pairs)
+    let templates = options.batch > 0 ? try batchTemplates(pairs, size: options.batch) : try checkTemplates(pairs)
     for template in templates {
         let length = UInt32(template.rest.count)
         bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
