@@ -77,7 +77,7 @@ extension RequestHead {
             seen |= bit
             switch (field, wireType) {
             case (1, 0): guard let value = reader.readVarint() else { return nil }; head.id = value
-            case (2, 2): guard let value = reader.readString() else { return nil }; head.method = value
+            case (2, 2): guard let value = reader.readMethodPath() else { return nil }; head.method = value
             case (3, 2): guard let value = reader.readBytes() else { return nil }; head.payload = value
             case (4, 2): guard let value = reader.readString() else { return nil }; head.actor = value
             case (5, 0): guard let value = reader.readVarint() else { return nil }; head.timeoutMs = UInt32(truncatingIfNeeded: value)
@@ -122,6 +122,17 @@ public struct ProtoReader {
     public mutating func readBytes() -> ByteBuffer? {
         guard let length = readVarint(), length <= UInt64(buffer.readableBytes) else { return nil }
         return buffer.readSlice(length: Int(length))
+    }
+
+    /// A method path: the catalogue's string when it is one of its methods
+    /// (no allocation), else as `readString` reads it.
+    public mutating func readMethodPath() -> String? {
+        guard let bytes = readBytes() else { return nil }
+        if let known = bytes.withUnsafeReadableBytes({ Methods.knownPath($0) }) { return known }
+        return bytes.withUnsafeReadableBytes { raw in
+            if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
+            return String(validating: raw, as: UTF8.self)
+        }
     }
 
     /// A length-delimited field as text; nil when it is not UTF-8 (proto3 strings must be).

@@ -252,4 +252,21 @@ public enum Methods {
 
     /// Every method by path.
     public static let byPath: [String: AnyMethod] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
+
+    /// The paths by their length in bytes, for `knownPath(_:)`.
+    private static let pathsByLength: [Int: [String]] = Dictionary(grouping: all.map(\.path), by: { $0.utf8.count })
+
+    /// The catalogue's own string for a path given as bytes, or nil when no
+    /// method has it: a request frame's method read without making a String
+    /// (the hot path's one allocation per call otherwise).
+    public static func knownPath(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let candidates = pathsByLength[bytes.count] else { return nil }
+        for path in candidates {
+            let equal = path.utf8.withContiguousStorageIfAvailable { stored in
+                stored.elementsEqual(bytes)
+            }
+            if equal ?? path.utf8.elementsEqual(bytes) { return path }
+        }
+        return nil
+    }
 }

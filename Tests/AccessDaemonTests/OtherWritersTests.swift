@@ -121,20 +121,30 @@ import Testing
         return records
     }
 
+    /// An owner of an empty state whose appends wait for the test to answer them.
+    static func ownerOnAHeldLog(_ group: MultiThreadedEventLoopGroup) throws -> (StateOwner, HeldLog) {
+        let log = HeldLog()
+        let empty = try StateDirectory(storage: SimulatedDisk(), path: "/state").recover(acceptLoss: false, logger: JournalRig.quietLogger)
+        return (StateOwner(loop: group.next(), durable: empty.durable, policy: DomainPolicy(), log: log), log)
+    }
+
+    /// Submits one write on the owner's loop; its outcome comes when the log answers.
+    static func submit(_ call: WriteCall, to owner: StateOwner) -> EventLoopFuture<[WriteOutcome]> {
+        let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
+        owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
+        return outcome.futureResult
+    }
+
     @Test func recordsNewerThanAConflictsApplyOnceTheBatchRunAgainNeedsNoRecord() throws {
         let records = try Self.anotherHostsRecords(4)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
-        let log = HeldLog()
-        let empty = try StateDirectory(storage: SimulatedDisk(), path: "/state").recover(acceptLoss: false, logger: JournalRig.quietLogger)
-        let owner = StateOwner(loop: group.next(), durable: empty.durable, policy: DomainPolicy(), log: log)
+        let (owner, log) = try Self.ownerOnAHeldLog(group)
 
         // This host's write, appended at record 1; it must not outlive its deadline.
         var write = JournalRig.createAccount(0)
         write.deadline = .now() + .milliseconds(200)
-        let call = write
-        let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
-        owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
+        let outcome = Self.submit(write, to: owner)
         #expect(log.waitForAppends(1))
         #expect(log.waiting.first?.lsn == 1)
 
@@ -144,7 +154,7 @@ import Testing
         // its deadline and needs no record.
         usleep(300_000)
         log.answer(.success(.conflict([records[0]])))
-        let outcomes = try outcome.futureResult.wait()
+        let outcomes = try outcome.wait()
         guard case .refused(let error) = try #require(outcomes.first) else {
             Issue.record("the write ran after its deadline")
             return
@@ -166,18 +176,14 @@ import Testing
         let records = try Self.anotherHostsRecords(3)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
-        let log = HeldLog()
-        let empty = try StateDirectory(storage: SimulatedDisk(), path: "/state").recover(acceptLoss: false, logger: JournalRig.quietLogger)
-        let owner = StateOwner(loop: group.next(), durable: empty.durable, policy: DomainPolicy(), log: log)
-        let call = JournalRig.createAccount(0)
-        let outcome = owner.loop.makePromise(of: [WriteOutcome].self)
-        owner.loop.execute { owner.assumeIsolated { $0.submit([call]) { outcome.completeWith($0) } } }
+        let (owner, log) = try Self.ownerOnAHeldLog(group)
+        let outcome = Self.submit(JournalRig.createAccount(0), to: owner)
         #expect(log.waitForAppends(1))
         // A follower that started again from the durable record hands records 1 and 2 over twice.
         try owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<2])) } }.wait()
         try owner.loop.submit { owner.assumeIsolated { $0.applyCommitted(Array(records[0..<3])) } }.wait()
         log.answer(.failure(StorageError(.io, "the shared log is unreachable")))
-        #expect(throws: StorageError.self) { try outcome.futureResult.wait() }
+        #expect(throws: StorageError.self) { try outcome.wait() }
         let after = try owner.loop.submit { owner.assumeIsolated { ($0.durable.lsn, $0.writesStopped) } }.wait()
         #expect(after.0 == 3 && after.1 == nil)
     }

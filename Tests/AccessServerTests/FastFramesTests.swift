@@ -259,4 +259,22 @@ import Testing
             }
         }
     }
+    /// A request's method is the catalogue's own string when it names one of
+    /// its methods (read without allocating), and read as text otherwise.
+    @Test func methodPathsAreTheCataloguesStrings() {
+        for method in Methods.all {
+            #expect(Array(method.path.utf8).withUnsafeBytes { Methods.knownPath($0) } == method.path)
+        }
+        for unknown in ["", "/accessd.v1.AccessService/Chock", "/accessd.v1.AccessService/Check/", "x"] {
+            #expect(Array(unknown.utf8).withUnsafeBytes { Methods.knownPath($0) } == nil)
+        }
+        var request = Accessd_V1_Request()
+        request.method = "/accessd.v1.Nothing/Here"
+        let frame = ByteBuffer(bytes: try! Accessd_V1_ClientFrame.with { $0.request = request }.serializedBytes() as [UInt8])
+        guard case .request(let head)? = ClientFrameHead.parse(frame) else {
+            Issue.record("a request with an unknown method is still read in place")
+            return
+        }
+        #expect(head.method == request.method)
+    }
 }
