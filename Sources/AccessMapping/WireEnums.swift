@@ -63,6 +63,24 @@ extension Region: WireMappedEnum {
     }
 }
 
+extension Permission {
+    /// `from(wire:)` without the generic search (Check's hot path).
+    package static func fromWire(_ wire: Accessd_V1_Permission) -> Permission? {
+        switch wire {
+        case .editAccountSettings: .editAccountSettings
+        case .viewProjects: .viewProjects
+        case .viewAllProjects: .viewAllProjects
+        case .manageProjects: .manageProjects
+        case .manageProducts: .manageProducts
+        case .viewBilling: .viewBilling
+        case .editBilling: .editBilling
+        case .shareAccess: .shareAccess
+        case .manageClients: .manageClients
+        case .unspecified, .UNRECOGNIZED: nil
+        }
+    }
+}
+
 extension Permission: WireMappedEnum {
     package static var wireEnumName: String { "accessd.v1.Permission" }
     package static var wirePrefix: String { "PERMISSION_" }

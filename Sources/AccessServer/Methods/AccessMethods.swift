@@ -70,14 +70,27 @@ extension MethodTable {
             }
             access = found
         }
-        let account: AccountID = try WireInput.id(request.accountID, field: "account_id")
-        let permission = try Permission.parse(request.permission, field: "permission")
-        let resource: CheckResource? =
-            switch request.resource {
-            case nil: nil
-            case .projectID(let id): .project(try WireInput.id(id, field: "project_id"))
-            case .productID(let id): .product(try WireInput.id(id, field: "product_id"))
-            }
+        // The common case parsed by concrete code; the general parsers say what is wrong.
+        let account: AccountID
+        if let parsed = AccountID(request.accountID) {
+            account = parsed
+        } else {
+            account = try WireInput.id(request.accountID, field: "account_id")
+        }
+        let permission: Permission
+        if let known = Permission.fromWire(request.permission) {
+            permission = known
+        } else {
+            permission = try Permission.parse(request.permission, field: "permission")
+        }
+        var resource: CheckResource?
+        switch request.resource {
+        case nil: resource = nil
+        case .projectID(let id):
+            if let parsed = ProjectID(id) { resource = .project(parsed) } else { resource = .project(try WireInput.id(id, field: "project_id")) }
+        case .productID(let id):
+            if let parsed = ProductID(id) { resource = .product(parsed) } else { resource = .product(try WireInput.id(id, field: "product_id")) }
+        }
         return try state.check(CheckRequest(user: user, account: account, permission: permission, resource: resource), access: access)
     }
 }
