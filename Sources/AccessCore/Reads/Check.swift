@@ -138,7 +138,7 @@ extension AccessState {
         return judge(
             user: request.user, status: access.status, home: access.account, grant: access.status == .active ? grant : nil,
             account: request.account, permission: request.permission, resource: request.resource,
-            record: users[request.user]!)
+            lacksManageClients: access.lackingManageClients.contains(request.account), record: users[request.user]!)
     }
 
     /// R19 looked up from the primary collections, as it was before grants
@@ -188,23 +188,25 @@ extension AccessState {
         let grant = user.status == .active ? grant(of: user, in: account) : nil
         let result = judge(
             user: user.id, status: user.status, home: user.account, grant: grant, account: account, permission: permission,
-            resource: resource, record: user)
+            resource: resource,
+            lacksManageClients: clientLinks[ClientLinkKey(agency: user.account, client: account)]?.status == .approved,
+            record: user)
         return (result, grant)
     }
 
     /// The grant (nil when the user is not ACTIVE or reaches the account by
-    /// no path) against the permission and the resource. The user's record is
-    /// looked at only for offices and memberships (R14).
+    /// no path) against the permission and the resource. Whether the user's
+    /// agency is approved in the account is asked only without a grant; the
+    /// user's record only for offices and memberships (R14).
     private func judge(
         user: UserID, status: UserStatus, home: AccountID, grant: AccessGrant?, account: AccountID, permission: Permission,
-        resource: CheckResource?, record: @autoclosure () -> User
+        resource: CheckResource?, lacksManageClients: @autoclosure () -> Bool, record: @autoclosure () -> User
     ) -> CheckResult {
         // R7: only an ACTIVE user acts, through any path.
         guard status == .active else { return .deny(.inactiveUser(user, status)) }
         guard let grant else {
-            if let link = clientLinks[ClientLinkKey(agency: home, client: account)], link.status == .approved {
-                return .deny(.lacksManageClients(user, agency: home, client: account))
-            }
+            // R18: the agency is approved in the client, but this user lacks MANAGE_CLIENTS.
+            if lacksManageClients() { return .deny(.lacksManageClients(user, agency: home, client: account)) }
             return .deny(.noAccessPath(user, account))
         }
         guard grant.holds(permission) else {

@@ -24,6 +24,10 @@ public struct UserAccess: Hashable, Sendable {
     var status: UserStatus
     /// Grants in other accounts, by account id; empty (no allocation) for most users.
     var elsewhere: [AccessGrant]
+    /// Clients the user's agency is approved in while the user lacks
+    /// MANAGE_CLIENTS (R18's denial, told apart from "no path" without a
+    /// lookup of the link); empty for most users.
+    var lackingManageClients: [AccountID]
 
     /// The grant in `account`, home first (the order `grant(of:in:)` looks in).
     func grant(in account: AccountID) -> AccessGrant? {
@@ -60,12 +64,16 @@ extension UserAccess {
         for share in shares where share.grantee == user.id && share.owner != user.account {
             others[share.owner] = .share(share)
         }
-        if permissions.contains(.manageClients) {
-            for link in agencyLinks where link.agency == user.account && link.client != user.account && others[link.client] == nil {
-                if let grant = AccessGrant.clientLink(link, roleOf: roleOf) { others[link.client] = grant }
+        var lacking: [AccountID] = []
+        for link in agencyLinks where link.agency == user.account && link.client != user.account && others[link.client] == nil {
+            if permissions.contains(.manageClients), let grant = AccessGrant.clientLink(link, roleOf: roleOf) {
+                others[link.client] = grant
+            } else if link.status == .approved {
+                lacking.append(link.client)
             }
         }
         elsewhere = others.values.sorted { $0.account < $1.account }
+        lackingManageClients = lacking.sorted()
     }
 }
 
