@@ -15,7 +15,7 @@
  * names of ConfigKey's table in Sources/AccessPaths/ConfigKey.swift
  * (ConfigurationTests holds them equal). */
 static const char *const config_keys[] = {
-    "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection",
+    "socket", "state_dir", "admin_uids", "admin_gids", "max_frame_bytes", "max_calls_per_connection", "max_batch_checks",
     "max_connections", "frame_stall_timeout_ms", "snapshot_interval_s", "drain_timeout_s",
     "activation_lifetime_s", "event_retention", "event_memory_count", "event_retention_count",
     "event_retention_s", "log_level", "fsync", "snapshot_every_records", "event_loops",
