@@ -64,21 +64,18 @@ extension Region: WireMappedEnum {
 }
 
 extension Permission {
-    /// `from(wire:)` without the generic search (Check's hot path).
+    /// `from(wire:)` without the generic search (Check's hot path): a table
+    /// by wire value, derived from `wire`, so the mapping is written once.
     package static func fromWire(_ wire: Accessd_V1_Permission) -> Permission? {
-        switch wire {
-        case .editAccountSettings: .editAccountSettings
-        case .viewProjects: .viewProjects
-        case .viewAllProjects: .viewAllProjects
-        case .manageProjects: .manageProjects
-        case .manageProducts: .manageProducts
-        case .viewBilling: .viewBilling
-        case .editBilling: .editBilling
-        case .shareAccess: .shareAccess
-        case .manageClients: .manageClients
-        case .unspecified, .UNRECOGNIZED: nil
-        }
+        let value = wire.rawValue
+        return value >= 0 && value < byWireValue.count ? byWireValue[value] : nil
     }
+
+    private static let byWireValue: [Permission?] = {
+        var table = [Permission?](repeating: nil, count: (allCases.map(\.wire.rawValue).max() ?? 0) + 1)
+        for permission in allCases { table[permission.wire.rawValue] = permission }
+        return table
+    }()
 }
 
 extension Permission: WireMappedEnum {
