@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole benchmark matrix of issue 6, in one run, with its baselines:
-#   - a minimal C echo server with accessd's framing (scripts/bench-echo.c) and
+#   - a minimal C echo server with accessd's framing (scripts/bench-echo.c), an
+#     echo server on SwiftNIO set up as accessd's connections are
+#     (accessd-bench --serve-nio-echo: the floor of the I/O layer), and
 #     Redis (redis-server on a private Unix socket, persistence off; a second one
 #     with appendonly yes + appendfsync always), measured with redis-benchmark -s;
 #   - Check at conns 1, 32, 128 x depth 1, 16 against a data set loaded through
@@ -83,6 +85,9 @@ cc -O2 -o "$work/bench-load" scripts/bench-load.c
 "$work/bench-echo" "$work/echo.sock" > "$work/echo.out" &
 echo_pid=$!
 pids+=($echo_pid)
+"$bin/accessd-bench" --serve-nio-echo --socket "$work/nio-echo.sock" --threads 2 > "$work/nio-echo.out" 2>&1 &
+nio_echo_pid=$!
+pids+=($nio_echo_pid)
 redis-server --port 0 --unixsocket "$work/redis.sock" --save '' --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
 redis_pid=$!
 pids+=($redis_pid)
@@ -94,6 +99,7 @@ pids+=($!)
 accessd_pid=$!
 pids+=($accessd_pid)
 wait_for "$work/echo.out" listening
+wait_for "$work/nio-echo.out" listening
 wait_for "$work/redis.log" "ready to accept"
 wait_for "$work/redis-aof.log" "ready to accept"
 wait_for "$work/accessd.out" listening
@@ -118,8 +124,10 @@ redis_requests() { # clients pipeline: about $seconds s of work
 # scripts/bench-load.c (one C loop; each server's CPU per call from /proc),
 # three runs of each, interleaved, the median taken of each figure;
 # redis-benchmark's rate beside, as a cross-check of the generator.
-"$bin/accessd-bench" --socket "$work/accessd.sock" --ids "$work/ids" --write-frames "$work/check.frames" >&2
-redis_keys=4096
+frames_line=$("$bin/accessd-bench" --socket "$work/accessd.sock" --ids "$work/ids" --write-frames "$work/check.frames")
+echo "$frames_line"
+# As many Redis keys as the frames have users: the same working set on both sides.
+redis_keys=$(field "$frames_line" requests)
 value=$(head -c 64 /dev/zero | tr '\0' x)
 for i in $(seq 0 $((redis_keys - 1))); do echo "SET key:$i $value"; done | redis-cli -s "$work/redis.sock" > /dev/null
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -143,6 +151,8 @@ for conns in 1 32 128; do
         say "check conns=$conns depth=$depth"
         echo_line=$(load_median echo $conns $depth -s "$work/echo.sock" -f "$work/check.frames" -p $echo_pid)
         echo "$echo_line"
+        nio_line=$(load_median nio_echo $conns $depth -s "$work/nio-echo.sock" -f "$work/check.frames" -p $nio_echo_pid)
+        echo "$nio_line"
         redis_line=$(load_median redis_get $conns $depth -s "$work/redis.sock" --redis $redis_keys -p $redis_pid)
         echo "$redis_line"
         read -r rb_rps _ <<< "$(redis_run "$work/redis.sock" get $conns $depth "$(redis_requests $conns $depth)")"
@@ -160,7 +170,7 @@ for conns in 1 32 128; do
         check_cpu[$key]=$(field "$line" server_cpu_us_per_call)
         redis_cpu[$key]=$(field "$redis_line" server_cpu_us_per_call)
         redis_rps[$key]=$r_rps
-        check_rows+="| $conns | $depth | $rps | $(field "$line" p50_us) | $(field "$line" p99_us) | $(field "$line" p999_us) | ${check_cpu[$key]} | $e_rps | $(field "$echo_line" p99_us) | $(field "$echo_line" server_cpu_us_per_call) | $r_rps | $(field "$redis_line" p99_us) | ${redis_cpu[$key]} | $rb_rps | ${check_ratio_echo[$key]} | ${check_ratio_redis[$key]} | $(ratio "${check_cpu[$key]}" "${redis_cpu[$key]}") |"$'\n'
+        check_rows+="| $conns | $depth | $rps | $(field "$line" p50_us) | $(field "$line" p99_us) | $(field "$line" p999_us) | ${check_cpu[$key]} | $e_rps | $(field "$echo_line" p99_us) | $(field "$echo_line" server_cpu_us_per_call) | $(field "$nio_line" rps) | $(field "$nio_line" server_cpu_us_per_call) | $(ratio "$(field "$nio_line" rps)" "$r_rps") | $r_rps | $(field "$redis_line" p99_us) | ${redis_cpu[$key]} | $rb_rps | ${check_ratio_echo[$key]} | ${check_ratio_redis[$key]} | $(ratio "${check_cpu[$key]}" "${redis_cpu[$key]}") |"$'\n'
     done
 done
 
@@ -314,13 +324,18 @@ $targets
 accessd: \`AccessService/Check\` over the data set above (the frames rotate over all its users). One
 generator for all three servers, \`scripts/bench-load.c\` (epoll, one thread, frames pre-serialized
 with the id written per call, replies read to their id and code, a log-linear histogram; Redis: RESP
-\`GET key:N\` over ${redis_keys} keys of 64 bytes through the same loop). Every figure is the median of
-three ${seconds}-s runs (after 1 s of warm-up), interleaved echo, Redis, accessd. CPU us/call: the
-server's user + system time over the run (/proc) per call. redis-benchmark's rate at the same
-connections and pipeline is beside, as a cross-check of the generator.
+\`GET key:N\` over ${redis_keys} keys of 64 bytes through the same loop, as many keys as the frames have
+users, so that both sides look up in a working set of the same size). Every figure is the median of
+three ${seconds}-s runs (after 1 s of warm-up), interleaved echo, NIO echo, Redis, accessd. CPU
+us/call: the server's user + system time over the run (/proc) per call. redis-benchmark's rate at
+the same connections and pipeline is beside, as a cross-check of the generator. The NIO echo is
+\`accessd-bench --serve-nio-echo\`: SwiftNIO with accessd's connection options (2 event loops, one
+read of at most 8 KiB per connection per turn, one flush per read) returning every byte as it
+came, no code of accessd's; it is the floor of the I/O layer accessd is built on, and "NIO echo vs
+Redis" says how much of Redis's rate that floor leaves at each shape.
 
-| conns | depth | accessd rps | p50 us | p99 us | p99.9 us | CPU us/call | echo rps | echo p99 us | echo CPU us/call | Redis GET rps | Redis p99 us | Redis CPU us/call | redis-benchmark rps | ratio vs echo | ratio vs Redis | CPU vs Redis |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| conns | depth | accessd rps | p50 us | p99 us | p99.9 us | CPU us/call | echo rps | echo p99 us | echo CPU us/call | NIO echo rps | NIO echo CPU us/call | NIO echo vs Redis | Redis GET rps | Redis p99 us | Redis CPU us/call | redis-benchmark rps | ratio vs echo | ratio vs Redis | CPU vs Redis |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${check_rows}
 ## BatchCheck
 

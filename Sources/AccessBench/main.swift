@@ -8,6 +8,7 @@
 //                 [--mix check|mixed|writes] [--setup users=100000,accounts=10000]
 //                 [--ids FILE] [--save-ids FILE] [--echo] [--name NAME] [--threads N]
 //                 [--write-frames FILE [--batch N]]
+//   accessd-bench --serve-nio-echo --socket PATH [--threads N]
 //
 // --setup loads the data set first through the socket as an administrator (run
 // it as root or an admin uid), --save-ids writes its (user account) pairs for
@@ -48,12 +49,18 @@ struct Options {
     var writeFrames: String?
     /// With --write-frames: checks per BatchCheck frame (0: Check frames).
     var batch = 0
+    /// Serve an echo server on SwiftNIO instead (NIOEcho.swift).
+    var serveNIOEcho = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
             if flag == "--echo" {
                 echo = true
+                continue
+            }
+            if flag == "--serve-nio-echo" {
+                serveNIOEcho = true
                 continue
             }
             guard let value = iterator.next() else { Self.fail("\(flag) needs a value") }
@@ -153,6 +160,7 @@ func writeTemplates(_ accounts: [String]) throws -> [[RequestTemplate]] {
 }
 
 let options = Options(CommandLine.arguments)
+if options.serveNIOEcho { try await serveNIOEcho(socket: options.socket, threads: options.threads) }
 let tag = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
 // The calls to send.
