@@ -12,6 +12,8 @@ public import NIOCore
 public struct RequestHead: Sendable {
     public var id: UInt64 = 0
     public var method: String = ""
+    /// The method's index in `Methods.all`, or nil when no method has the path.
+    public var methodIndex: Int?
     public var payload = ByteBuffer()
     public var actor: String = ""
     public var timeoutMs: UInt32 = 0
@@ -26,6 +28,7 @@ public struct RequestHead: Sendable {
     public init(_ request: Accessd_V1_Request) {
         id = request.id
         method = request.method
+        methodIndex = Methods.indexByPath[request.method]
         payload = ByteBuffer(bytes: request.payload)
         actor = request.actor
         timeoutMs = request.timeoutMs
@@ -77,7 +80,10 @@ extension RequestHead {
             seen |= bit
             switch (field, wireType) {
             case (1, 0): guard let value = reader.readVarint() else { return nil }; head.id = value
-            case (2, 2): guard let value = reader.readMethodPath() else { return nil }; head.method = value
+            case (2, 2):
+                guard let (index, value) = reader.readMethodPath() else { return nil }
+                head.methodIndex = index
+                head.method = value
             case (3, 2): guard let value = reader.readBytes() else { return nil }; head.payload = value
             case (4, 2): guard let value = reader.readString() else { return nil }; head.actor = value
             case (5, 0): guard let value = reader.readVarint() else { return nil }; head.timeoutMs = UInt32(truncatingIfNeeded: value)
@@ -126,13 +132,15 @@ public struct ProtoReader {
 
     /// A method path: the catalogue's string when it is one of its methods
     /// (no allocation), else as `readString` reads it.
-    public mutating func readMethodPath() -> String? {
+    public mutating func readMethodPath() -> (index: Int?, path: String)? {
         guard let bytes = readBytes() else { return nil }
-        if let known = bytes.withUnsafeReadableBytes({ Methods.knownPath($0) }) { return known }
-        return bytes.withUnsafeReadableBytes { raw in
+        if let index = bytes.withUnsafeReadableBytes({ Methods.knownIndex($0) }) { return (index, Methods.all[index].path) }
+        let path: String? = bytes.withUnsafeReadableBytes { raw in
             if raw.allSatisfy({ $0 < 0x80 }) { return String(decoding: raw, as: UTF8.self) }
             return String(validating: raw, as: UTF8.self)
         }
+        guard let path else { return nil }
+        return (nil, path)
     }
 
     /// A length-delimited field as text; nil when it is not UTF-8 (proto3 strings must be).

@@ -253,20 +253,47 @@ public enum Methods {
     /// Every method by path.
     public static let byPath: [String: AnyMethod] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
 
-    /// The paths by their length in bytes, for `knownPath(_:)`.
-    private static let pathsByLength: [Int: [String]] = Dictionary(grouping: all.map(\.path), by: { $0.utf8.count })
+    /// Each method's index in `all` by its path.
+    public static let indexByPath: [String: Int] = Dictionary(
+        uniqueKeysWithValues: all.enumerated().map { ($0.element.path, $0.offset) })
 
-    /// The catalogue's own string for a path given as bytes, or nil when no
-    /// method has it: a request frame's method read without making a String
-    /// (the hot path's one allocation per call otherwise).
-    public static func knownPath(_ bytes: UnsafeRawBufferPointer) -> String? {
-        guard let candidates = pathsByLength[bytes.count] else { return nil }
-        for path in candidates {
-            let equal = path.utf8.withContiguousStorageIfAvailable { stored in
-                stored.elementsEqual(bytes)
+    /// The paths' bytes with their index in `all`, by their length, for `knownIndex(_:)`.
+    private static let pathsByLength: [[(bytes: [UInt8], index: Int)]] = {
+        var table = [[(bytes: [UInt8], index: Int)]](repeating: [], count: (all.map(\.path.utf8.count).max() ?? 0) + 1)
+        for (index, method) in all.enumerated() { table[method.path.utf8.count].append((Array(method.path.utf8), index)) }
+        return table
+    }()
+
+    /// The index in `all` of the method whose path these bytes are, or nil:
+    /// a request frame's method found without making a String (the hot
+    /// path's one allocation per call otherwise) or hashing one.
+    public static func knownIndex(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count < pathsByLength.count else { return nil }
+        for candidate in pathsByLength[bytes.count] {
+            let equal = candidate.bytes.withUnsafeBytes { stored in
+                var offset = 0
+                // Eight bytes at a time: every path starts "/accessd.v1.".
+                while offset + 8 <= stored.count {
+                    if stored.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                        != bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    {
+                        return false
+                    }
+                    offset += 8
+                }
+                while offset < stored.count {
+                    if stored[offset] != bytes[offset] { return false }
+                    offset += 1
+                }
+                return true
             }
-            if equal ?? path.utf8.elementsEqual(bytes) { return path }
+            if equal { return candidate.index }
         }
         return nil
+    }
+
+    /// The catalogue's own string for a path given as bytes, or nil when no method has it.
+    public static func knownPath(_ bytes: UnsafeRawBufferPointer) -> String? {
+        knownIndex(bytes).map { all[$0].path }
     }
 }

@@ -262,10 +262,18 @@ import Testing
     /// A request's method is the catalogue's own string when it names one of
     /// its methods (read without allocating), and read as text otherwise.
     @Test func methodPathsAreTheCataloguesStrings() {
-        for method in Methods.all {
+        for (index, method) in Methods.all.enumerated() {
             #expect(Array(method.path.utf8).withUnsafeBytes { Methods.knownPath($0) } == method.path)
+            #expect(Array(method.path.utf8).withUnsafeBytes { Methods.knownIndex($0) } == index)
+            #expect(RequestHead(Accessd_V1_Request.with { $0.method = method.path }).methodIndex == index)
+            // One byte off anywhere (the eight-byte words and the tail alike) is another path.
+            for offset in [0, 7, 8, method.path.utf8.count - 1] {
+                var bytes = Array(method.path.utf8)
+                bytes[offset] ^= 0x01
+                #expect(bytes.withUnsafeBytes { Methods.knownIndex($0) } == nil, "\(method.path) at \(offset)")
+            }
         }
-        for unknown in ["", "/accessd.v1.AccessService/Chock", "/accessd.v1.AccessService/Check/", "x"] {
+        for unknown in ["", "/accessd.v1.AccessService/Chock", "/accessd.v1.AccessService/Check/", "x", String(repeating: "y", count: 500)] {
             #expect(Array(unknown.utf8).withUnsafeBytes { Methods.knownPath($0) } == nil)
         }
         var request = Accessd_V1_Request()
@@ -276,5 +284,6 @@ import Testing
             return
         }
         #expect(head.method == request.method)
+        #expect(head.methodIndex == nil)
     }
 }

@@ -368,7 +368,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         let id = request.id
         // The method table is the one router: the catalogue entry says what
         // the method is and who may call it, the handler how it runs.
-        let route = MeteredMethods.table[request.method]
+        let route = MeteredMethods.route(of: request)
         meter.begin(id: id, slot: route?.slot ?? MeteredMethods.unknown)
         defer { meter.endRequest() }
         if machine.lifecycle == .goingAway, case .daemon(.health)? = route?.handler {
@@ -1067,7 +1067,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         context: ChannelHandlerContext, payloadLength: Int, payload writePayload: (inout ProtoWriter) -> Void
     ) {
         if !more { meter.answered(id: id, code: code.rawValue) }
-        if !more, let call = callLog.removeValue(forKey: id) {
+        if !more, !callLog.isEmpty, let call = callLog.removeValue(forKey: id) {
             let micros = (NIODeadline.now() - call.start).nanoseconds / 1000
             var metadata: Logger.Metadata = .accessd([
                 .method: "\(call.method)", .uid: "\(peer.map { String($0.uid) } ?? "?")",
@@ -1098,11 +1098,19 @@ final class ConnectionHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(buffer), promise: nil)
             return
         }
-        if replies == nil { replies = context.channel.allocator.buffer(capacity: Swift.max(capacity, Self.repliesInitialBytes)) }
-        let before = replies!.readableBytes
-        write(&replies!)
-        meter.sent(replies!.readableBytes - before)
-        if replies!.readableBytes >= Self.repliesWriteBytes { writeReplies(context) }
+        // Taken out of the property (one access, and the buffer stays uniquely referenced), then put back.
+        var taken: ByteBuffer? = nil
+        swap(&taken, &replies)
+        var buffer = taken ?? context.channel.allocator.buffer(capacity: Swift.max(capacity, Self.repliesInitialBytes))
+        taken = nil
+        let before = buffer.readableBytes
+        write(&buffer)
+        meter.sent(buffer.readableBytes - before)
+        if buffer.readableBytes >= Self.repliesWriteBytes {
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        } else {
+            replies = buffer
+        }
     }
 
     private static let repliesInitialBytes = 4096

@@ -33,6 +33,17 @@ enum MeteredMethods {
         return table
     }()
 
+    /// The route of each method of the catalogue, by its index in `Methods.all`
+    /// (`RequestHead.methodIndex`): the hot path's lookup, no path hashed.
+    static let routes: [Route?] = Methods.all.map { table[$0.path] }
+
+    /// The route of a request's method, or nil when the table does not serve it.
+    @inline(__always)
+    static func route(of request: RequestHead) -> Route? {
+        if let index = request.methodIndex { return routes[index] }
+        return table[request.method]
+    }
+
     /// `(service, method)` of a slot, as the labels say them: `("accessd.v1.AccessService", "Check")`.
     static func labels(_ slot: Int) -> (service: String, method: String) {
         guard slot < paths.count else { return ("unknown", "unknown") }

@@ -58,10 +58,10 @@ extension MethodTable {
     /// The decision for a wire request: the user named by id (one lookup of
     /// the access kept for them) or by email.
     public static func checkResult(_ request: Accessd_V1_CheckRequest, in state: AccessState) throws(AccessError) -> CheckResult {
-        let named = WireInput.trimmed(request.user)
         let user: UserID
         let access: UserAccess
-        if let id = UserID(named), let found = state.access(of: id) {
+        // An id as sent (no spaces to trim, the common case), else trimmed.
+        if let id = UserID(request.user) ?? UserID(WireInput.trimmed(request.user)), let found = state.access(of: id) {
             (user, access) = (id, found)
         } else {
             user = try WireInput.user(request.user, field: "user", in: state)
