@@ -6,6 +6,7 @@
 // echo server and accessd, it is the floor of the I/O layer accessd is built
 // on: what a call costs before any of accessd's own code runs.
 
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -39,6 +40,7 @@ func serveNIOEcho(socket: String, threads: Int) async throws -> Never {
         }
         .bind(unixDomainSocketPath: socket, cleanupExistingSocketFile: true)
         .get()
-    print("listening")
+    // Unbuffered: the script waits for this line in a file.
+    FileHandle.standardOutput.write(Data("listening\n".utf8))
     while true { try await Task.sleep(for: .seconds(3600)) }
 }
