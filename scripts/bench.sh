@@ -300,7 +300,8 @@ are driven by \`scripts/bench-load.c\` for every server (see Check); the mixed a
 \`accessd-bench\` (release): raw NIO channels over $(nproc) event loops, D calls in flight per connection,
 requests written from pre-serialized bytes, replies read only as far as their id and code, latencies
 in an HdrHistogram; ${seconds} s measured after 1 s of warm-up. The echo baseline is the same generator,
-same code path, against \`scripts/bench-echo.c\` (epoll, returns each frame as is). Redis figures are
+same code path, against \`scripts/bench-echo.c\` (epoll, returns each frame as is) and against an echo
+server on SwiftNIO (\`accessd-bench --serve-nio-echo\`, see Check). Redis figures beside are
 \`redis-benchmark -s SOCKET -d 64\` (\`-c\` connections, \`-P\` pipeline = depth) against a
 \`redis-server\` on a private Unix socket; its latencies have millisecond resolution with 3 decimals.
 Generator, servers and baselines all share the same machine, so every figure includes the
@@ -322,7 +323,7 @@ $targets
 ## Check
 
 accessd: \`AccessService/Check\` over the data set above (the frames rotate over all its users). One
-generator for all three servers, \`scripts/bench-load.c\` (epoll, one thread, frames pre-serialized
+generator for every server, \`scripts/bench-load.c\` (epoll, one thread, frames pre-serialized
 with the id written per call, replies read to their id and code, a log-linear histogram; Redis: RESP
 \`GET key:N\` over ${redis_keys} keys of 64 bytes through the same loop, as many keys as the frames have
 users, so that both sides look up in a working set of the same size). Every figure is the median of
