@@ -250,12 +250,12 @@ public enum Methods {
         resendActivation.erased, activateUser.erased, listUsers.erased,
     ]
 
-    /// Every method by path.
-    public static let byPath: [String: AnyMethod] = Dictionary(uniqueKeysWithValues: all.map { ($0.path, $0) })
-
     /// Each method's index in `all` by its path.
     public static let indexByPath: [String: Int] = Dictionary(
         uniqueKeysWithValues: all.enumerated().map { ($0.element.path, $0.offset) })
+
+    /// Every method by path.
+    public static let byPath: [String: AnyMethod] = indexByPath.mapValues { all[$0] }
 
     /// The paths' bytes with their index in `all`, by their length, for `knownIndex(_:)`.
     private static let pathsByLength: [[(bytes: [UInt8], index: Int)]] = {

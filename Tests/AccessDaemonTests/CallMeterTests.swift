@@ -11,9 +11,9 @@ import Testing
 /// duration; a call answered later is in flight until then; a closed
 /// connection's unanswered calls leave the count.
 @Suite struct CallMeterTests {
-    let check = MeteredMethods.table[Methods.check.path]!.slot
-    let addUser = MeteredMethods.table[Methods.addUser.path]!.slot
-    let listEvents = MeteredMethods.table[Methods.listEvents.path]!.slot
+    let check = MeteredMethods.routes[Methods.indexByPath[Methods.check.path]!]!.slot
+    let addUser = MeteredMethods.routes[Methods.indexByPath[Methods.addUser.path]!]!.slot
+    let listEvents = MeteredMethods.routes[Methods.indexByPath[Methods.listEvents.path]!]!.slot
 
     func durations(_ totals: CallTotals, _ slot: Int) -> UInt64 {
         (0..<CallDurationBuckets.count).reduce(0) { $0 + totals.bucket(method: slot, $1) }

@@ -23,25 +23,23 @@ enum MeteredMethods {
         let slot: Int
     }
 
-    /// The route of every served path.
-    static let table: [String: Route] = {
-        var table: [String: Route] = [:]
-        for (slot, path) in paths.enumerated() {
-            let entry = MethodTable.entries[path]!
-            table[path] = Route(method: entry.method, handler: entry.handler, slot: slot)
+    /// The route of each method of the catalogue, by its index in `Methods.all`
+    /// (`RequestHead.methodIndex`); nil for one the table does not serve.
+    static let routes: [Route?] = {
+        let slots = Dictionary(uniqueKeysWithValues: paths.enumerated().map { ($0.element, $0.offset) })
+        return Methods.all.map { method in
+            slots[method.path].map { slot in
+                let entry = MethodTable.entries[method.path]!
+                return Route(method: entry.method, handler: entry.handler, slot: slot)
+            }
         }
-        return table
     }()
 
-    /// The route of each method of the catalogue, by its index in `Methods.all`
-    /// (`RequestHead.methodIndex`): the hot path's lookup, no path hashed.
-    static let routes: [Route?] = Methods.all.map { table[$0.path] }
-
-    /// The route of a request's method, or nil when the table does not serve it.
+    /// The route of a request's method, or nil when the table does not serve
+    /// it: no path hashed (every method the table serves is in the catalogue).
     @inline(__always)
     static func route(of request: RequestHead) -> Route? {
-        if let index = request.methodIndex { return routes[index] }
-        return table[request.method]
+        request.methodIndex.flatMap { routes[$0] }
     }
 
     /// `(service, method)` of a slot, as the labels say them: `("accessd.v1.AccessService", "Check")`.
