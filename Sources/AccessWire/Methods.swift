@@ -270,26 +270,36 @@ public enum Methods {
     public static func knownIndex(_ bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count < pathsByLength.count else { return nil }
         for candidate in pathsByLength[bytes.count] {
-            let equal = candidate.bytes.withUnsafeBytes { stored in
-                var offset = 0
-                // Eight bytes at a time: every path starts "/accessd.v1.".
-                while offset + 8 <= stored.count {
-                    if stored.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                        != bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                    {
-                        return false
-                    }
-                    offset += 8
-                }
-                while offset < stored.count {
-                    if stored[offset] != bytes[offset] { return false }
-                    offset += 1
-                }
-                return true
-            }
-            if equal { return candidate.index }
+            if candidate.bytes.withUnsafeBytes({ sameBytes($0, bytes) }) { return candidate.index }
         }
         return nil
+    }
+
+    private static let checkPath = Array(check.path.utf8)
+
+    /// Whether these bytes are Check's path (the Check lane's one method).
+    public static func isCheckPath(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        checkPath.withUnsafeBytes { sameBytes($0, bytes) }
+    }
+
+    /// Whether two runs of bytes are equal, compared eight bytes at a time
+    /// (every path starts "/accessd.v1.").
+    private static func sameBytes(_ stored: UnsafeRawBufferPointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard stored.count == bytes.count else { return false }
+        var offset = 0
+        while offset + 8 <= stored.count {
+            if stored.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
+            offset += 8
+        }
+        while offset < stored.count {
+            if stored[offset] != bytes[offset] { return false }
+            offset += 1
+        }
+        return true
     }
 
     /// The catalogue's own string for a path given as bytes, or nil when no method has it.

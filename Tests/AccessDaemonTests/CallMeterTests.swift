@@ -41,6 +41,26 @@ import Testing
         #expect(totals.bytesReceived == 100 && totals.bytesSent == 40 && totals.connectionsAccepted == 1)
     }
 
+    /// The Check lane's calls (no `begin`) count as any call answered at
+    /// once, beside the read's other calls, and take its duration.
+    @Test func aCallOfTheCheckLaneCountsAsACallAnsweredAtOnce() {
+        let loop = EmbeddedEventLoop()
+        let block = LoopMetrics(loop: loop)
+        var meter = CallMeter(block: block)
+        meter.answeredAtOnce(slot: check, code: 0)
+        meter.begin(id: 2, slot: check)
+        meter.answered(id: 2, code: 5)
+        meter.endRequest()
+        meter.answeredAtOnce(slot: check, code: 0)
+        var totals = block.copy()
+        #expect(totals.calls(method: check, code: 0) == 2 && totals.calls(method: check, code: 5) == 1)
+        #expect(durations(totals, check) == 0)
+        meter.readEnded()
+        totals = block.copy()
+        #expect(durations(totals, check) == 3)
+        #expect(totals.callsInFlight == 0)
+    }
+
     @Test func aCallAnsweredLaterIsInFlightUntilItsReplyAndAClosedConnectionTakesItsCallsAlong() {
         let loop = EmbeddedEventLoop()
         let block = LoopMetrics(loop: loop)

@@ -19,12 +19,34 @@ extension EntityID {
     /// (Check's hot path parses two ids per call); bytes compared, not characters.
     @inlinable
     public init?(_ text: String) {
-        let prefix = Self.prefix.utf8
-        let bytes = text.utf8
-        guard bytes.count > prefix.count, bytes.count <= 40, bytes.starts(with: prefix),
-            bytes.dropFirst(prefix.count).allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) })
-        else { return nil }
+        guard Self.isWellFormed(text.utf8) else { return nil }
         self.init(uncheckedRawValue: text)
+    }
+
+    /// Parses an id given as UTF-8 bytes (the Check lane reads them from
+    /// the frame), by the same rule as `init?(_: String)`.
+    @inlinable
+    public init?(utf8 bytes: UnsafeRawBufferPointer) {
+        guard Self.isWellFormed(bytes) else { return nil }
+        self.init(uncheckedRawValue: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The rule of an id: this kind's prefix, then up to 36 digits and lowercase letters.
+    @inlinable
+    public static func isWellFormed<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        let prefix = Self.prefix.utf8
+        guard bytes.count > prefix.count, bytes.count <= 40 else { return false }
+        var index = bytes.startIndex
+        for expected in prefix {
+            guard bytes[index] == expected else { return false }
+            bytes.formIndex(after: &index)
+        }
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            guard (byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 122) else { return false }
+            bytes.formIndex(after: &index)
+        }
+        return true
     }
 
     /// The id minted by the event with this sequence number.

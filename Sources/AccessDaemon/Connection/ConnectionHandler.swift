@@ -218,9 +218,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
             processing = false
             meter.readEnded()
         }
+        // The Check lane's state, copied out of the published one once per read (not once per call).
+        let laneState = checkLaneOpen(now: context.eventLoop.now) ? readPublished!.state : nil
         frames: while true {
             switch machine.nextFrame() {
             case .frame(let frame):
+                if let laneState, answerInCheckLane(frame, state: laneState, context: context) { continue }
                 handleFrame(frame, context: context)
             case .none:
                 break frames
@@ -321,6 +324,25 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     // MARK: - Calls
+
+    /// Whether this read's plain Checks may take the Check lane: the
+    /// connection is open, no call is logged one by one (debug), and reads
+    /// are not refused for staleness. Otherwise every frame goes the general way.
+    private func checkLaneOpen(now: NIODeadline) -> Bool {
+        machine.lifecycle == .open && logger.logLevel > .debug && staleness(now: now) == nil
+    }
+
+    /// A plain Check answered in the lane (`CheckLane`): decided, admitted
+    /// like any call, counted, its reply written with the read's others.
+    /// False: nothing was done, and the general path takes the frame.
+    private func answerInCheckLane(_ frame: ByteBuffer, state: AccessState, context: ChannelHandlerContext) -> Bool {
+        guard let decided = CheckLane.decide(frame, in: state), case .accepted = machine.admit(id: decided.id) else {
+            return false
+        }
+        meter.answeredAtOnce(slot: MeteredMethods.checkSlot, code: StatusCode.ok.rawValue)
+        emit(capacity: 128, context: context) { CheckLane.write(decided, revision: state.revision, to: &$0) }
+        return true
+    }
 
     private func handleFrame(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         // The common shapes are read in place; the rest (and every error) the general way.

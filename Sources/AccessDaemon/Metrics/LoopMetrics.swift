@@ -42,6 +42,9 @@ enum MeteredMethods {
         request.methodIndex.flatMap { routes[$0] }
     }
 
+    /// Check's slot, for the calls the Check lane answers.
+    static let checkSlot = routes[Methods.indexByPath[Methods.check.path]!]!.slot
+
     /// `(service, method)` of a slot, as the labels say them: `("accessd.v1.AccessService", "Check")`.
     static func labels(_ slot: Int) -> (service: String, method: String) {
         guard slot < paths.count else { return ("unknown", "unknown") }

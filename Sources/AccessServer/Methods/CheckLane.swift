@@ -1,0 +1,65 @@
+import AccessMapping
+public import AccessCore
+import AccessWire
+public import NIOCore
+
+/// Check as services send it, from the frame's bytes to the reply's: the
+/// frame read in one pass (`PlainCheckFrame`), the ids made from its bytes,
+/// the decision `AccessState.check` (the one the method table runs, and the
+/// property tests hold equal to the computed one), the whole Response frame
+/// written into the connection's replies buffer. What this lane does not
+/// answer (another shape, an email for the user, a revision not reached yet,
+/// any error) it leaves untouched for the general path, which answers it as
+/// it always has: the lane changes how fast a Check is answered, never what
+/// it is answered.
+public enum CheckLane {
+    /// A plain Check decided: its request id and the decision.
+    public struct Decided {
+        public let id: UInt64
+        public let result: CheckResult
+    }
+
+    /// The decision for `frame` when it is a plain Check that `state` can
+    /// answer now with a decision (allowed or denied); nil otherwise.
+    public static func decide(_ frame: ByteBuffer, in state: AccessState) -> Decided? {
+        // The state is not captured by the closure (that would copy it).
+        let revision = state.revision
+        let parsed = frame.withUnsafeReadableBytes { raw -> (id: UInt64, request: CheckRequest)? in
+            guard let plain = PlainCheckFrame.parse(raw), plain.minRevision <= revision, let request = request(plain, in: raw)
+            else { return nil }
+            return (plain.id, request)
+        }
+        guard let parsed, let result = try? state.check(parsed.request) else { return nil }
+        return Decided(id: parsed.id, result: result)
+    }
+
+    /// Writes the Response frame (its length prefix included) of a decision at `revision`.
+    public static func write(_ decided: Decided, revision: UInt64, to buffer: inout ByteBuffer) {
+        ResponseFrame(id: decided.id, code: 0, revision: revision).write(
+            to: &buffer, payloadLength: CheckFastPath.length(of: decided.result)
+        ) { CheckFastPath.write(decided.result, to: &$0) }
+    }
+
+    /// The core's request from the frame's fields: ids as sent (no email,
+    /// no spaces to trim) and a known permission; nil otherwise.
+    static func request(_ plain: PlainCheckFrame, in raw: UnsafeRawBufferPointer) -> CheckRequest? {
+        guard let user = UserID(utf8: UnsafeRawBufferPointer(rebasing: raw[plain.user])),
+            let account = AccountID(utf8: UnsafeRawBufferPointer(rebasing: raw[plain.account])),
+            plain.permission <= UInt64(Int32.max),
+            let wire = Accessd_V1_Permission(rawValue: Int(plain.permission)),
+            let permission = Permission.fromWire(wire)
+        else { return nil }
+        let resource: CheckResource?
+        switch plain.resource {
+        case .none:
+            resource = nil
+        case .project(let range):
+            guard let id = ProjectID(utf8: UnsafeRawBufferPointer(rebasing: raw[range])) else { return nil }
+            resource = .project(id)
+        case .product(let range):
+            guard let id = ProductID(utf8: UnsafeRawBufferPointer(rebasing: raw[range])) else { return nil }
+            resource = .product(id)
+        }
+        return CheckRequest(user: user, account: account, permission: permission, resource: resource)
+    }
+}
