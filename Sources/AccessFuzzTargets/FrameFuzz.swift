@@ -14,7 +14,9 @@ import SwiftProtobuf
 /// and swift-protobuf: when `ClientFrameHead.parse` reads a frame,
 /// swift-protobuf decodes it to the same fields; when `CheckFastPath.request`
 /// reads a request's payload, swift-protobuf decodes the same `CheckRequest`;
-/// and a `ResponseFrame` written from a request's fields decodes back to them.
+/// when the Check lane's `PlainCheckFrame` reads a frame, swift-protobuf
+/// decodes a plain Check with the same fields; and a `ResponseFrame` written
+/// from a request's fields decodes back to them.
 enum FrameFuzz {
     static func run(_ bytes: [UInt8]) throws(Violation) {
         var input = InputReader(bytes)
@@ -105,6 +107,31 @@ enum FrameFuzz {
         if case .request(let request)? = reference?.kind {
             try checkCheckRequest(ByteBuffer(bytes: request.payload))
         }
+        try checkPlainCheck(bytes, reference: reference)
+    }
+
+    /// The Check lane's reader (`PlainCheckFrame`) against swift-protobuf:
+    /// a frame it reads is a plain Check request with the same fields.
+    static func checkPlainCheck(_ bytes: [UInt8], reference: Accessd_V1_ClientFrame?) throws(Violation) {
+        guard let plain = bytes.withUnsafeBytes({ PlainCheckFrame.parse($0) }) else { return }
+        guard case .request(let request)? = reference?.kind,
+            let payload = try? Accessd_V1_CheckRequest(serializedBytes: request.payload)
+        else {
+            throw Violation("the Check lane read \(plain), swift-protobuf: \(String(describing: reference)); bytes \(bytes)")
+        }
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        let resource: Accessd_V1_CheckRequest.OneOf_Resource? =
+            switch plain.resource {
+            case .none: nil
+            case .project(let range): .projectID(text(range))
+            case .product(let range): .productID(text(range))
+            }
+        let same =
+            request.method == Methods.check.path && request.actor.isEmpty && request.metadata.isEmpty && !request.dryRun
+            && request.idempotencyKey.isEmpty && plain.id == request.id && plain.minRevision == request.minRevision
+            && text(plain.user) == payload.user && text(plain.account) == payload.accountID
+            && Int32(truncatingIfNeeded: plain.permission) == Int32(payload.permission.rawValue) && resource == payload.resource
+        try check(same, "the Check lane read \(plain), swift-protobuf \(request) with \(payload); bytes \(bytes)")
     }
 
     /// `CheckFastPath.request` against swift-protobuf's `CheckRequest`.
