@@ -3,6 +3,7 @@ import AccessMapping
 public import AccessCore
 import Foundation
 import AccessWire
+import AccessServer
 import NIOConcurrencyHelpers
 public import NIOCore
 
@@ -27,6 +28,10 @@ public final class PublishedState: Sendable {
     }
 
     public var revision: UInt64 { state.revision }
+
+    /// The Check lane's decision for a frame (`CheckLane.decide`), made on
+    /// the state in place: passing `state` out of the object would copy it.
+    func decideCheck(_ frame: ByteBuffer) -> CheckLane.Decided? { CheckLane.decide(frame, in: state) }
 }
 
 extension PublishedState {

@@ -218,12 +218,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             processing = false
             meter.readEnded()
         }
-        // The Check lane's state, copied out of the published one once per read (not once per call).
-        let laneState = checkLaneOpen(now: context.eventLoop.now) ? readPublished!.state : nil
+        let lane = checkLaneOpen(now: context.eventLoop.now) ? readPublished : nil
         frames: while true {
             switch machine.nextFrame() {
             case .frame(let frame):
-                if let laneState, answerInCheckLane(frame, state: laneState, context: context) { continue }
+                if let lane, answerInCheckLane(frame, in: lane, context: context) { continue }
                 handleFrame(frame, context: context)
             case .none:
                 break frames
@@ -335,12 +334,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// A plain Check answered in the lane (`CheckLane`): decided, admitted
     /// like any call, counted, its reply written with the read's others.
     /// False: nothing was done, and the general path takes the frame.
-    private func answerInCheckLane(_ frame: ByteBuffer, state: AccessState, context: ChannelHandlerContext) -> Bool {
-        guard let decided = CheckLane.decide(frame, in: state), case .accepted = machine.admit(id: decided.id) else {
+    private func answerInCheckLane(_ frame: ByteBuffer, in published: PublishedState, context: ChannelHandlerContext) -> Bool {
+        guard let decided = published.decideCheck(frame), case .accepted = machine.admit(id: decided.id) else {
             return false
         }
         meter.answeredAtOnce(slot: MeteredMethods.checkSlot, code: StatusCode.ok.rawValue)
-        emit(capacity: 128, context: context) { CheckLane.write(decided, revision: state.revision, to: &$0) }
+        emit(capacity: 128, context: context) { CheckLane.write(decided, revision: published.revision, to: &$0) }
         return true
     }
 
