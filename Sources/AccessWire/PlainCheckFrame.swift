@@ -111,23 +111,25 @@ public struct PlainCheckFrame: Equatable, Sendable {
 
     static func isASCII(_ frame: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
         // Ids and emails are ASCII; other text (which must be valid UTF-8) goes the general way.
-        var index = range.lowerBound
-        while index < range.upperBound {
-            guard frame[index] < 0x80 else { return false }
-            index += 1
+        // The range is one `RawProtoReader.readLength` gave: within the frame.
+        UnsafeRawBufferPointer(rebasing: frame[range]).withMemoryRebound(to: UInt8.self) { bytes in
+            var high: UInt8 = 0
+            for byte in bytes { high |= byte }
+            return high < 0x80
         }
-        return true
     }
 }
 
-/// Reads protobuf's wire format from memory, by offsets.
+/// Reads protobuf's wire format from memory, by offsets: every load is at
+/// an offset below `end`, which is within the bytes given.
 struct RawProtoReader {
-    let bytes: UnsafeRawBufferPointer
+    let base: UnsafePointer<UInt8>?
     var offset: Int
     let end: Int
 
     init(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
-        self.bytes = bytes
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
+        base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
         offset = range.lowerBound
         end = range.upperBound
     }
@@ -135,10 +137,11 @@ struct RawProtoReader {
     var isAtEnd: Bool { offset >= end }
 
     mutating func readVarint() -> UInt64? {
+        guard let base else { return nil }
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while offset < end {
-            let byte = bytes[offset]
+            let byte = base[offset]
             offset += 1
             if shift == 63 && byte > 1 { return nil }
             value |= UInt64(byte & 0x7F) << shift

@@ -75,8 +75,18 @@ public enum CheckFastPath {
 
     /// The encoded length of the `CheckResponse` of a decision.
     public static func length(of result: CheckResult) -> Int {
+        length(of: result, reasonLength: reasonLength(of: result))
+    }
+
+    /// The bytes of a decision's reason, counted from its parts.
+    public static func reasonLength(of result: CheckResult) -> Int {
         var reason = 0
         result.forEachReasonPart { reason += $0.utf8.count }
+        return reason
+    }
+
+    /// `length(of:)` for a reason of `reason` bytes (`reasonLength(of:)`): the parts counted once.
+    public static func length(of result: CheckResult, reasonLength reason: Int) -> Int {
         let path = result.path.map { 1 + ProtoWriter.varintSize(UInt64(length(of: $0))) + length(of: $0) } ?? 0
         let rule = result.deniedBy.map { ProtoWriter.bytesFieldSize(1 + decimalDigits($0.rawValue)) } ?? 0
         return (result.allowed ? 2 : 0) + path + ProtoWriter.bytesFieldSize(reason) + rule
@@ -86,6 +96,11 @@ public enum CheckFastPath {
     /// swift-protobuf encodes `Accessd_V1_CheckResponse(result)`: the reason
     /// from its parts, nothing formatted.
     public static func write(_ result: CheckResult, to writer: inout ProtoWriter) {
+        write(result, reasonLength: reasonLength(of: result), to: &writer)
+    }
+
+    /// `write(_:to:)` for a reason of `reason` bytes (`reasonLength(of:)`).
+    public static func write(_ result: CheckResult, reasonLength reason: Int, to writer: inout ProtoWriter) {
         if result.allowed {
             writer.byte(0x08)
             writer.byte(0x01)
@@ -104,8 +119,6 @@ public enum CheckFastPath {
                 writer.stringField(2, role.rawValue)
             }
         }
-        var reason = 0
-        result.forEachReasonPart { reason += $0.utf8.count }
         if reason > 0 {
             writer.byte(3 << 3 | 2)
             writer.varint(UInt64(reason))

@@ -35,9 +35,10 @@ public enum CheckLane {
 
     /// Writes the Response frame (its length prefix included) of a decision at `revision`.
     public static func write(_ decided: Decided, revision: UInt64, to buffer: inout ByteBuffer) {
+        let reason = CheckFastPath.reasonLength(of: decided.result)
         ResponseFrame(id: decided.id, code: 0, revision: revision).write(
-            to: &buffer, payloadLength: CheckFastPath.length(of: decided.result)
-        ) { CheckFastPath.write(decided.result, to: &$0) }
+            to: &buffer, payloadLength: CheckFastPath.length(of: decided.result, reasonLength: reason)
+        ) { CheckFastPath.write(decided.result, reasonLength: reason, to: &$0) }
     }
 
     /// The core's request from the frame's fields: ids as sent (no email,
