@@ -73,8 +73,19 @@ public struct PlainCheckFrame: Equatable, Sendable {
         guard method else { return nil }
         // No payload: every field empty (the decision says what is wrong).
         guard let payload else { return parsed }
-        var check = RawProtoReader(frame, payload)
-        seen = 0
+        guard var check = parseCheckRequest(frame, payload) else { return nil }
+        check.id = parsed.id
+        check.minRevision = parsed.minRevision
+        return check
+    }
+
+    /// A `CheckRequest` at `range` of `frame` (BatchCheck's checks are read
+    /// this way too): its fields, with `id` and `minRevision` 0; nil when it
+    /// is not of the plain shape.
+    public static func parseCheckRequest(_ frame: UnsafeRawBufferPointer, _ range: Range<Int>) -> PlainCheckFrame? {
+        var parsed = PlainCheckFrame()
+        var check = RawProtoReader(frame, range)
+        var seen: UInt8 = 0
         while !check.isAtEnd {
             guard let key = check.readTag() else { return nil }
             let bit: UInt8

@@ -549,8 +549,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         {
             switch answer {
             case .success(let items):
-                respond(id: id, revision: published.revision, context: context, payloadLength: BatchCheckFastPath.length(of: items)) {
-                    BatchCheckFastPath.write(items, to: &$0)
+                let encoding = BatchCheckFastPath.Encoding(items)
+                respond(id: id, revision: published.revision, context: context, payloadLength: encoding.length) {
+                    encoding.write(to: &$0)
                 }
             case .failure(let error):
                 respond(id: id, error: error, revision: published.revision, context: context)

@@ -33,6 +33,14 @@ public enum CheckLane {
         return Decided(id: parsed.id, result: result)
     }
 
+    /// The core's request for one check of a BatchCheck payload (`bytes` is
+    /// the CheckRequest alone) when it has the lane's shape; nil otherwise.
+    public static func request(ofCheck bytes: ByteBuffer) -> CheckRequest? {
+        bytes.withUnsafeReadableBytes { raw in
+            PlainCheckFrame.parseCheckRequest(raw, 0..<raw.count).flatMap { request($0, in: raw) }
+        }
+    }
+
     /// Writes the Response frame (its length prefix included) of a decision at `revision`.
     public static func write(_ decided: Decided, revision: UInt64, to buffer: inout ByteBuffer) {
         let reason = CheckFastPath.reasonLength(of: decided.result)
