@@ -27,10 +27,11 @@ public enum BatchCheckFastPath {
             count += 1
             // Past the limit the call is refused however the rest reads: count, do not decode.
             if count > limit { continue }
-            // Named by ids, decided: the Check lane's way (ids from the bytes); otherwise,
-            // and for every error, the table's, which says what is wrong as Check does.
-            if let request = CheckLane.request(ofCheck: bytes), let result = try? state.check(request) {
-                items.append(.success(result))
+            // Named by ids, of a user who exists: the Check lane's way (ids from the bytes),
+            // the decision or its error as `checkResult` gives them once it has found the user;
+            // otherwise the table's way, which says what is wrong as Check does.
+            if let request = CheckLane.request(ofCheck: bytes), let access = state.access(of: request.user) {
+                items.append(Result { () throws(AccessError) in try state.check(request, access: access) })
                 continue
             }
             guard let request = CheckFastPath.request(bytes) else { return nil }
