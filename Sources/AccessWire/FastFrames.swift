@@ -97,6 +97,25 @@ extension RequestHead {
     }
 }
 
+/// Protobuf's base-128 varint, read as swift-protobuf reads it (at most ten
+/// bytes, the tenth at most 1), for both in-place readers.
+enum Varint {
+    /// The varint whose bytes `next` gives in turn; nil when they run out or it overflows 64 bits.
+    @inline(__always)
+    static func decode(_ next: () -> UInt8?) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while let byte = next() {
+            if shift == 63 && byte > 1 { return nil }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+            if shift > 63 { return nil }
+        }
+        return nil
+    }
+}
+
 /// Reads protobuf's wire format from a buffer without copying it.
 public struct ProtoReader {
     private var buffer: ByteBuffer
@@ -106,16 +125,7 @@ public struct ProtoReader {
     public var isAtEnd: Bool { buffer.readableBytes == 0 }
 
     public mutating func readVarint() -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while let byte = buffer.readInteger(as: UInt8.self) {
-            if shift == 63 && byte > 1 { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-            if shift > 63 { return nil }
-        }
-        return nil
+        Varint.decode { buffer.readInteger(as: UInt8.self) }
     }
 
     /// The next field's number and wire type.

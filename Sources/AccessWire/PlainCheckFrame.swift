@@ -149,18 +149,11 @@ struct RawProtoReader {
 
     mutating func readVarint() -> UInt64? {
         guard let base else { return nil }
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < end {
-            let byte = base[offset]
-            offset += 1
-            if shift == 63 && byte > 1 { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-            if shift > 63 { return nil }
+        return Varint.decode {
+            guard offset < end else { return nil }
+            defer { offset += 1 }
+            return base[offset]
         }
-        return nil
     }
 
     /// A field's key (number << 3 | wire type); nil for field 0 or a key past 32 bits.
