@@ -77,8 +77,9 @@ struct Indexes: Hashable, Sendable {
     var clientsByAgency: TreeDictionary<AccountID, TreeSet<AccountID>> = [:]
     var agenciesByClient: TreeDictionary<AccountID, TreeSet<AccountID>> = [:]
     var activationByUser: TreeDictionary<UserID, TokenHash> = [:]
-    /// What each user holds in every account they can act in (see `UserAccess`).
-    var access: TreeDictionary<UserID, UserAccess> = [:]
+    /// What each user holds in every account they can act in (see `UserAccess`),
+    /// in the map made for Check's one lookup (see `WideHashMap`).
+    var access = WideHashMap<UserID, UserAccess>()
 }
 
 extension TreeDictionary {

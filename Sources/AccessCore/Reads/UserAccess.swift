@@ -1,5 +1,3 @@
-import HashTreeCollections
-
 /// What one user holds in every account they can act in, computed when it
 /// changes rather than when it is asked (R19's hot path): the home role with
 /// the user's extra permissions, each share granted to them (R16), and each
@@ -107,6 +105,24 @@ extension AccessState {
     /// The access kept for a user (nil for an unknown id): one lookup.
     public func access(of user: UserID) -> UserAccess? { indexes.access[user] }
 
+    /// The access kept for each of these users, in order (nil for an unknown
+    /// id). The users' entries are loaded all together first
+    /// (`WideHashMap.warm`), so that a batch of lookups waits on memory about
+    /// as long as one does (BatchCheck).
+    public func access(of users: [UserID]) -> [UserAccess?] {
+        let hashes = users.map(\.hashValue)
+        let map = indexes.access
+        // Never true (the sum is small): the test makes the loads happen.
+        if hashes.withUnsafeBufferPointer({ map.warm($0) }) == .min { return [] }
+        return users.indices.map { map.value(forKey: users[$0], hash: hashes[$0]) }
+    }
+
+    /// Loads the entries of the users whose ids hash to these values
+    /// (`UserID.hashValue`) into cache, all at once, for the lookups that
+    /// follow (the Check frames of one read). Returns what it read, for the
+    /// caller to keep, so that the loads are made.
+    public func warmAccess(hashes: UnsafeBufferPointer<Int>) -> Int { indexes.access.warm(hashes) }
+
     /// A user's access computed from the state's tables.
     func computedAccess(of user: User) -> UserAccess? {
         guard let role = roles[user.role] else { return nil }
@@ -160,7 +176,7 @@ extension Indexes {
         for share in records.shares { sharesOf[share.grantee, default: []].append(share) }
         var linksOf: [AccountID: [ClientLink]] = [:]
         for link in records.clientLinks where link.status == .approved { linksOf[link.agency, default: []].append(link) }
-        access = TreeDictionary(
+        access = WideHashMap(
             uniqueKeysWithValues: records.users.lazy.compactMap { user -> (UserID, UserAccess)? in
                 guard let role = roles[user.role] else { return nil }
                 return (

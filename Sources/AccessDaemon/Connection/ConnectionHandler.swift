@@ -74,6 +74,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     /// The published state taken once per read from the socket, for all its frames (one lock, not one per call).
     private var readPublished: PublishedState?
+    /// Scratch space of the Check lane's warm-up (see `CheckLane.userHashes`), kept so that no read allocates.
+    private var laneHashes: [Int] = []
+    /// What the warm-ups read, kept so that they are not optimized away.
+    private var laneWarmth = 0
     private var published: PublishedState { readPublished ?? owner.published }
     /// Counts calls, durations and bytes into this loop's metrics.
     private var meter: CallMeter
@@ -219,6 +223,11 @@ final class ConnectionHandler: ChannelDuplexHandler {
             meter.readEnded()
         }
         let lane = checkLaneOpen(now: context.eventLoop.now) ? readPublished : nil
+        if let lane, let unread = machine.unreadBytes {
+            // The users of this read's Check frames, loaded into cache together before the first is decided.
+            CheckLane.userHashes(inFrames: unread, into: &laneHashes)
+            if laneHashes.count > 1 { laneWarmth &+= lane.warmAccess(laneHashes) }
+        }
         frames: while true {
             switch machine.nextFrame() {
             case .frame(let frame):

@@ -183,6 +183,9 @@ struct ConnectionStateMachine {
     /// waiting for the connection to drain.
     var inboundBytes: Int { inbound?.readableBytes ?? 0 }
 
+    /// The bytes received and not yet taken as frames (a copy of the buffer's view, not of its bytes).
+    var unreadBytes: ByteBuffer? { inbound }
+
     /// Payload bytes the reads waiting for a revision hold (copied out of the
     /// socket's buffer); they count with `inboundBytes` against the peer
     /// uid's budget.

@@ -18,7 +18,7 @@ public enum BatchCheckFastPath {
     /// carries more than `limit` checks; nil: take the general path.
     public static func answer(_ payload: ByteBuffer, in state: AccessState, limit: Int) -> Result<[Item], AccessError>? {
         var reader = ProtoReader(payload)
-        var items: [Item] = []
+        var checks: [Check] = []
         var count = 0
         while !reader.isAtEnd {
             guard let (field, wireType) = reader.readTag(), field == 1, wireType == 2, let bytes = reader.readBytes() else {
@@ -27,22 +27,53 @@ public enum BatchCheckFastPath {
             count += 1
             // Past the limit the call is refused however the rest reads: count, do not decode.
             if count > limit { continue }
-            // Named by ids, of a user who exists: the Check lane's way (ids from the bytes),
-            // the decision or its error as `checkResult` gives them once it has found the user;
-            // otherwise the table's way, which says what is wrong as Check does.
-            if let request = CheckLane.request(ofCheck: bytes), let access = state.access(of: request.user) {
-                items.append(Result { () throws(AccessError) in try state.check(request, access: access) })
-                continue
+            if let request = CheckLane.request(ofCheck: bytes) {
+                checks.append(.byIDs(request, bytes))
+            } else {
+                guard let request = CheckFastPath.request(bytes) else { return nil }
+                checks.append(.general(request))
             }
-            guard let request = CheckFastPath.request(bytes) else { return nil }
-            items.append(Result { () throws(AccessError) in try MethodTable.checkResult(request, in: state) })
         }
         do throws(AccessError) {
             try MethodTable.checkBatchSize(count, limit: limit)
         } catch {
             return .failure(error)
         }
+        // The users named by ids looked up together (their entries loaded at once), then each check decided.
+        let accesses = state.access(of: checks.compactMap(\.userByID))
+        var next = 0
+        var items: [Item] = []
+        items.reserveCapacity(checks.count)
+        for check in checks {
+            switch check {
+            case .byIDs(let request, let bytes):
+                let access = accesses[next]
+                next += 1
+                // A user who exists: the decision or its error as `checkResult` gives them once it
+                // has found the user; otherwise the table's way, which says what is wrong as Check does.
+                if let access {
+                    items.append(Result { () throws(AccessError) in try state.check(request, access: access) })
+                    continue
+                }
+                guard let request = CheckFastPath.request(bytes) else { return nil }
+                items.append(Result { () throws(AccessError) in try MethodTable.checkResult(request, in: state) })
+            case .general(let request):
+                items.append(Result { () throws(AccessError) in try MethodTable.checkResult(request, in: state) })
+            }
+        }
         return .success(items)
+    }
+
+    /// One check of a batch as read: named by ids (the Check lane's reading,
+    /// its bytes kept for the general way if the user does not exist), or in
+    /// any other shape Check takes.
+    private enum Check {
+        case byIDs(CheckRequest, ByteBuffer)
+        case general(Accessd_V1_CheckRequest)
+
+        var userByID: UserID? {
+            if case .byIDs(let request, _) = self { request.user } else { nil }
+        }
     }
 
     /// Answers with their encoded lengths, each reason's parts counted once:

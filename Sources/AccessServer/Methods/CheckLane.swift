@@ -33,6 +33,29 @@ public enum CheckLane {
         return Decided(id: parsed.id, result: result)
     }
 
+    /// The hashes of the users named by the plain Check frames among the
+    /// whole frames of `frames` (as read from the socket: each behind its
+    /// length), for `AccessState.warmAccess`, so that the lookups of one read
+    /// wait on memory together. Nothing when fewer than two frames are whole.
+    public static func userHashes(inFrames frames: ByteBuffer, into hashes: inout [Int]) {
+        hashes.removeAll(keepingCapacity: true)
+        frames.withUnsafeReadableBytes { raw in
+            var at = 0
+            while raw.count - at >= 4 {
+                let length = Int(raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).bigEndian)
+                guard raw.count - at - 4 >= length else { break }
+                if at == 0, raw.count - 4 - length < 4 { return }
+                let frame = UnsafeRawBufferPointer(rebasing: raw[at + 4..<at + 4 + length])
+                if let plain = PlainCheckFrame.parse(frame),
+                    let user = UserID(utf8: UnsafeRawBufferPointer(rebasing: frame[plain.user]))
+                {
+                    hashes.append(user.hashValue)
+                }
+                at += 4 + length
+            }
+        }
+    }
+
     /// The core's request for one check of a BatchCheck payload (`bytes` is
     /// the CheckRequest alone) when it has the lane's shape; nil otherwise.
     public static func request(ofCheck bytes: ByteBuffer) -> CheckRequest? {
