@@ -31,7 +31,7 @@ public final class PublishedState: Sendable {
 
     /// The Check lane's decision for a frame (`CheckLane.decide`), made on
     /// the state in place: passing `state` out of the object would copy it.
-    func decideCheck(_ frame: ByteBuffer) -> CheckLane.Decided? { CheckLane.decide(frame, in: state) }
+    func decideCheck(_ frame: UnsafeRawBufferPointer) -> CheckLane.Decided? { CheckLane.decide(frame, in: state) }
 
     /// Loads the access of the users these hashes name (`CheckLane.userHashes`) into cache, in place.
     func warmAccess(_ hashes: [Int]) -> Int { hashes.withUnsafeBufferPointer { state.warmAccess(hashes: $0) } }

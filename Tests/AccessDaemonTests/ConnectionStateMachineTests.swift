@@ -38,6 +38,49 @@ import Testing
 
     // MARK: Framing
 
+    /// The Check lane's run (`answerAtOnce`): whole frames at the head are
+    /// answered in order, each as its bytes lie; it stops at the first frame
+    /// it leaves or whose id is not admitted, which `nextFrame` then yields
+    /// whole; a frame still arriving or above the maximum length is never
+    /// taken, and nothing is while the peer does not read its replies.
+    @Test func theLanesRunTakesTheFramesItAnswersAndLeavesTheRest() {
+        var machine = ConnectionStateMachine(limits: Self.limits)
+        // Payload: [id, answerable]; the frame of id 9 is one the lane leaves.
+        let ids: [UInt8] = [1, 2, 3, 9, 4]
+        Self.receive(&machine, ids.flatMap { [0, 0, 0, 2, $0, $0 == 9 ? 0 : 1] } + [0, 0, 0, 2, 5])
+        var replies: [UInt64] = []
+        let decide: (UnsafeRawBufferPointer) -> UInt64? = { $0.count == 2 && $0[1] == 1 ? UInt64($0[0]) : nil }
+        #expect(machine.answerAtOnce(decide, id: { $0 }, reply: { replies.append($0) }) == 3)
+        #expect(replies == [1, 2, 3])
+        guard case .frame(let left) = machine.nextFrame() else {
+            Issue.record("the frame the lane left is not yielded")
+            return
+        }
+        #expect(Array(left.readableBytesView) == [9, 0])
+        // A call in flight with the same id is not admitted: its frame stays for the general path.
+        machine.started(4, .write)
+        #expect(machine.answerAtOnce(decide, id: { $0 }, reply: { replies.append($0) }) == 0)
+        #expect(Self.drain(&machine) == [2])
+        // The frame of id 5 is still arriving: not taken until whole.
+        #expect(machine.answerAtOnce(decide, id: { $0 }, reply: { replies.append($0) }) == 0)
+        Self.receive(&machine, [1])
+        _ = machine.writabilityChanged(writable: false)
+        #expect(machine.answerAtOnce(decide, id: { $0 }, reply: { replies.append($0) }) == 0)
+        _ = machine.writabilityChanged(writable: true)
+        #expect(machine.answerAtOnce(decide, id: { $0 }, reply: { replies.append($0) }) == 1)
+        #expect(replies == [1, 2, 3, 5])
+        // Above the maximum length: left for `nextFrame`, which fails it.
+        var small = ConnectionStateMachine(limits: .init(
+            maximumFrameLength: 1, callsInFlight: 4, frameStall: .seconds(10),
+            defaultRevisionWait: .seconds(1), maximumRevisionWait: .seconds(30)))
+        Self.receive(&small, [0, 0, 0, 2, 7, 1])
+        #expect(small.answerAtOnce(decide, id: { $0 }, reply: { replies.append($0) }) == 0)
+        guard case .fail(.resourceExhausted, _) = small.nextFrame() else {
+            Issue.record("an oversize frame left by the lane is not failed")
+            return
+        }
+    }
+
     @Test func framesSplitAnywhereComeOutWhole() {
         var machine = ConnectionStateMachine(limits: Self.limits)
         let stream = Self.frame(3) + Self.frame(0) + Self.frame(70_000)

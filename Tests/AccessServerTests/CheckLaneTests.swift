@@ -195,4 +195,46 @@ import Testing
             }
         }
     }
+
+    /// The warm-up of one read (`CheckLane.userHashes`) names the users of
+    /// its whole plain Check frames, in order, and nothing else: not other
+    /// frames, not a frame still arriving, not a read of a single Check.
+    @Test func aReadsWarmUpNamesTheUsersOfItsWholeCheckFrames() throws {
+        func check(_ user: String, id: UInt64) throws -> [UInt8] {
+            try frame(Accessd_V1_Request.with {
+                $0.id = id
+                $0.method = Methods.check.path
+                $0.payload = try! Accessd_V1_CheckRequest.with {
+                    $0.user = user
+                    $0.accountID = "acc_1"
+                    $0.permission = .viewBilling
+                }.serializedBytes()
+            })
+        }
+        func framed(_ frames: [[UInt8]]) -> ByteBuffer {
+            var buffer = ByteBuffer()
+            for bytes in frames {
+                buffer.writeInteger(UInt32(bytes.count), endianness: .big)
+                buffer.writeBytes(bytes)
+            }
+            return buffer
+        }
+        let other = try frame(Accessd_V1_Request.with { $0.id = 9; $0.method = Methods.getUser.path })
+        var hashes: [Int] = [1, 2, 3]
+        var read = framed([try check("usr_1a", id: 1), other, try check(" usr_bad", id: 2), try check("usr_2b", id: 3)])
+        let whole = read.readableBytes
+        let unfinished = try check("usr_3c", id: 4)
+        read.writeInteger(UInt32(unfinished.count), endianness: .big)
+        read.writeBytes(unfinished.prefix(10))
+        CheckLane.userHashes(inFrames: read, into: &hashes)
+        #expect(hashes == [UserID("usr_1a")!.hashValue, UserID("usr_2b")!.hashValue])
+        // The frames are not taken: the handler reads them next.
+        #expect(read.readableBytes == whole + 14)
+        CheckLane.userHashes(inFrames: framed([try check("usr_1a", id: 1)]), into: &hashes)
+        #expect(hashes.isEmpty)
+        CheckLane.userHashes(inFrames: framed([try check("usr_1a", id: 1), other]), into: &hashes)
+        #expect(hashes.isEmpty)
+        CheckLane.userHashes(inFrames: ByteBuffer(bytes: [0, 0]), into: &hashes)
+        #expect(hashes.isEmpty)
+    }
 }

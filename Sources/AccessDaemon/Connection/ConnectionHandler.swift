@@ -226,12 +226,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
         if let lane, let unread = machine.unreadBytes {
             // The users of this read's Check frames, loaded into cache together before the first is decided.
             CheckLane.userHashes(inFrames: unread, into: &laneHashes)
-            if laneHashes.count > 1 { laneWarmth &+= lane.warmAccess(laneHashes) }
+            if !laneHashes.isEmpty { laneWarmth &+= lane.warmAccess(laneHashes) }
         }
         frames: while true {
+            if let lane { answerInCheckLane(in: lane, context: context) }
             switch machine.nextFrame() {
             case .frame(let frame):
-                if let lane, answerInCheckLane(frame, in: lane, context: context) { continue }
                 handleFrame(frame, context: context)
             case .none:
                 break frames
@@ -340,16 +340,35 @@ final class ConnectionHandler: ChannelDuplexHandler {
         machine.lifecycle == .open && logger.logLevel > .debug && staleness(now: now) == nil
     }
 
-    /// A plain Check answered in the lane (`CheckLane`): decided, admitted
-    /// like any call, counted, its reply written with the read's others.
-    /// False: nothing was done, and the general path takes the frame.
-    private func answerInCheckLane(_ frame: ByteBuffer, in published: PublishedState, context: ChannelHandlerContext) -> Bool {
-        guard let decided = published.decideCheck(frame), case .accepted = machine.admit(id: decided.id) else {
-            return false
+    /// The plain Checks at the head of what was received, answered in the
+    /// lane (`CheckLane`): each decided where its bytes lie, admitted like
+    /// any call, counted, its reply written with the read's others; the run
+    /// stops at the first frame the lane leaves, which the general path
+    /// takes next.
+    private func answerInCheckLane(in published: PublishedState, context: ChannelHandlerContext) {
+        let revision = published.revision
+        while true {
+            // The replies buffer taken out of the property for the run, then put back (or written).
+            var taken: ByteBuffer? = nil
+            swap(&taken, &replies)
+            var buffer = taken ?? context.channel.allocator.buffer(capacity: Self.repliesInitialBytes)
+            taken = nil
+            let before = buffer.readableBytes
+            machine.answerAtOnce(
+                // Past the size at which replies are written, the run stops for the buffer to go out.
+                { buffer.readableBytes < Self.repliesWriteBytes ? published.decideCheck($0) : nil }, id: { $0.id },
+                reply: { decided in
+                    meter.answeredAtOnce(slot: MeteredMethods.checkSlot, code: StatusCode.ok.rawValue)
+                    CheckLane.write(decided, revision: revision, to: &buffer)
+                })
+            meter.sent(buffer.readableBytes - before)
+            guard buffer.readableBytes >= Self.repliesWriteBytes else {
+                replies = buffer
+                return
+            }
+            // The run goes on with an empty buffer (it ends at the first frame the lane leaves).
+            context.write(wrapOutboundOut(buffer), promise: nil)
         }
-        meter.answeredAtOnce(slot: MeteredMethods.checkSlot, code: StatusCode.ok.rawValue)
-        emit(capacity: 128, context: context) { CheckLane.write(decided, revision: published.revision, to: &$0) }
-        return true
     }
 
     private func handleFrame(_ frame: ByteBuffer, context: ChannelHandlerContext) {

@@ -153,6 +153,33 @@ struct ConnectionStateMachine {
         }
     }
 
+    /// Takes whole frames from the head of what was received while each is
+    /// answered at once (the Check lane), with no slice made of any: `decide`
+    /// gets a frame's bytes (its length left out) and returns its answer, or
+    /// nil to leave it, and the rest, to `nextFrame`; an answer whose call
+    /// `id` is admitted takes its frame and goes to `reply`, one that is not
+    /// (a repeated id, too many calls in flight) stays for `nextFrame` too.
+    /// Nothing is taken while `nextFrame` would take nothing. Returns how
+    /// many frames were answered.
+    @discardableResult
+    mutating func answerAtOnce<Answer>(
+        _ decide: (UnsafeRawBufferPointer) -> Answer?, id: (Answer) -> UInt64, reply: (Answer) -> Void
+    ) -> Int {
+        guard lifecycle == .open, writable, inbound != nil else { return 0 }
+        var answered = 0
+        while let length = inbound!.getInteger(at: inbound!.readerIndex, endianness: .big, as: UInt32.self).map(Int.init),
+            length <= limits.maximumFrameLength, inbound!.readableBytes >= 4 + length,
+            let answer = inbound!.withUnsafeReadableBytes({ decide(UnsafeRawBufferPointer(rebasing: $0[4..<4 + length])) }),
+            case .accepted = admit(id: id(answer))
+        {
+            inbound!.moveReaderIndex(forwardBy: 4 + length)
+            tookFrame = true
+            answered += 1
+            reply(answer)
+        }
+        return answered
+    }
+
     enum ReadEnd: Equatable {
         case none
         /// Schedule the stall timer for this deadline (none is scheduled).

@@ -22,21 +22,21 @@ public enum CheckLane {
     /// The decision for `frame` when it is a plain Check that `state` can
     /// answer now with a decision (allowed or denied); nil otherwise.
     public static func decide(_ frame: ByteBuffer, in state: AccessState) -> Decided? {
-        // The state is not captured by the closure (that would copy it).
-        let revision = state.revision
-        let parsed = frame.withUnsafeReadableBytes { raw -> (id: UInt64, request: CheckRequest)? in
-            guard let plain = PlainCheckFrame.parse(raw), plain.minRevision <= revision, let request = request(plain, in: raw)
-            else { return nil }
-            return (plain.id, request)
-        }
-        guard let parsed, let result = try? state.check(parsed.request) else { return nil }
-        return Decided(id: parsed.id, result: result)
+        frame.withUnsafeReadableBytes { decide($0, in: state) }
+    }
+
+    /// `decide` for a frame's bytes where they lie (the connection's inbound buffer).
+    public static func decide(_ raw: UnsafeRawBufferPointer, in state: AccessState) -> Decided? {
+        guard let plain = PlainCheckFrame.parse(raw), plain.minRevision <= state.revision,
+            let request = request(plain, in: raw), let result = try? state.check(request)
+        else { return nil }
+        return Decided(id: plain.id, result: result)
     }
 
     /// The hashes of the users named by the plain Check frames among the
     /// whole frames of `frames` (as read from the socket: each behind its
     /// length), for `AccessState.warmAccess`, so that the lookups of one read
-    /// wait on memory together. Nothing when fewer than two frames are whole.
+    /// wait on memory together. None when there are fewer than two.
     public static func userHashes(inFrames frames: ByteBuffer, into hashes: inout [Int]) {
         hashes.removeAll(keepingCapacity: true)
         frames.withUnsafeReadableBytes { raw in
@@ -54,6 +54,7 @@ public enum CheckLane {
                 at += 4 + length
             }
         }
+        if hashes.count < 2 { hashes.removeAll(keepingCapacity: true) }
     }
 
     /// The core's request for one check of a BatchCheck payload (`bytes` is
