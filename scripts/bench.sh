@@ -44,7 +44,7 @@ say() { echo "bench.sh [$(( $(date +%s) - began ))s]: $*" >&2; }
 
 if [ -z "$bin" ]; then
     say "building (release)"
-    for product in accessd accessd-bench accessd-durability-bench accessd-core-bench; do
+    for product in accessd accessctl accessd-bench accessd-durability-bench accessd-core-bench; do
         swift build -c release --product "$product" --scratch-path .build-release >&2
     done
     bin=.build-release/release
@@ -111,6 +111,12 @@ setup=$("$bin/accessd-bench" --socket "$work/accessd.sock" --setup "users=$users
     --save-ids "$work/ids" --conns 1 --seconds 0.2 --warmup 0 | grep 'name=setup')
 echo "$setup"
 rss_after=$(rss_kib $accessd_pid)
+# The load's writes would start a snapshot within snapshot_interval_s, in the
+# middle of the Check matrix: it is taken now, on demand, and the state stays
+# unchanged after it (the snapshot pause is measured on its own, below).
+snapshot_start=$(date +%s.%N)
+"$bin/accessctl" snapshot --socket "$work/accessd.sock" --timeout 300s > /dev/null
+snapshot_line="a snapshot taken on demand after the load ($(awk -v a="$snapshot_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s), so that none runs during the Check matrix"
 loaded_users=$(field "$setup" users)
 setup_line="$loaded_users users in $accounts accounts (with an office, a project, a share and a client link in every tenth account) loaded through the socket in $(field "$setup" s) s ($(field "$setup" calls_per_s) calls/s, $(field "$setup" failed_calls) failed); accessd's RSS $((rss_before / 1024)) MiB before, $((rss_after / 1024)) MiB after: $(awk -v a="$rss_after" -v u="$loaded_users" 'BEGIN { printf "%.0f", a * 1024 / u }') bytes per user (journal and call bookkeeping included)"
 
@@ -312,7 +318,7 @@ generator's own CPU.${note:+
 - Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) memory, Linux $(uname -r), state on $(df -h "$work" | awk 'NR==2 {print $1}') ($(stat -f -c %T "$work"))
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift scripts || echo ' (with uncommitted changes)')
 - $(redis-server --version | cut -d' ' -f1-3); $(swift --version 2>&1 | sed -n 1p)
-- Data set: $setup_line
+- Data set: $setup_line; $snapshot_line
 
 ## Targets
 
