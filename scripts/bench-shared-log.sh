@@ -17,7 +17,8 @@
 #
 #   scripts/bench-shared-log.sh [--bin DIR] [--seconds 3] [--rows FILE]
 #
-# Needs root (runuser for PostgreSQL); installs PostgreSQL 15 when missing.
+# Needs root (runuser for PostgreSQL); installs PostgreSQL 15, protoc and Python's
+# protobuf package when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build-release/release
@@ -33,6 +34,16 @@ while [ $# -gt 0 ]; do
 done
 began=$(date +%s)
 say() { echo "bench-shared-log.sh [$(( $(date +%s) - began ))s]: $*" >&2; }
+# The follower-lag client is Python on the generated protos: protoc, and
+# Python's protobuf package for the python3 first on PATH (before any figure).
+if ! command -v protoc > /dev/null; then
+    say "installing protobuf-compiler (protoc)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq protobuf-compiler >&2
+fi
+if ! python3 -c 'import google.protobuf' 2> /dev/null; then
+    say "installing the protobuf package for $(command -v python3)"
+    python3 -m pip install -q protobuf >&2
+fi
 if [ ! -x "$bin/accessd" ] || [ ! -x "$bin/accessd-bench" ]; then
     say "building accessd and accessd-bench (release)"
     for product in accessd accessd-bench; do
