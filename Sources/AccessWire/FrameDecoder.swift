@@ -20,15 +20,22 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
-            return nil
-        }
+        guard let length = try wholeFrameLength(in: buffer, at: buffer.readerIndex) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        return buffer.readSlice(length: length)
+    }
+
+    /// The length of the frame whose header starts at `index` of `buffer`
+    /// (its bytes after the header), once the whole frame is there; nil while
+    /// it is still arriving. For readers that take frames where they lie.
+    /// - Throws: `FrameTooLong` when the header announces more than `maximumFrameLength`.
+    public func wholeFrameLength(in buffer: ByteBuffer, at index: Int) throws(FrameTooLong) -> Int? {
+        guard let length = buffer.getInteger(at: index, endianness: .big, as: UInt32.self) else { return nil }
         guard Int(length) <= maximumFrameLength else {
             throw FrameTooLong(length: Int(length), maximum: maximumFrameLength)
         }
-        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: 4)
-        return buffer.readSlice(length: Int(length))
+        guard buffer.writerIndex - index >= 4 + Int(length) else { return nil }
+        return Int(length)
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ByteBuffer? {

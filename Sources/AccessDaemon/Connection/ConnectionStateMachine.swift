@@ -167,8 +167,8 @@ struct ConnectionStateMachine {
     ) -> Int {
         guard lifecycle == .open, writable, inbound != nil else { return 0 }
         var answered = 0
-        while let length = inbound!.getInteger(at: inbound!.readerIndex, endianness: .big, as: UInt32.self).map(Int.init),
-            length <= limits.maximumFrameLength, inbound!.readableBytes >= 4 + length,
+        // A frame above the maximum length is left to `nextFrame`, which fails the connection for it.
+        while let length = try? decoder.wholeFrameLength(in: inbound!, at: inbound!.readerIndex),
             let answer = inbound!.withUnsafeReadableBytes({ decide(UnsafeRawBufferPointer(rebasing: $0[4..<4 + length])) }),
             case .accepted = admit(id: id(answer))
         {

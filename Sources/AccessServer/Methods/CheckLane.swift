@@ -39,11 +39,11 @@ public enum CheckLane {
     /// wait on memory together. None when there are fewer than two.
     public static func userHashes(inFrames frames: ByteBuffer, into hashes: inout [Int]) {
         hashes.removeAll(keepingCapacity: true)
+        let framing = FrameDecoder()
         frames.withUnsafeReadableBytes { raw in
             var at = 0
-            while raw.count - at >= 4 {
-                let length = Int(raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).bigEndian)
-                guard raw.count - at - 4 >= length else { break }
+            while let length = try? framing.wholeFrameLength(in: frames, at: frames.readerIndex + at) {
+                // One frame and no start of another: a read of one call, with nothing to overlap.
                 if at == 0, raw.count - 4 - length < 4 { return }
                 let frame = UnsafeRawBufferPointer(rebasing: raw[at + 4..<at + 4 + length])
                 if let plain = PlainCheckFrame.parse(frame),
