@@ -376,7 +376,9 @@ check "every acknowledged write is on d" peer verify "$work/d/accessd.sock" "${a
 # The log loses its last records, as after a failover to a standby that was
 # not synchronous: a host that applied them no longer follows the log.
 lost_from=$(($(log_head) - 2))
-sql "DELETE FROM accessd.snapshots WHERE lsn >= $lost_from" "DELETE FROM accessd.log WHERE lsn >= $lost_from" >/dev/null
+# The records first: a snapshot upload under way then either committed before (and
+# its row goes with the second statement) or finds its record gone and stores nothing.
+sql "DELETE FROM accessd.log WHERE lsn >= $lost_from" "DELETE FROM accessd.snapshots WHERE lsn >= $lost_from" >/dev/null
 say "removed records $lost_from... from the log"
 write_refused_data_loss() {
     local out

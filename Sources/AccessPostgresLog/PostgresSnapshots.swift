@@ -60,6 +60,23 @@ package enum PostgresSnapshots {
                         unsafeSQL: "INSERT INTO accessd.snapshot_chunks (lsn, chunk, bytes) VALUES ($1, $2, $3)", binds: binds),
                     logger: logger)
             }
+            // Only a snapshot of a record the log holds: a host whose state went past the log's head
+            // (records lost in a failover) must not offer its state to hosts that start later. The
+            // record is locked until the commit, so it cannot go away in between.
+            var record = PostgresBindings()
+            record.append(Int64(snapshot.lsn))
+            let held: Bool = try await single(
+                connection,
+                PostgresQuery(
+                    unsafeSQL: "SELECT count(*) > 0 FROM (SELECT lsn FROM accessd.log WHERE lsn = $1 FOR SHARE) AS record",
+                    binds: record), logger: logger)
+            guard held else {
+                try await execute(connection, PostgresQuery(unsafeSQL: "ROLLBACK"), logger: logger)
+                logger.notice(
+                    "not storing the snapshot in the shared log: the log does not hold its record",
+                    metadata: ["accessd.lsn": "\(snapshot.lsn)"])
+                return false
+            }
             try await execute(connection, PostgresQuery(unsafeSQL: "COMMIT"), logger: logger)
             return true
         } catch {
