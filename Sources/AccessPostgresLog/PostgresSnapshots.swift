@@ -61,15 +61,15 @@ package enum PostgresSnapshots {
                     logger: logger)
             }
             // Only a snapshot of a record the log holds: a host whose state went past the log's head
-            // (records lost in a failover) must not offer its state to hosts that start later. The
-            // record is locked until the commit, so it cannot go away in between.
+            // (records lost in a failover) must not offer its state to hosts that start later. Asked
+            // last, just before the commit (a lock on the record would need UPDATE, which the
+            // writers' role does not have).
             var record = PostgresBindings()
             record.append(Int64(snapshot.lsn))
             let held: Bool = try await single(
                 connection,
-                PostgresQuery(
-                    unsafeSQL: "SELECT count(*) > 0 FROM (SELECT lsn FROM accessd.log WHERE lsn = $1 FOR SHARE) AS record",
-                    binds: record), logger: logger)
+                PostgresQuery(unsafeSQL: "SELECT EXISTS (SELECT 1 FROM accessd.log WHERE lsn = $1)", binds: record),
+                logger: logger)
             guard held else {
                 try await execute(connection, PostgresQuery(unsafeSQL: "ROLLBACK"), logger: logger)
                 logger.notice(
